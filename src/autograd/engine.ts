@@ -1,0 +1,128 @@
+/**
+ * Reverse-mode automatic differentiation on the dynamic graph. Each op that has an input requiring
+ * grad attaches a `Node` to its output: the op name, its inputs and its vector-Jacobian product.
+ * `backward` orders the graph topologically (iteratively, so 100,000-op chains are fine), seeds the
+ * output gradient and runs the VJPs in reverse, summing gradients of tensors used more than once.
+ * VJPs may return a gradient in the broadcast (output) shape: the sum back to the input's shape
+ * happens here, in one place, not in each rule.
+ */
+import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { sameShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { isGradEnabled, withGradMode } from './grad-mode.js';
+import { add, sumTo } from '../ops/index.js';
+import { onesLike } from '../creation.js';
+
+/** Given the gradient of the output, the gradients of the inputs (null where not needed). */
+export type VJP = (grad: Tensor, needsGrad: readonly boolean[]) => readonly (Tensor | null)[];
+
+export class Node {
+  private vjp: VJP | null;
+
+  constructor(
+    /** The op that made the output, e.g. 'mul'. */
+    readonly op: string,
+    /** All inputs, including constants, so that the drawn graph shows them. */
+    readonly inputs: readonly Tensor[],
+    vjp: VJP,
+    /** The op's arguments, for display (e.g. { dim: 1 }). */
+    readonly attrs: Readonly<Record<string, unknown>> = {},
+  ) {
+    this.vjp = vjp;
+  }
+
+  get released(): boolean {
+    return this.vjp === null;
+  }
+
+  apply(grad: Tensor): readonly (Tensor | null)[] {
+    if (!this.vjp) {
+      throw new ArgumentError('backward', `the graph through '${this.op}' was already freed by an earlier backward(); pass { retainGraph: true } to backward twice`);
+    }
+    return this.vjp(grad, this.inputs.map((t) => t.requiresGrad));
+  }
+
+  /** Drops the VJP closure and with it the saved tensors. */
+  release(): void {
+    this.vjp = null;
+  }
+}
+
+/**
+ * Gives `out` a node if grad mode is on and some input requires grad; returns `out`.
+ * Every differentiable op calls this right beside its forward kernel.
+ */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VJP, attrs?: Record<string, unknown>): Tensor {
+  if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = new Node(op, inputs, vjp, attrs);
+  }
+  return out;
+}
+
+export interface BackwardOptions {
+  /** Keep the saved tensors so that backward can run through this graph again. */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, for higher-order gradients (implies retainGraph). */
+  createGraph?: boolean;
+}
+
+/** Tensors that require grad and are reachable from `root`, inputs before the tensors made from them. */
+export function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const inputs = top.t.gradFn?.inputs ?? [];
+    if (top.next < inputs.length) {
+      const child = inputs[top.next++];
+      if (child.requiresGrad && !seen.has(child)) {
+        seen.add(child);
+        stack.push({ t: child, next: 0 });
+      }
+    } else {
+      order.push(top.t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new ArgumentError('backward', 'the tensor does not require grad and has no graph (did you forget requiresGrad: true, or call it inside noGrad?)');
+  }
+  if (!grad && root.size !== 1) {
+    throw new ShapeError('backward', `a gradient can be created implicitly only for a one-element output, got shape ${fmtShape(root.shape)}; pass the output gradient explicitly`);
+  }
+  if (grad && !sameShape(grad.shape, root.shape)) {
+    throw new ShapeError('backward', `the output gradient has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`);
+  }
+  const createGraph = options.createGraph ?? false;
+  const retain = options.retainGraph ?? createGraph;
+  withGradMode(createGraph, () => {
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, grad ?? onesLike(root));
+    const order = topologicalOrder(root);
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      let g = grads.get(t);
+      grads.delete(t);
+      if (!g) continue;
+      for (const hook of t.hooks) g = hook(g) ?? g;
+      if (!t.gradFn || t.retainsGrad) t.grad = t.grad ? add(t.grad, g) : createGraph ? g : g.clone();
+      const node = t.gradFn;
+      if (!node) continue;
+      const inputGrads = node.apply(g);
+      node.inputs.forEach((input, k) => {
+        let gi = inputGrads[k];
+        if (!input.requiresGrad || !gi) return;
+        if (!sameShape(gi.shape, input.shape)) gi = sumTo(gi, input.shape);
+        const prev = grads.get(input);
+        grads.set(input, prev ? add(prev, gi) : gi);
+      });
+      if (!retain) node.release();
+    }
+  });
+}

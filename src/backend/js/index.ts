@@ -1,0 +1,8 @@
+/** The JavaScript backend: the readable reference every other backend is tested against. */
+import type { Kernels } from '../backend.js';
+import { binary, copyStrided, unary, where } from './elementwise.js';
+import { concat, gather, scatterAdd, take, takeAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import { argReduce, reduce } from './reduce.js';
+
+export const jsKernels: Kernels = { unary, binary, where, reduce, argReduce, matmul, copyStrided, take, takeAdd, concat, gather, scatterAdd };

@@ -1,0 +1,16 @@
+/**
+ * pixelgrad: tensors, autograd and (in later modules) neural networks for image analysis.
+ * This entry point imports nothing Node-specific and runs in browsers too.
+ */
+export { Tensor, empty, type NestedArray, type TensorLike, type GradHook } from './tensor.js';
+export * from './creation.js';
+export * from './ops/index.js';
+export { variance as var } from './ops/reduce.js';
+export type { DType, TypedArray, FloatArray } from './dtype.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { Node, type BackwardOptions, type VJP } from './autograd/engine.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
+export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
+export * as inspect from './inspect/index.js';

@@ -1,0 +1,44 @@
+/** Matrix products with torch.matmul's rules for 1-D operands and broadcast batch dims. */
+import { record } from '../autograd/engine.js';
+import { promote } from '../dtype.js';
+import { ShapeError, fmtShape } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { transpose, unsqueeze, squeeze } from './shape.js';
+import { alloc, expectTensor, kernels } from './util.js';
+import { cast } from './convert.js';
+
+/**
+ * Matrix product. 1-D × 1-D is a dot product; a 1-D left operand is a row vector and a 1-D right
+ * operand a column vector (the added dim is removed again); batch dims broadcast.
+ * @example matmul(randn([8, 3, 4]), randn([4, 5])).shape // [8, 3, 5]
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  expectTensor('matmul', 'input', a);
+  expectTensor('matmul', 'other', b);
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError('matmul', `both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
+  let out = matmulNd(a2, b2, a, b);
+  if (b.ndim === 1) out = squeeze(out, -1);
+  if (a.ndim === 1) out = squeeze(out, -2);
+  return out;
+}
+
+/** The primitive: both operands have ≥ 2 dims. */
+function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tensor {
+  const K = a.shape[a.ndim - 1];
+  if (b.shape[b.ndim - 2] !== K) {
+    throw new ShapeError('matmul', `inner dimensions differ: ${K} vs ${b.shape[b.ndim - 2]} (a ${fmtShape(origA.shape)}, b ${fmtShape(origB.shape)})`);
+  }
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const shape = [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]];
+  const dtype = promote(a.dtype, b.dtype);
+  const ac = a.dtype === dtype ? a : cast(a, dtype), bc = b.dtype === dtype ? b : cast(b, dtype);
+  const out = alloc(dtype, shape);
+  kernels().matmul(ac.data, ac.shape, bc.data, bc.shape, out.data, shape);
+  return record(out, 'matmul', [ac, bc], (g, needs) => [
+    needs[0] ? matmulNd(g, transpose(bc, -1, -2), g, bc) : null,
+    needs[1] ? matmulNd(transpose(ac, -1, -2), g, ac, g) : null,
+  ]);
+}

@@ -1,0 +1,38 @@
+/** Helpers shared by the op definitions. */
+import { getBackend, type Kernels } from '../backend/backend.js';
+import { arrayFor, isFloat, type DType } from '../dtype.js';
+import { DTypeError, fmtShape } from '../errors.js';
+import { sizeOf, type Shape } from '../shape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
+
+export const kernels = (): Kernels => getBackend().kernels;
+
+export function alloc(dtype: DType, shape: Shape): Tensor {
+  return new Tensor(arrayFor(dtype, sizeOf(shape)), shape);
+}
+
+/**
+ * A number as a 0-d tensor that does not change the other operand's type: a float tensor keeps
+ * its dtype; an int32 tensor stays int32 for integers and becomes float32 otherwise (as in PyTorch).
+ */
+export function asTensor(x: TensorLike, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  const dtype: DType = isFloat(like.dtype) ? like.dtype : Number.isInteger(x) ? 'int32' : 'float32';
+  const t = alloc(dtype, []);
+  t.data[0] = x;
+  return t;
+}
+
+/** Tensor check for arguments that must be tensors. */
+export function expectTensor(op: string, arg: string, x: unknown): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(op, `${arg} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  return x;
+}
+
+export function expectInt(op: string, arg: string, x: Tensor): Int32Array {
+  if (x.dtype !== 'int32') throw new DTypeError(op, `${arg} must be an int32 tensor, got ${x.dtype} with shape ${fmtShape(x.shape)}`);
+  return x.data as Int32Array;
+}
+
+/** The float type an op like exp produces for `dtype` (ints become float32). */
+export const floatType = (dtype: DType): DType => (isFloat(dtype) ? dtype : 'float32');

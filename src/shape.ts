@@ -1,0 +1,66 @@
+import { ArgumentError, ShapeError, fmtShape } from './errors.js';
+
+export type Shape = readonly number[];
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  return s;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A possibly negative dim, checked against `ndim` and made non-negative. */
+export function normDim(op: string, dim: number, ndim: number): number {
+  if (!Number.isInteger(dim) || dim < -Math.max(ndim, 1) || dim >= Math.max(ndim, 1)) {
+    throw new ArgumentError(op, `dim ${dim} is out of range for a tensor with ${ndim} dims`);
+  }
+  return dim < 0 ? dim + Math.max(ndim, 1) : dim;
+}
+
+/** Dims to reduce: `undefined`/`null` means all; duplicates are an error. Sorted ascending. */
+export function normDims(op: string, dims: number | readonly number[] | null | undefined, ndim: number): number[] {
+  if (dims === undefined || dims === null) return [...Array(ndim).keys()];
+  const list = typeof dims === 'number' ? [dims] : [...dims];
+  const out = list.map((d) => (ndim === 0 && (d === 0 || d === -1) ? 0 : normDim(op, d, ndim)));
+  if (new Set(out).size !== out.length) throw new ArgumentError(op, `dim ${JSON.stringify(dims)} repeats a dim`);
+  return ndim === 0 ? [] : out.sort((a, b) => a - b);
+}
+
+/** NumPy broadcasting of two shapes. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = i < n - a.length ? 1 : a[i - (n - a.length)];
+    const db = i < n - b.length ? 1 : b[i - (n - b.length)];
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(op, `shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides of `shape` viewed as broadcast to `outShape` (0 along broadcast dims). */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const st = stridesOf(shape);
+  const off = outShape.length - shape.length;
+  return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]));
+}
+
+export function checkShape(op: string, shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ArgumentError(op, `invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
+  }
+}
