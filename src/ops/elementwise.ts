@@ -46,8 +46,8 @@ export const erf = (x: Tensor): Tensor => floatUnary('erf', x, (g, x) => mul(g, 
 export const square = (x: Tensor): Tensor => mul(x, x);
 /** max(x, 0); the gradient at 0 is 0, as in PyTorch. */
 export const relu = (x: Tensor): Tensor => typedUnary('relu', x, (g, x) => mul(g, gt(x, 0)));
-export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x, (g, _x, out) => mul(g, mul(out, rsub(1, out))));
-export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x, (g, _x, out) => mul(g, rsub(1, mul(out, out))));
+export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x, (g, _x, out) => mul(g, mul(out, sub(1, out))));
+export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x, (g, _x, out) => mul(g, sub(1, mul(out, out))));
 
 /** x for x ≥ 0, negativeSlope·x below. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
@@ -75,7 +75,7 @@ export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {})
     const x2 = square(x);
     const th = tanh(mul(mul(x, add(mul(x2, 0.044715), 1)), GELU_K));
     const dInner = mul(add(mul(x2, 3 * 0.044715), 1), GELU_K);
-    return mul(g, add(mul(add(th, 1), 0.5), mul(mul(mul(x, 0.5), rsub(1, square(th))), dInner)));
+    return mul(g, add(mul(add(th, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, square(th))), dInner)));
   }, 0, 0, { approximate });
 }
 
@@ -122,8 +122,6 @@ function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
 
 export const add = (a: TensorLike, b: TensorLike): Tensor => binaryOp('add', a, b, (g) => [g, g]);
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binaryOp('sub', a, b, (g, _a, _b, _o, needs) => [g, needs[1] ? neg(g) : null]);
-/** b − a, for writing `1 − x` as `rsub(1, x)`. */
-export const rsub = (a: TensorLike, b: TensorLike): Tensor => sub(b, a);
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binaryOp('mul', a, b, (g, a, b, _o, needs) => [needs[0] ? mul(g, b) : null, needs[1] ? mul(g, a) : null]);
 /** True division: int32 / int32 gives float32. */
 export const div = (a: TensorLike, b: TensorLike): Tensor =>
@@ -141,14 +139,14 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return binaryOp('maximum', a, b, (g, a, b) => {
     const share = add(gt(a, b), mul(eq(a, b), 0.5));
-    return [mul(g, share), mul(g, rsub(1, share))];
+    return [mul(g, share), mul(g, sub(1, share))];
   });
 }
 
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
   return binaryOp('minimum', a, b, (g, a, b) => {
     const share = add(lt(a, b), mul(eq(a, b), 0.5));
-    return [mul(g, share), mul(g, rsub(1, share))];
+    return [mul(g, share), mul(g, sub(1, share))];
   });
 }
 

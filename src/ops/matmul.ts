@@ -4,7 +4,7 @@ import { promote } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { transpose, unsqueeze, squeeze } from './shape.js';
+import { reshape, transpose, unsqueeze } from './shape.js';
 import { alloc, expectTensor, kernels } from './util.js';
 import { cast } from './convert.js';
 
@@ -19,10 +19,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError('matmul', `both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
-  let out = matmulNd(a2, b2, a, b);
-  if (b.ndim === 1) out = squeeze(out, -1);
-  if (a.ndim === 1) out = squeeze(out, -2);
-  return out;
+  const out = matmulNd(a2, b2, a, b);
+  if (a.ndim > 1 && b.ndim > 1) return out;
+  const n = out.ndim;
+  return reshape(out, out.shape.filter((_, i) => !(a.ndim === 1 && i === n - 2) && !(b.ndim === 1 && i === n - 1)));
 }
 
 /** The primitive: both operands have ≥ 2 dims. */

@@ -1,0 +1,160 @@
+/**
+ * The conformance harness: runs every kernel of a backend and of the JS reference on the same
+ * random inputs (odd sizes, size-1 dims, broadcasting, batch 1) and reports where they disagree.
+ * A new backend is ready when `checkConformance(backend)` returns no mismatches.
+ */
+import type { TypedArray } from '../dtype.js';
+import { Generator } from '../random.js';
+import { broadcastShapes, sizeOf, stridesOf, type Shape } from '../shape.js';
+import { jsBackend, type Backend, type BinaryOp, type Kernels, type UnaryOp } from './backend.js';
+
+export interface Mismatch {
+  kernel: keyof Kernels;
+  /** What was run, e.g. "binary mul [3,1,5] [4,1]". */
+  detail: string;
+  index: number;
+  expected: number;
+  actual: number;
+}
+
+export interface ConformanceOptions {
+  seed?: number;
+  /** Random cases per kernel variant. */
+  trials?: number;
+  rtol?: number;
+  atol?: number;
+}
+
+const UNARY: Record<UnaryOp, [number, number]> = {
+  neg: [0, 0], exp: [0, 0], log: [0, 0], sqrt: [0, 0], abs: [0, 0], sign: [0, 0], erf: [0, 0],
+  relu: [0, 0], sigmoid: [0, 0], tanh: [0, 0], leakyRelu: [0.1, 0], elu: [1.3, 0], gelu: [0, 0],
+  geluTanh: [0, 0], softplus: [2, 3], clamp: [-0.5, 0.7],
+};
+const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+
+export function checkConformance(backend: Backend, options: ConformanceOptions = {}): Mismatch[] {
+  const ref = jsBackend.kernels, k = backend.kernels;
+  const g = new Generator(options.seed ?? 0);
+  const trials = options.trials ?? 4;
+  const rtol = options.rtol ?? 1e-5, atol = options.atol ?? 1e-6;
+  const mismatches: Mismatch[] = [];
+
+  const dim = () => [1, 2, 3, 5, 7, 16, 17][g.integer(0, 7)];
+  const shape = (nd: number) => Array.from({ length: nd }, dim);
+  const floats = (s: Shape, positive = false) => Float32Array.from({ length: sizeOf(s) }, () => (positive ? 0.1 + 2 * g.random() : 3 * g.normal()));
+  /** A shape that broadcasts against `s`: some dims set to 1, some leading dims dropped. */
+  const partner = (s: Shape) => s.slice(g.integer(0, s.length + 1)).map((d) => (g.random() < 0.3 ? 1 : d));
+  const compare = (kernel: keyof Kernels, detail: string, expected: TypedArray, actual: TypedArray) => {
+    for (let i = 0; i < expected.length; i++) {
+      const e = expected[i], a = actual[i];
+      if (Object.is(e, a) || Math.abs(e - a) <= atol + rtol * Math.abs(e)) continue;
+      mismatches.push({ kernel, detail, index: i, expected: e, actual: a });
+      return;
+    }
+  };
+  const both = (n: number) => [new Float32Array(n), new Float32Array(n)] as const;
+  const fmt = (...shapes: Shape[]) => shapes.map((s) => `[${s.join(',')}]`).join(' ');
+
+  for (let t = 0; t < trials; t++) {
+    for (const [op, [p0, p1]] of Object.entries(UNARY) as [UnaryOp, [number, number]][]) {
+      const s = shape(g.integer(0, 4));
+      const x = floats(s, op === 'log' || op === 'sqrt');
+      const [e, a] = both(x.length);
+      ref.unary(op, x, e, p0, p1); k.unary(op, x, a, p0, p1);
+      compare('unary', `unary ${op} ${fmt(s)}`, e, a);
+    }
+    for (const op of BINARY) {
+      const sa = shape(g.integer(0, 4)), sb = partner(sa);
+      const [s1, s2] = g.random() < 0.5 ? [sa, sb] : [sb, sa];
+      const a = floats(s1, op === 'pow'), b = floats(s2);
+      const out = broadcastShapes('conformance', s1, s2);
+      const [e, r] = both(sizeOf(out));
+      ref.binary(op, a, s1, b, s2, e, out); k.binary(op, a, s1, b, s2, r, out);
+      compare('binary', `binary ${op} ${fmt(s1, s2)}`, e, r);
+    }
+    {
+      const s = shape(3), sc = partner(s), sb = partner(s);
+      const cond = Int32Array.from({ length: sizeOf(sc) }, () => g.integer(0, 2));
+      const a = floats(s), b = floats(sb);
+      const out = broadcastShapes('conformance', broadcastShapes('conformance', sc, s), sb);
+      const [e, r] = both(sizeOf(out));
+      ref.where(cond, sc, a, s, b, sb, e, out); k.where(cond, sc, a, s, b, sb, r, out);
+      compare('where', `where ${fmt(sc, s, sb)}`, e, r);
+    }
+    for (const op of ['sum', 'max', 'min'] as const) {
+      const s = shape(g.integer(1, 5));
+      const axes = s.map((_, i) => i).filter(() => g.random() < 0.5);
+      const x = floats(s);
+      const n = sizeOf(s.filter((_, i) => !axes.includes(i)));
+      const [e, r] = both(n);
+      ref.reduce(op, x, s, axes, e); k.reduce(op, x, s, axes, r);
+      compare('reduce', `reduce ${op} ${fmt(s)} axes ${axes}`, e, r);
+    }
+    for (const op of ['argmax', 'argmin'] as const) {
+      const s = shape(g.integer(1, 4));
+      const axis = g.random() < 0.3 ? null : g.integer(0, s.length);
+      const x = floats(s);
+      const n = axis === null ? 1 : sizeOf(s) / s[axis];
+      const e = new Int32Array(n), r = new Int32Array(n);
+      ref.argReduce(op, x, s, axis, e); k.argReduce(op, x, s, axis, r);
+      compare('argReduce', `${op} ${fmt(s)} axis ${axis}`, e, r);
+    }
+    {
+      const M = dim() + g.integer(0, 40), K = dim() + g.integer(0, 300), N = dim() + g.integer(0, 40);
+      const batch = shape(g.integer(0, 3)), batchB = partner(batch);
+      const sa = [...batch, M, K], sb = [...batchB, K, N];
+      const out = [...broadcastShapes('conformance', batch, batchB), M, N];
+      const a = floats(sa), b = floats(sb);
+      const [e, r] = both(sizeOf(out));
+      ref.matmul(a, sa, b, sb, e, out); k.matmul(a, sa, b, sb, r, out);
+      compare('matmul', `matmul ${fmt(sa, sb)}`, e, r);
+    }
+    {
+      const s = shape(g.integer(1, 5));
+      const perm = s.map((_, i) => i).sort(() => g.random() - 0.5);
+      const st = stridesOf(s);
+      const out = perm.map((p) => s[p]);
+      const strides = perm.map((p) => (g.random() < 0.2 ? 0 : st[p]));
+      const x = floats(s);
+      const [e, r] = both(sizeOf(out));
+      ref.copyStrided(x, strides, e, out); k.copyStrided(x, strides, r, out);
+      compare('copyStrided', `copyStrided ${fmt(s)} strides ${strides}`, e, r);
+    }
+    {
+      const s = shape(g.integer(1, 4));
+      const maps = s.map((n) => (g.random() < 0.4 ? null : Int32Array.from({ length: g.integer(1, 2 * n + 2) }, () => g.integer(-1, n))));
+      const out = maps.map((m, d) => (m ? m.length : s[d]));
+      const x = floats(s), gr = floats(out);
+      const [e, r] = both(sizeOf(out));
+      ref.take(x, s, maps, 0.25, e, out); k.take(x, s, maps, 0.25, r, out);
+      compare('take', `take ${fmt(s)} → ${fmt(out)}`, e, r);
+      const [e2, r2] = both(sizeOf(s));
+      ref.takeAdd(gr, out, maps, e2, s); k.takeAdd(gr, out, maps, r2, s);
+      compare('takeAdd', `takeAdd ${fmt(out)} → ${fmt(s)}`, e2, r2);
+    }
+    {
+      const base = shape(g.integer(1, 4));
+      const axis = g.integer(0, base.length);
+      const shapes = Array.from({ length: g.integer(1, 4) }, () => base.map((d, i) => (i === axis ? dim() : d)));
+      const xs = shapes.map((s) => floats(s));
+      const out = base.map((d, i) => (i === axis ? shapes.reduce((sum, s) => sum + s[axis], 0) : d));
+      const [e, r] = both(sizeOf(out));
+      ref.concat(xs, shapes, axis, e, out); k.concat(xs, shapes, axis, r, out);
+      compare('concat', `concat ${fmt(...shapes)} axis ${axis}`, e, r);
+    }
+    {
+      const s = shape(g.integer(1, 4));
+      const axis = g.integer(0, s.length);
+      const is = s.map((d, i) => (i === axis ? dim() : g.integer(1, d + 1)));
+      const index = Int32Array.from({ length: sizeOf(is) }, () => g.integer(0, s[axis]));
+      const x = floats(s), src = floats(is);
+      const [e, r] = both(sizeOf(is));
+      ref.gather(x, s, axis, index, is, e); k.gather(x, s, axis, index, is, r);
+      compare('gather', `gather ${fmt(s)} index ${fmt(is)} axis ${axis}`, e, r);
+      const [e2, r2] = both(sizeOf(s));
+      ref.scatterAdd(src, index, is, axis, e2, s); k.scatterAdd(src, index, is, axis, r2, s);
+      compare('scatterAdd', `scatterAdd ${fmt(is)} → ${fmt(s)} axis ${axis}`, e2, r2);
+    }
+  }
+  return mismatches;
+}

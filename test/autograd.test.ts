@@ -1,0 +1,138 @@
+/** Autograd semantics: accumulation, noGrad, detach, retainGraph, hooks, deep graphs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { enableGrad, isGradEnabled, noGrad, ones, tensor, zeros } from '../src/index.js';
+import { assertTensor } from './helpers/assert.js';
+
+test('a tensor used twice gets both contributions', () => {
+  const x = tensor([3], { requiresGrad: true });
+  x.mul(x).add(x).sum().backward(); // d/dx (x² + x) = 2x + 1
+  assertTensor(x.grad!, [1], [7]);
+});
+
+test('gradients accumulate across backward calls until cleared', () => {
+  const w = tensor([1, 2], { requiresGrad: true });
+  w.mul(3).sum().backward();
+  w.mul(3).sum().backward();
+  assertTensor(w.grad!, [2], [6, 6]);
+  w.grad = null;
+  w.mul(2).sum().backward();
+  assertTensor(w.grad!, [2], [2, 2]);
+});
+
+test('an explicit output gradient is used as the seed', () => {
+  const x = tensor([1, 2, 3], { requiresGrad: true });
+  x.mul(x).backward(tensor([1, 0.5, -1]));
+  assertTensor(x.grad!, [3], [2, 2, -6]);
+});
+
+test('backward on a non-scalar without an output gradient is an error', () => {
+  const x = tensor([1, 2], { requiresGrad: true });
+  assert.throws(() => x.mul(2).backward(), /backward: a gradient can be created implicitly only for a one-element output, got shape \[2\]/);
+  assert.throws(() => x.mul(2).backward(tensor([1, 2, 3])), /backward: the output gradient has shape \[3\] but the output has shape \[2\]/);
+  assert.throws(() => tensor([1]).backward(), /does not require grad/);
+});
+
+test('requiresGrad propagates only from inputs that require it', () => {
+  const a = tensor([1], { requiresGrad: true }), b = tensor([2]);
+  assert.equal(b.mul(2).requiresGrad, false);
+  const c = a.mul(b);
+  assert.equal(c.requiresGrad, true);
+  assert.equal(c.isLeaf, false);
+  assert.equal(c.gradFn?.op, 'mul');
+  c.sum().backward();
+  assert.equal(b.grad, null, 'constants get no gradient');
+});
+
+test('noGrad records nothing, restores the mode, and enableGrad re-enables inside it', () => {
+  const w = tensor([1], { requiresGrad: true });
+  const y = noGrad(() => {
+    assert.equal(isGradEnabled(), false);
+    assert.equal(enableGrad(() => w.mul(2)).requiresGrad, true);
+    return w.mul(2);
+  });
+  assert.equal(y.requiresGrad, false);
+  assert.equal(y.gradFn, null);
+  assert.equal(isGradEnabled(), true);
+  assert.throws(() => noGrad(() => { throw new Error('boom'); }), /boom/);
+  assert.equal(isGradEnabled(), true, 'mode restored after an exception');
+});
+
+test('detach cuts the graph but shares the data', () => {
+  const x = tensor([2], { requiresGrad: true });
+  const d = x.detach();
+  assert.equal(d.requiresGrad, false);
+  assert.equal(d.data, x.data);
+  x.mul(d).sum().backward(); // d counts as a constant
+  assertTensor(x.grad!, [1], [2]);
+});
+
+test('the graph is freed after backward unless retainGraph is set', () => {
+  const x = tensor([1, 2], { requiresGrad: true });
+  const y = x.exp().sum();
+  y.backward(undefined, { retainGraph: true });
+  y.backward();
+  assertTensor(x.grad!, [2], [2 * Math.E, 2 * Math.exp(2)], { rtol: 1e-6 });
+  assert.throws(() => y.backward(), /already freed by an earlier backward\(\); pass \{ retainGraph: true \}/);
+});
+
+test('non-leaf gradients are kept only with retainGrad', () => {
+  const x = tensor([1, 2], { requiresGrad: true });
+  const h = x.mul(3).retainGrad();
+  const k = h.mul(2);
+  k.sum().backward();
+  assertTensor(h.grad!, [2], [2, 2]);
+  assert.equal(k.grad, null);
+});
+
+test('gradient hooks see and may replace a gradient', () => {
+  const x = tensor([1, 2], { requiresGrad: true });
+  const seen: number[][] = [];
+  const h = x.mul(2);
+  const remove = h.registerHook((g) => { seen.push([...g.data]); return g.mul(10); });
+  h.sum().backward();
+  assert.deepEqual(seen, [[1, 1]]);
+  assertTensor(x.grad!, [2], [20, 20]);
+  remove();
+  x.grad = null;
+  const h2 = x.mul(2);
+  h2.sum().backward();
+  assertTensor(x.grad!, [2], [2, 2]);
+});
+
+test('a chain of 100,000 ops backpropagates without overflowing the stack', () => {
+  const x = tensor([1], { requiresGrad: true });
+  let y = x;
+  for (let i = 0; i < 100_000; i++) y = y.add(1e-5);
+  y.sum().backward();
+  assertTensor(x.grad!, [1], [1]);
+});
+
+test('createGraph gives differentiable gradients (second derivative)', () => {
+  const x = tensor([2], { requiresGrad: true });
+  x.pow(3).sum().backward(undefined, { createGraph: true });
+  const dx = x.grad!; // 3x² = 12
+  assertTensor(dx, [1], [12]);
+  assert.equal(dx.requiresGrad, true);
+  x.grad = null;
+  dx.sum().backward(); // d/dx 3x² = 6x = 12
+  assertTensor(x.grad!, [1], [12]);
+});
+
+test('broadcast gradients are summed back to each input shape', () => {
+  const a = zeros([2, 1, 3], { requiresGrad: true });
+  const b = ones([4, 1], { requiresGrad: true });
+  a.add(b).sum().backward();
+  assertTensor(a.grad!, [2, 1, 3], new Array(6).fill(4));
+  assertTensor(b.grad!, [4, 1], new Array(4).fill(6));
+});
+
+test('a leaf gradient is its own copy, not shared with another leaf', () => {
+  const a = tensor([1], { requiresGrad: true }), b = tensor([1], { requiresGrad: true });
+  a.add(b).sum().backward();
+  assert.notEqual(a.grad!.data, b.grad!.data);
+});
+
+test('int32 tensors cannot require grad', () => {
+  assert.throws(() => tensor([1], { dtype: 'int32', requiresGrad: true }), /setRequiresGrad: only floating-point tensors can require grad, got int32/);
+});

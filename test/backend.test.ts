@@ -1,0 +1,69 @@
+/** The backend boundary: registry, conformance harness, and the blocked GEMM against a naive product. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getBackend, listBackends, registerBackend, setBackend, tensor, type Backend } from '../src/index.js';
+import { checkConformance } from '../src/backend/conformance.js';
+import { jsBackend } from '../src/backend/backend.js';
+import { gemm } from '../src/backend/js/matmul.js';
+import { Generator } from '../src/random.js';
+import { assertClose } from './helpers/assert.js';
+
+test('every registered backend conforms to the JS reference', () => {
+  for (const name of listBackends()) {
+    const backend = (setBackend(name), getBackend());
+    assert.deepEqual(checkConformance(backend), [], `backend ${name}`);
+  }
+  setBackend('js');
+});
+
+test('the conformance harness catches a kernel that is off', () => {
+  const broken: Backend = {
+    name: 'broken-for-test',
+    kernels: {
+      ...jsBackend.kernels,
+      // Wrong on rows past the first: the kind of indexing bug a SIMD kernel might have.
+      matmul: (a, as, b, bs, out, os) => { jsBackend.kernels.matmul(a, as, b, bs, out, os); if (out.length > 8) out[out.length - 1] += 1; },
+    },
+  };
+  const found = checkConformance(broken);
+  assert.ok(found.length > 0 && found.every((m) => m.kernel === 'matmul'), JSON.stringify(found.slice(0, 2)));
+});
+
+test('setBackend switches the backend and rejects unknown names', () => {
+  const recorder: Backend = { name: 'recorder', kernels: { ...jsBackend.kernels, unary: (...args) => { calls.push(args[0]); jsBackend.kernels.unary(...args); } } };
+  const calls: string[] = [];
+  registerBackend(recorder);
+  setBackend('recorder');
+  try {
+    tensor([1, 2]).exp();
+  } finally {
+    setBackend('js');
+  }
+  assert.deepEqual(calls, ['exp']);
+  tensor([1, 2]).exp();
+  assert.deepEqual(calls, ['exp'], 'back on js, the recorder is not called');
+  assert.throws(() => setBackend('nope'), /setBackend: unknown backend 'nope' \(registered: js, recorder/);
+});
+
+function naive(a: Float64Array, b: Float64Array, M: number, K: number, N: number): Float64Array {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
+    c[i * N + j] = s;
+  }
+  return c;
+}
+
+test('the blocked GEMM equals the textbook triple loop, edges and block boundaries included', () => {
+  const g = new Generator(7);
+  // Sizes straddle the 4×4 micro-tile and the 64/256 cache blocks.
+  for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [4, 4, 4], [65, 257, 9], [17, 300, 258], [130, 3, 70]]) {
+    const a = Float64Array.from({ length: M * K }, () => g.normal());
+    const b = Float64Array.from({ length: K * N }, () => g.normal());
+    const c = new Float64Array(M * N + 3).fill(99);
+    gemm(a, 0, b, 0, c, 3, M, K, N);
+    assertClose(c.subarray(3), naive(a, b, M, K, N), { atol: 1e-9, rtol: 1e-12, what: `gemm ${M}x${K}x${N}` });
+    assert.deepEqual([...c.subarray(0, 3)], [99, 99, 99], 'writes stay inside C');
+  }
+});
