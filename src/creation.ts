@@ -91,7 +91,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
   return make('linspace', [steps], options, (d) => {
-    for (let i = 0; i < steps; i++) d[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+    for (let i = 0; i < steps; i++) d[i] = i < half || steps === 1 ? start + i * delta : end - (steps - 1 - i) * delta;
   });
 }
 
