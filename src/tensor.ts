@@ -68,9 +68,14 @@ export class Tensor {
 
   // ---- autograd ----
 
-  /** Backpropagates from this tensor; gradients accumulate into `.grad` of the leaves. */
-  backward(grad?: Tensor, options?: BackwardOptions): void {
-    runBackward(this, grad, options);
+  /**
+   * Backpropagates from this tensor; gradients accumulate into `.grad` of the leaves. A non-scalar
+   * tensor needs the gradient of the output: `y.backward(g)`, `y.backward(g, { retainGraph: true })`,
+   * or for a scalar just `y.backward({ retainGraph: true })`.
+   */
+  backward(gradOrOptions?: Tensor | BackwardOptions, options?: BackwardOptions): void {
+    if (gradOrOptions instanceof Tensor || gradOrOptions === undefined) runBackward(this, gradOrOptions, options);
+    else runBackward(this, undefined, gradOrOptions);
   }
 
   /** Sets `requiresGrad` on a leaf (like `requires_grad_`); returns this. */

@@ -70,7 +70,7 @@ test('detach cuts the graph but shares the data', () => {
 test('the graph is freed after backward unless retainGraph is set', () => {
   const x = tensor([1, 2], { requiresGrad: true });
   const y = x.exp().sum();
-  y.backward(undefined, { retainGraph: true });
+  y.backward({ retainGraph: true });
   y.backward();
   assertTensor(x.grad!, [2], [2 * Math.E, 2 * Math.exp(2)], { rtol: 1e-6 });
   assert.throws(() => y.backward(), /already freed by an earlier backward\(\); pass \{ retainGraph: true \}/);
@@ -110,7 +110,7 @@ test('a chain of 100,000 ops backpropagates without overflowing the stack', () =
 
 test('createGraph gives differentiable gradients (second derivative)', () => {
   const x = tensor([2], { requiresGrad: true });
-  x.pow(3).sum().backward(undefined, { createGraph: true });
+  x.pow(3).sum().backward({ createGraph: true });
   const dx = x.grad!; // 3x² = 12
   assertTensor(dx, [1], [12]);
   assert.equal(dx.requiresGrad, true);

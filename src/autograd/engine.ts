@@ -67,8 +67,11 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
-/** Tensors that require grad and are reachable from `root`, inputs before the tensors made from them. */
-export function topologicalOrder(root: Tensor): Tensor[] {
+/**
+ * The tensors reachable from `root` through `gradFn.inputs` (following only those `include`
+ * accepts), inputs before the tensors made from them. Iterative, so deep graphs do not overflow.
+ */
+export function postOrder(root: Tensor, include: (t: Tensor) => boolean = () => true): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>([root]);
   const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
@@ -77,7 +80,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
     const inputs = top.t.gradFn?.inputs ?? [];
     if (top.next < inputs.length) {
       const child = inputs[top.next++];
-      if (child.requiresGrad && !seen.has(child)) {
+      if (include(child) && !seen.has(child)) {
         seen.add(child);
         stack.push({ t: child, next: 0 });
       }
@@ -104,7 +107,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   withGradMode(createGraph, () => {
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, grad ?? onesLike(root));
-    const order = topologicalOrder(root);
+    const order = postOrder(root, (t) => t.requiresGrad);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       let g = grads.get(t);

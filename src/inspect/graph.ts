@@ -3,6 +3,7 @@
  * took part is a node (leaves, constants and intermediate results), labelled with its name or the
  * op that made it, its shape, its values when small, and its gradient once backward has run.
  */
+import { postOrder } from '../autograd/engine.js';
 import { fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 
@@ -46,21 +47,7 @@ export interface ComputationalGraph {
  */
 export function graph(root: Tensor, options: GraphOptions = {}): ComputationalGraph {
   const maxValues = options.maxValues ?? 6, precision = options.precision ?? 4;
-  // Inputs before results (iterative DFS, post-order), so ids read in evaluation order.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
-  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const inputs = top.t.gradFn?.inputs ?? [];
-    if (top.next < inputs.length) {
-      const child = inputs[top.next++];
-      if (!seen.has(child)) { seen.add(child); stack.push({ t: child, next: 0 }); }
-    } else {
-      order.push(top.t);
-      stack.pop();
-    }
-  }
+  const order = postOrder(root); // inputs first, so ids read in evaluation order
   const ids = new Map(order.map((t, i) => [t, `t${i}`]));
   const small = (t: Tensor | null) => (t && t.size <= maxValues ? Array.from(t.data, (v) => Number(v.toPrecision(precision))) : undefined);
   const nodes: GraphNode[] = order.map((t) => ({

@@ -8,7 +8,7 @@ import { promote, type DType } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { alloc, asTensor, expectTensor, floatType, kernels } from './util.js';
+import { alloc, asTensor, expectTensor, floatType, kernels, scalarTensor } from './util.js';
 
 function unaryKernel(op: UnaryOp, x: Tensor, outDtype: DType, p0 = 0, p1 = 0): Tensor {
   const out = alloc(outDtype, x.shape);
@@ -167,7 +167,7 @@ export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   expectTensor('where', 'condition', cond);
   // Two numbers give a float32 result, like torch.where(cond, 1.0, 0.0).
-  const [ta, tb] = typeof a === 'number' && typeof b === 'number' ? [scalar(a), scalar(b)] : operands('where', a, b);
+  const [ta, tb] = typeof a === 'number' && typeof b === 'number' ? [scalarTensor(a, 'float32'), scalarTensor(b, 'float32')] : operands('where', a, b);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
   const out = alloc(promote(ta.dtype, tb.dtype), shape);
   kernels().where(cond.data, cond.shape, ta.data, ta.shape, tb.data, tb.shape, out.data, shape);
@@ -176,10 +176,4 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     needs[1] ? where(cond, g, 0) : null,
     needs[2] ? where(cond, 0, g) : null,
   ]);
-}
-
-function scalar(v: number): Tensor {
-  const t = alloc('float32', []);
-  t.data[0] = v;
-  return t;
 }

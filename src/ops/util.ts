@@ -17,9 +17,13 @@ export function alloc(dtype: DType, shape: Shape): Tensor {
  */
 export function asTensor(x: TensorLike, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
-  const dtype: DType = isFloat(like.dtype) ? like.dtype : Number.isInteger(x) ? 'int32' : 'float32';
+  return scalarTensor(x, isFloat(like.dtype) ? like.dtype : Number.isInteger(x) ? 'int32' : 'float32');
+}
+
+/** A 0-d tensor holding `value`. */
+export function scalarTensor(value: number, dtype: DType): Tensor {
   const t = alloc(dtype, []);
-  t.data[0] = x;
+  t.data[0] = value;
   return t;
 }
 
