@@ -9,7 +9,7 @@ export { variance as var } from './ops/reduce.js';
 export type { DType, TypedArray, FloatArray } from './dtype.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
-export { Node, type BackwardOptions, type VJP } from './autograd/engine.js';
+export { Node, grad, type BackwardOptions, type GradOptions, type VJP } from './autograd/engine.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
 export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';

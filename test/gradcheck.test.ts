@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ops from '../src/ops/index.js';
-import { Generator, Tensor, gradcheck, randn, rand, tensor, type GradcheckOptions } from '../src/index.js';
+import { Generator, Tensor, grad, gradcheck, randn, rand, tensor, type GradcheckOptions } from '../src/index.js';
 
 const gen = new Generator(1234);
 /** A float64 input that requires grad; `away` keeps values at least 0.1 from the kinks listed. */
@@ -83,6 +83,35 @@ const CASES: Record<string, Case[]> = {
   // float32 rounding (~1e-7) needs a larger step; cast is linear, so the difference stays exact.
   cast: [['float64 → float32 → float64', (a) => ops.cast(ops.cast(a, 'float32'), 'float64'), () => [x([3])], { eps: 1e-2 }]],
   sumTo: [['', (a) => ops.sumTo(a, [3, 1]), () => [x([2, 3, 4])]]],
+  conv2d: [
+    ['stride, padding, bias', (a, w, b) => ops.conv2d(a, w, b, { stride: 2, padding: 1 }), () => [x([2, 3, 5, 6]), x([4, 3, 3, 2]), x([4])]],
+    ['dilation, groups', (a, w) => ops.conv2d(a, w, null, { dilation: [2, 1], groups: 2, padding: [1, 0] }), () => [x([1, 4, 6, 5]), x([6, 2, 2, 3])]],
+    ['same, even kernel', (a, w) => ops.conv2d(a, w, null, { padding: 'same' }), () => [x([1, 2, 4, 5]), x([3, 2, 2, 4])]],
+    // Second order: the input-gradient and weight-gradient ops differentiated again.
+    ['double backward', (a, w) => grad(ops.conv2d(a, w, null, { stride: 2, padding: 1 }).square().sum(), [a, w], { createGraph: true }) as Tensor[], () => [x([1, 2, 5, 5]), x([3, 2, 3, 3])]],
+  ],
+  convTranspose2d: [
+    ['stride, outputPadding, bias', (a, w, b) => ops.convTranspose2d(a, w, b, { stride: 2, padding: 1, outputPadding: 1 }), () => [x([2, 3, 3, 4]), x([3, 2, 3, 3]), x([2])]],
+    ['groups, dilation', (a, w) => ops.convTranspose2d(a, w, null, { groups: 2, dilation: 2 }), () => [x([1, 4, 3, 3]), x([4, 3, 2, 2])]],
+  ],
+  conv1d: [['', (a, w, b) => ops.conv1d(a, w, b, { stride: 2, padding: 1 }), () => [x([2, 3, 7]), x([2, 3, 3]), x([2])]]],
+  maxPool2d: [
+    ['overlapping, padded', (a) => ops.maxPool2d(a, 3, { stride: 2, padding: 1 }), () => [x([2, 2, 5, 6])]],
+    ['ceil mode, dilation', (a) => ops.maxPool2d(a, 2, { ceilMode: true, dilation: [1, 2] }), () => [x([1, 2, 5, 7])]],
+    ['double backward', (a) => grad(ops.maxPool2d(a, 2).square().sum(), [a], { createGraph: true }) as Tensor[], () => [x([1, 1, 4, 4])]],
+  ],
+  maxPool2dWithIndices: [['', (a) => ops.maxPool2dWithIndices(a, 2)[0], () => [x([1, 2, 4, 4])]]],
+  avgPool2d: [
+    ['padded, count pad', (a) => ops.avgPool2d(a, 3, { stride: 2, padding: 1 }), () => [x([2, 2, 5, 6])]],
+    ['ceil mode, exclude pad', (a) => ops.avgPool2d(a, [2, 3], { padding: 1, ceilMode: true, countIncludePad: false }), () => [x([1, 2, 5, 7])]],
+    ['divisor, double backward', (a) => grad(ops.avgPool2d(a, 2, { divisorOverride: 3 }).square().sum(), [a], { createGraph: true }) as Tensor[], () => [x([1, 1, 4, 4])]],
+  ],
+  adaptiveAvgPool2d: [['uneven', (a) => ops.adaptiveAvgPool2d(a, [3, 2]), () => [x([2, 2, 5, 7])]]],
+  interpolate: [
+    ['bilinear', (a) => ops.interpolate(a, { size: [5, 7], mode: 'bilinear' }), () => [x([1, 2, 3, 4])]],
+    ['bilinear aligned', (a) => ops.interpolate(a, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }), () => [x([1, 1, 3, 3])]],
+    ['nearest', (a) => ops.interpolate(a, { scaleFactor: [2, 1.5] }), () => [x([1, 2, 3, 4])]],
+  ],
 };
 
 /** Ops whose results have no gradient (comparisons, arg-reductions, sign). */

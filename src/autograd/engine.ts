@@ -93,20 +93,54 @@ export function postOrder(root: Tensor, include: (t: Tensor) => boolean = () => 
 }
 
 export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  propagate('backward', root, grad, options, null);
+}
+
+export interface GradOptions extends BackwardOptions {
+  /** The gradient of `output`; needed unless it has one element. */
+  gradOutput?: Tensor;
+  /** Return null for inputs the output does not depend on, instead of throwing. */
+  allowUnused?: boolean;
+}
+
+/**
+ * The gradients of `output` with respect to `inputs`, returned instead of accumulated into
+ * `.grad` (like `torch.autograd.grad`). With `createGraph` the results are differentiable.
+ * @example const [dx] = grad(x.pow(3).sum(), [x], { createGraph: true }); // 3x², itself differentiable
+ */
+export function grad(output: Tensor, inputs: readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+  inputs.forEach((t, i) => {
+    if (!t.requiresGrad) throw new ArgumentError('grad', `inputs[${i}] does not require grad`);
+  });
+  const captured = propagate('grad', output, options.gradOutput, options, new Set(inputs));
+  return inputs.map((t, i) => {
+    const g = captured.get(t) ?? null;
+    if (!g && !options.allowUnused) throw new ArgumentError('grad', `inputs[${i}] is not part of the graph of the output; pass allowUnused: true to get null for it`);
+    return g;
+  });
+}
+
+/**
+ * Runs the VJPs from `root` back to the leaves. Without `capture`, gradients accumulate into
+ * `.grad` of leaves (and retainGrad tensors); with it, the gradients of the captured tensors are
+ * returned and no `.grad` changes.
+ */
+function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: BackwardOptions, capture: Set<Tensor> | null): Map<Tensor, Tensor> {
   if (!root.requiresGrad) {
-    throw new ArgumentError('backward', 'the tensor does not require grad and has no graph (did you forget requiresGrad: true, or call it inside noGrad?)');
+    throw new ArgumentError(op, 'the tensor does not require grad and has no graph (did you forget requiresGrad: true, or call it inside noGrad?)');
   }
-  if (!grad && root.size !== 1) {
-    throw new ShapeError('backward', `a gradient can be created implicitly only for a one-element output, got shape ${fmtShape(root.shape)}; pass the output gradient explicitly`);
+  if (!seed && root.size !== 1) {
+    throw new ShapeError(op, `a gradient can be created implicitly only for a one-element output, got shape ${fmtShape(root.shape)}; pass the output gradient explicitly`);
   }
-  if (grad && !sameShape(grad.shape, root.shape)) {
-    throw new ShapeError('backward', `the output gradient has shape ${fmtShape(grad.shape)} but the output has shape ${fmtShape(root.shape)}`);
+  if (seed && !sameShape(seed.shape, root.shape)) {
+    throw new ShapeError(op, `the output gradient has shape ${fmtShape(seed.shape)} but the output has shape ${fmtShape(root.shape)}`);
   }
   const createGraph = options.createGraph ?? false;
   const retain = options.retainGraph ?? createGraph;
+  const captured = new Map<Tensor, Tensor>();
   withGradMode(createGraph, () => {
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, grad ?? onesLike(root));
+    grads.set(root, seed ?? onesLike(root));
     const order = postOrder(root, (t) => t.requiresGrad);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
@@ -114,7 +148,11 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       grads.delete(t);
       if (!g) continue;
       for (const hook of t.hooks) g = hook(g) ?? g;
-      if (!t.gradFn || t.retainsGrad) t.grad = t.grad ? add(t.grad, g) : createGraph ? g : g.clone();
+      if (capture) {
+        if (capture.has(t)) captured.set(t, g);
+      } else if (!t.gradFn || t.retainsGrad) {
+        t.grad = t.grad ? add(t.grad, g) : createGraph ? g : g.clone();
+      }
       const node = t.gradFn;
       if (!node) continue;
       const inputGrads = node.apply(g);
@@ -128,4 +166,5 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       if (!retain) node.release();
     }
   });
+  return captured;
 }

@@ -5,7 +5,6 @@
 import { ArgumentError } from '../errors.js';
 import { Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
-import { noGrad } from './grad-mode.js';
 
 export interface GradcheckOptions {
   /** Finite-difference step. */
@@ -25,7 +24,9 @@ export interface GradcheckResult {
 }
 
 /**
- * Checks `fn`'s gradients with respect to each float64 input that requires grad. `fn` may return
+ * Checks `fn`'s gradients with respect to each float64 input that requires grad. The perturbed
+ * evaluations keep grad mode on, so `fn` may itself differentiate (e.g. with `grad`) to check
+ * second derivatives. `fn` may return
  * one tensor or several (e.g. split); each is projected on a fixed random tensor and summed.
  * @example gradcheck((x) => x.exp().sum(), [randn([3], { dtype: 'float64', requiresGrad: true })]).ok
  */
@@ -54,9 +55,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor | Tensor[], inputs
     for (let i = 0; i < t.size; i++) {
       const orig = t.data[i];
       t.data[i] = orig + eps;
-      const plus = noGrad(objective).item();
+      const plus = objective().item();
       t.data[i] = orig - eps;
-      const minus = noGrad(objective).item();
+      const minus = objective().item();
       t.data[i] = orig;
       const numeric = (plus - minus) / (2 * eps);
       const err = Math.abs(analytic[i] - numeric);

@@ -32,6 +32,22 @@ export type ReduceOp = 'sum' | 'max' | 'min';
  */
 export type AxisMaps = readonly (Int32Array | null)[];
 
+/** Sizes of a 2-D convolution (NCHW input, OIHW weight); groups divide both channel counts. */
+export interface ConvGeometry {
+  batch: number; inChannels: number; inH: number; inW: number;
+  outChannels: number; kH: number; kW: number;
+  strideH: number; strideW: number; padH: number; padW: number; dilationH: number; dilationW: number;
+  groups: number; outH: number; outW: number;
+}
+
+/** Sizes of a 2-D pooling window over NCHW input. */
+export interface PoolGeometry {
+  batch: number; channels: number; inH: number; inW: number;
+  kH: number; kW: number; strideH: number; strideW: number; padH: number; padW: number;
+  dilationH: number; dilationW: number; outH: number; outW: number;
+}
+
+/** Output arrays arrive zero-filled; kernels that accumulate (`takeAdd`, backward kernels) rely on it. */
 export interface Kernels {
   unary(op: UnaryOp, x: TypedArray, out: TypedArray, p0: number, p1: number): void;
   binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;
@@ -54,6 +70,18 @@ export interface Kernels {
   gather(x: TypedArray, shape: Shape, axis: number, index: Int32Array, indexShape: Shape, out: TypedArray): void;
   /** The adjoint of gather: out (shape `shape`) += src scattered through index. */
   scatterAdd(src: TypedArray, index: Int32Array, indexShape: Shape, axis: number, out: TypedArray, shape: Shape): void;
+  /** out[N, Cout, OH, OW] = x ⋆ w (cross-correlation, no bias). */
+  conv2d(x: TypedArray, w: TypedArray, out: TypedArray, g: ConvGeometry): void;
+  /** gx[N, Cin, H, W] = the gradient of conv2d wrt its input (also the transposed convolution). */
+  conv2dBackwardInput(gOut: TypedArray, w: TypedArray, gx: TypedArray, g: ConvGeometry): void;
+  /** gw[Cout, Cin/groups, kH, kW] = the gradient of conv2d wrt its weight. */
+  conv2dBackwardWeight(x: TypedArray, gOut: TypedArray, gw: TypedArray, g: ConvGeometry): void;
+  /** Max over each window; `argmax` gets the winner's index within its H×W plane. */
+  maxPool2d(x: TypedArray, out: TypedArray, argmax: Int32Array, g: PoolGeometry): void;
+  maxPool2dBackward(gOut: TypedArray, argmax: Int32Array, gx: TypedArray, g: PoolGeometry): void;
+  /** Mean over each window: divided by `divisor` if non-zero, else by the window's size (with or without padding). */
+  avgPool2d(x: TypedArray, out: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  avgPool2dBackward(gOut: TypedArray, gx: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
 }
 
 export interface Backend {

@@ -4,3 +4,5 @@ export * from './reduce.js';
 export * from './matmul.js';
 export * from './shape.js';
 export * from './convert.js';
+export * from './conv.js';
+export * from './pool.js';

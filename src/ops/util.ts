@@ -1,7 +1,7 @@
 /** Helpers shared by the op definitions. */
 import { getBackend, type Kernels } from '../backend/backend.js';
 import { arrayFor, isFloat, type DType } from '../dtype.js';
-import { DTypeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, fmtShape } from '../errors.js';
 import { sizeOf, type Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 
@@ -40,3 +40,15 @@ export function expectInt(op: string, arg: string, x: Tensor): Int32Array {
 
 /** The float type an op like exp produces for `dtype` (ints become float32). */
 export const floatType = (dtype: DType): DType => (isFloat(dtype) ? dtype : 'float32');
+
+/** One size for both spatial dims, or [h, w]. */
+export type Pair = number | readonly [number, number];
+
+/** A number or a pair, checked, as [h, w]. */
+export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new ArgumentError(op, `${name} must be an integer ≥ ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}

@@ -3,6 +3,11 @@ import type { Kernels } from '../backend.js';
 import { binary, copyStrided, unary, where } from './elementwise.js';
 import { concat, gather, scatterAdd, take, takeAdd } from './indexing.js';
 import { matmul } from './matmul.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
 
-export const jsKernels: Kernels = { unary, binary, where, reduce, argReduce, matmul, copyStrided, take, takeAdd, concat, gather, scatterAdd };
+export const jsKernels: Kernels = {
+  unary, binary, where, reduce, argReduce, matmul, copyStrided, take, takeAdd, concat, gather, scatterAdd,
+  conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
+};

@@ -12,9 +12,9 @@ const KC = 256, MC = 64, NC = 256;
 let packA = new Float64Array(MC * KC);
 let packB = new Float64Array(KC * NC);
 
-/** C[M,N] = A[M,K] · B[K,N], all row-major, starting at the given offsets. */
-export function gemm(A: TypedArray, aOff: number, B: TypedArray, bOff: number, C: TypedArray, cOff: number, M: number, K: number, N: number): void {
-  for (let i = 0; i < M * N; i++) C[cOff + i] = 0;
+/** C[M,N] = A[M,K] · B[K,N] (or C += A·B with `accumulate`), all row-major, from the given offsets. */
+export function gemm(A: TypedArray, aOff: number, B: TypedArray, bOff: number, C: TypedArray, cOff: number, M: number, K: number, N: number, accumulate = false): void {
+  if (!accumulate) for (let i = 0; i < M * N; i++) C[cOff + i] = 0;
   if (packA.length < MC * KC) packA = new Float64Array(MC * KC);
   if (packB.length < KC * NC) packB = new Float64Array(KC * NC);
   for (let jc = 0; jc < N; jc += NC) {

@@ -1,0 +1,186 @@
+/**
+ * Convolutions as fused primitives. Three ops — the convolution, its input-gradient (which is the
+ * transposed convolution) and its weight-gradient — each have a VJP written with the other two,
+ * so gradients of any order flow through them.
+ */
+import type { ConvGeometry } from '../backend/backend.js';
+import { record } from '../autograd/engine.js';
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { isFloat } from '../dtype.js';
+import type { Tensor } from '../tensor.js';
+import { add } from './elementwise.js';
+import { pad, reshape, squeeze, unsqueeze } from './shape.js';
+import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
+
+export type Padding = Pair | 'same' | 'valid';
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** Zero padding on each side, or 'valid' (none), or 'same' (output size = input size; stride 1). */
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Extra rows/columns on the bottom/right of the output, to pick among the sizes a stride allows. */
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+function checkFloat(op: string, arg: string, t: Tensor): void {
+  expectTensor(op, arg, t);
+  if (!isFloat(t.dtype)) throw new DTypeError(op, `${arg} must be floating point, got ${t.dtype}`);
+}
+
+/** The convolution primitive (no bias, symmetric padding). */
+function convForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const out = alloc(x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
+  kernels().conv2d(x.data, w.data, out.data, g);
+  return record(out, 'conv2d', [x, w], (gy, needs) => [
+    needs[0] ? convInputGrad(gy, w, g) : null,
+    needs[1] ? convWeightGrad(x, gy, g) : null,
+  ], { stride: [g.strideH, g.strideW], padding: [g.padH, g.padW], dilation: [g.dilationH, g.dilationW], groups: g.groups });
+}
+
+/** dL/dx of the convolution for dL/dy = gy; as a forward op, the transposed convolution. */
+function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const out = alloc(gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
+  kernels().conv2dBackwardInput(gy.data, w.data, out.data, g);
+  return record(out, 'convTranspose2d', [gy, w], (gx, needs) => [
+    needs[0] ? convForward(gx, w, g) : null,
+    needs[1] ? convWeightGrad(gx, gy, g) : null,
+  ]);
+}
+
+/** dL/dw of the convolution of x for dL/dy = gy. */
+function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
+  const out = alloc(x.dtype, [g.outChannels, g.inChannels / g.groups, g.kH, g.kW]);
+  kernels().conv2dBackwardWeight(x.data, gy.data, out.data, g);
+  return record(out, 'conv2dWeightGrad', [x, gy], (gw, needs) => [
+    needs[0] ? convInputGrad(gy, gw, g) : null,
+    needs[1] ? convForward(x, gw, g) : null,
+  ]);
+}
+
+function addBias(op: string, y: Tensor, bias: Tensor | null | undefined, channels: number): Tensor {
+  if (!bias) return y;
+  checkFloat(op, 'bias', bias);
+  if (bias.ndim !== 1 || bias.shape[0] !== channels) throw new ShapeError(op, `bias has shape ${fmtShape(bias.shape)} but the output has ${channels} channels (expected [${channels}])`);
+  return add(y, reshape(bias, [1, channels, 1, 1]));
+}
+
+/** Accepts [N,C,H,W] or unbatched [C,H,W]; returns the 4-D view and whether to squeeze back. */
+function batched(op: string, x: Tensor, spatial: 1 | 2): [Tensor, boolean] {
+  const want = spatial + 2;
+  if (x.ndim === want) return [x, false];
+  if (x.ndim === want - 1) return [unsqueeze(x, 0), true];
+  throw new ShapeError(op, `input must be ${want}-D (batched) or ${want - 1}-D (unbatched), got shape ${fmtShape(x.shape)}`);
+}
+
+/**
+ * 2-D convolution (cross-correlation) of NCHW input with an OIHW weight, like
+ * `torch.nn.functional.conv2d`. Output size per dim: ⌊(in + 2p − d(k − 1) − 1)/s⌋ + 1.
+ * @example conv2d(randn([8, 3, 32, 32]), randn([16, 3, 3, 3]), null, { padding: 1 }).shape // [8,16,32,32]
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkFloat(op, 'input', input);
+  checkFloat(op, 'weight', weight);
+  const [x0, unbatched] = batched(op, input, 2);
+  if (weight.ndim !== 4) throw new ShapeError(op, `weight must be 4-D [out, in/groups, kH, kW], got ${fmtShape(weight.shape)}`);
+  const groups = options.groups ?? 1;
+  const [strideH, strideW] = pair(op, 'stride', options.stride ?? 1, 1);
+  const [dilationH, dilationW] = pair(op, 'dilation', options.dilation ?? 1, 1);
+  const [, , kH, kW] = weight.shape;
+  let x = x0;
+  let padH: number, padW: number;
+  const padding = options.padding ?? 0;
+  if (padding === 'valid') [padH, padW] = [0, 0];
+  else if (padding === 'same') {
+    if (strideH !== 1 || strideW !== 1) throw new ArgumentError(op, `padding='same' needs stride 1, got stride ${JSON.stringify(options.stride)}`);
+    // Total padding d(k−1); an odd total puts the extra row/column at the bottom/right, as PyTorch.
+    const totH = dilationH * (kH - 1), totW = dilationW * (kW - 1);
+    [padH, padW] = [totH >> 1, totW >> 1];
+    if (totH % 2 || totW % 2) x = pad(x, [0, totW % 2, 0, totH % 2]);
+  } else [padH, padW] = pair(op, 'padding', padding, 0);
+  const g = convGeometry(op, x, weight, { strideH, strideW, padH, padW, dilationH, dilationW, groups });
+  const y = addBias(op, convForward(x, weight, g), bias, g.outChannels);
+  return unbatched ? squeeze(y, 0) : y;
+}
+
+function convGeometry(op: string, x: Tensor, w: Tensor, p: Pick<ConvGeometry, 'strideH' | 'strideW' | 'padH' | 'padW' | 'dilationH' | 'dilationW' | 'groups'>): ConvGeometry {
+  const [batch, inChannels, inH, inW] = x.shape;
+  const [outChannels, wIn, kH, kW] = w.shape;
+  const { groups } = p;
+  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(op, `groups must be a positive integer, got ${groups}`);
+  if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new ArgumentError(op, `groups=${groups} must divide both the input channels (${inChannels}) and the output channels (${outChannels})`);
+  }
+  if (wIn * groups !== inChannels) {
+    throw new ShapeError(op, `input has ${inChannels} channels but weight expects ${wIn * groups} (input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}, groups ${groups})`);
+  }
+  const effH = p.dilationH * (kH - 1) + 1, effW = p.dilationW * (kW - 1) + 1;
+  const paddedH = inH + 2 * p.padH, paddedW = inW + 2 * p.padW;
+  if (effH > paddedH || effW > paddedW) {
+    throw new ShapeError(op, `kernel ${effH}x${effW} (with dilation) is larger than the padded input ${paddedH}x${paddedW} (input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)})`);
+  }
+  return {
+    batch, inChannels, inH, inW, outChannels, kH, kW, ...p,
+    outH: Math.floor((paddedH - effH) / p.strideH) + 1, outW: Math.floor((paddedW - effW) / p.strideW) + 1,
+  };
+}
+
+/**
+ * 2-D transposed convolution ("deconvolution"), like `torch.nn.functional.conv_transpose2d`:
+ * the gradient of conv2d with respect to its input. Weight [in, out/groups, kH, kW]; output size
+ * per dim: (in − 1)s − 2p + d(k − 1) + outputPadding + 1.
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  checkFloat(op, 'input', input);
+  checkFloat(op, 'weight', weight);
+  const [x, unbatched] = batched(op, input, 2);
+  if (weight.ndim !== 4) throw new ShapeError(op, `weight must be 4-D [in, out/groups, kH, kW], got ${fmtShape(weight.shape)}`);
+  const groups = options.groups ?? 1;
+  const [strideH, strideW] = pair(op, 'stride', options.stride ?? 1, 1);
+  const [padH, padW] = pair(op, 'padding', options.padding ?? 0, 0);
+  const [dilationH, dilationW] = pair(op, 'dilation', options.dilation ?? 1, 1);
+  const [opH, opW] = pair(op, 'outputPadding', options.outputPadding ?? 0, 0);
+  if (opH >= Math.max(strideH, dilationH) || opW >= Math.max(strideW, dilationW)) {
+    throw new ArgumentError(op, `outputPadding ${opH},${opW} must be smaller than stride or dilation`);
+  }
+  const [batch, inC, inH, inW] = x.shape;
+  const [wIn, wOut, kH, kW] = weight.shape;
+  if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0) throw new ArgumentError(op, `groups=${groups} must divide the input channels (${inC})`);
+  if (wIn !== inC) throw new ShapeError(op, `input has ${inC} channels but weight expects ${wIn} (input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)})`);
+  const outH = (inH - 1) * strideH - 2 * padH + dilationH * (kH - 1) + opH + 1;
+  const outW = (inW - 1) * strideW - 2 * padW + dilationW * (kW - 1) + opW + 1;
+  if (outH <= 0 || outW <= 0) throw new ShapeError(op, `output size ${outH}x${outW} is not positive (input ${fmtShape(x.shape)}, weight ${fmtShape(weight.shape)}, padding ${padH},${padW})`);
+  // The convolution whose input-gradient this is maps [N, out, outH, outW] to [N, in, inH, inW].
+  const g: ConvGeometry = {
+    batch, inChannels: wOut * groups, inH: outH, inW: outW, outChannels: inC, kH, kW,
+    strideH, strideW, padH, padW, dilationH, dilationW, groups, outH: inH, outW: inW,
+  };
+  const y = addBias(op, convInputGrad(x, weight, g), bias, wOut * groups);
+  return unbatched ? squeeze(y, 0) : y;
+}
+
+/** 1-D convolution of [N, C, L] input with an [out, in/groups, k] weight (a 2-D convolution of height 1). */
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number } = {}): Tensor {
+  const op = 'conv1d';
+  checkFloat(op, 'input', input);
+  checkFloat(op, 'weight', weight);
+  const [x, unbatched] = batched(op, input, 1);
+  if (weight.ndim !== 3) throw new ShapeError(op, `weight must be 3-D [out, in/groups, k], got ${fmtShape(weight.shape)}`);
+  const padding = options.padding ?? 0;
+  const y = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, {
+    stride: [1, options.stride ?? 1], dilation: [1, options.dilation ?? 1], groups: options.groups,
+    padding: typeof padding === 'number' ? [0, padding] : padding,
+  });
+  const out = squeeze(y, 2);
+  return unbatched ? squeeze(out, 0) : out;
+}
