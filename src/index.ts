@@ -14,3 +14,6 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
 export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
 export * as inspect from './inspect/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as models from './models/index.js';

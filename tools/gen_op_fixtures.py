@@ -26,12 +26,12 @@ order, so the output is deterministic for a given torch build.  Floats are
 rounded to 7 significant digits and written without indentation.
 """
 
-import json
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
+
+from fixture_json import enc, r7, write_fixture
 
 OUT_PATH = os.path.join("test", "fixtures", "ops.json")
 GAP = 0.1  # minimum distance of inputs from kinks / ties
@@ -321,22 +321,8 @@ for tag, shape, args in [
 # Building and serialising.
 # ---------------------------------------------------------------------------
 
-def r7(v):
-    return float("%.7g" % v) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def enc(t, with_dtype=True):
-    t = t.detach()
-    d = {"shape": list(t.shape)}
-    if t.dtype.is_floating_point:
-        d["data"] = [r7(v) for v in t.to(torch.float32).reshape(-1).tolist()]
-        dtype = "float32"
-    else:
-        d["data"] = [int(v) for v in t.to(torch.int64).reshape(-1).tolist()]
-        dtype = "int32"
-    if with_dtype:
-        d["dtype"] = dtype
-    return d
 
 
 def build(c):
@@ -388,18 +374,7 @@ def build(c):
 
 def main():
     torch.manual_seed(0)
-    names = [c["name"] for c in CASES]
-    dup = {n for n in names if names.count(n) > 1}
-    assert not dup, "duplicate case names: %s" % sorted(dup)
-    cases = [build(c) for c in CASES]
-    doc = {"generator": "tools/gen_op_fixtures.py", "torch": torch.__version__,
-           "cases": cases}
-    os.makedirs(os.path.dirname(OUT_PATH), exist_ok=True)
-    text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
-    with open(OUT_PATH, "w") as fh:
-        fh.write(text + "\n")
-    print("wrote %s: %d cases, %d bytes" % (OUT_PATH, len(cases), len(text) + 1),
-          file=sys.stderr)
+    write_fixture(OUT_PATH, "tools/gen_op_fixtures.py", [build(c) for c in CASES])
 
 
 if __name__ == "__main__":

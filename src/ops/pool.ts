@@ -49,17 +49,27 @@ function pooledSize(inSize: number, k: number, s: number, p: number, d: number, 
   return out;
 }
 
-function poolGeometry(op: string, x: Tensor, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }): PoolGeometry {
+export interface PoolParams {
+  kH: number; kW: number; strideH: number; strideW: number; padH: number; padW: number; dilationH: number; dilationW: number;
+}
+
+/** Window parameters, checked (layers call this at construction). */
+export function poolParams(op: string, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; dilation?: Pair }): PoolParams {
   const [kH, kW] = pair(op, 'kernelSize', kernelSize, 1);
   const [strideH, strideW] = pair(op, 'stride', o.stride ?? [kH, kW], 1);
   const [padH, padW] = pair(op, 'padding', o.padding ?? 0, 0);
   const [dilationH, dilationW] = pair(op, 'dilation', o.dilation ?? 1, 1);
   if (padH > kH / 2 || padW > kW / 2) throw new ArgumentError(op, `padding ${padH},${padW} must be at most half the kernel size ${kH}x${kW}`);
+  return { kH, kW, strideH, strideW, padH, padW, dilationH, dilationW };
+}
+
+function poolGeometry(op: string, x: Tensor, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }): PoolGeometry {
+  const p = poolParams(op, kernelSize, o);
   const [batch, channels, inH, inW] = x.shape;
-  const outH = pooledSize(inH, kH, strideH, padH, dilationH, o.ceilMode ?? false);
-  const outW = pooledSize(inW, kW, strideW, padW, dilationW, o.ceilMode ?? false);
-  if (outH <= 0 || outW <= 0) throw new ShapeError(op, `the window ${kH}x${kW} (dilation ${dilationH},${dilationW}) does not fit the input ${fmtShape(x.shape)} with padding ${padH},${padW}`);
-  return { batch, channels, inH, inW, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
+  const outH = pooledSize(inH, p.kH, p.strideH, p.padH, p.dilationH, o.ceilMode ?? false);
+  const outW = pooledSize(inW, p.kW, p.strideW, p.padW, p.dilationW, o.ceilMode ?? false);
+  if (outH <= 0 || outW <= 0) throw new ShapeError(op, `the window ${p.kH}x${p.kW} (dilation ${p.dilationH},${p.dilationW}) does not fit the input ${fmtShape(x.shape)} with padding ${p.padH},${p.padW}`);
+  return { batch, channels, inH, inW, ...p, outH, outW };
 }
 
 /**
@@ -164,6 +174,15 @@ export interface InterpolateOptions {
   alignCorners?: boolean;
 }
 
+/** Checks the options of `interpolate` (layers call this at construction); returns the mode. */
+export function checkInterpolateOptions(op: string, options: InterpolateOptions): 'nearest' | 'bilinear' {
+  const mode = options.mode ?? 'nearest';
+  if (mode !== 'nearest' && mode !== 'bilinear') throw new ArgumentError(op, `mode must be 'nearest' or 'bilinear', got '${mode}'`);
+  if (mode === 'nearest' && options.alignCorners !== undefined) throw new ArgumentError(op, `alignCorners only applies to mode 'bilinear'`);
+  if ((options.size === undefined) === (options.scaleFactor === undefined)) throw new ArgumentError(op, 'give exactly one of size and scaleFactor');
+  return mode;
+}
+
 /**
  * Resizes NCHW images, like `torch.nn.functional.interpolate` for modes 'nearest' and 'bilinear'
  * (with `scaleFactor`, source positions use 1/scaleFactor, as PyTorch does by default).
@@ -171,10 +190,7 @@ export interface InterpolateOptions {
 export function interpolate(input: Tensor, options: InterpolateOptions): Tensor {
   const op = 'interpolate';
   const [x, unbatched] = poolInput(op, input);
-  const mode = options.mode ?? 'nearest';
-  if (mode !== 'nearest' && mode !== 'bilinear') throw new ArgumentError(op, `mode must be 'nearest' or 'bilinear', got '${mode}'`);
-  if (mode === 'nearest' && options.alignCorners !== undefined) throw new ArgumentError(op, `alignCorners only applies to mode 'bilinear'`);
-  if ((options.size === undefined) === (options.scaleFactor === undefined)) throw new ArgumentError(op, 'give exactly one of size and scaleFactor');
+  const mode = checkInterpolateOptions(op, options);
   const inSize = [x.shape[2], x.shape[3]];
   const both = <T>(v: T | readonly [T, T]): [T, T] => (Array.isArray(v) ? [v[0], v[1]] : [v as T, v as T]);
   const scales = options.scaleFactor === undefined ? null : both(options.scaleFactor);

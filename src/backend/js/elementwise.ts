@@ -2,30 +2,10 @@
 import type { TypedArray } from '../../dtype.js';
 import { broadcastStrides, sameShape, type Shape } from '../../shape.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
+import { erf } from '../../math.js';
 
 const SQRT1_2 = Math.SQRT1_2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** erf to near double precision: Taylor series near 0, Laplace continued fraction beyond. */
-export function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let term = x, sum = x;
-    const x2 = x * x;
-    for (let n = 1; n < 100; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  if (ax > 6) return Math.sign(x);
-  let f = ax;
-  for (let k = 60; k >= 1; k--) f = ax + (k / 2) / f;
-  const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
-  return x > 0 ? 1 - erfc : erfc - 1;
-}
 
 export const unaryFns: Record<UnaryOp, (x: number, p0: number, p1: number) => number> = {
   neg: (x) => -x,

@@ -1,0 +1,50 @@
+import { ArgumentError } from '../errors.js';
+import { maxPool2d } from '../ops/pool.js';
+import { flatten } from '../ops/shape.js';
+import { relu } from '../ops/elementwise.js';
+import type { Tensor } from '../tensor.js';
+import { Conv2d } from '../nn/layers/conv.js';
+import { Linear } from '../nn/layers/linear.js';
+import { Module } from '../nn/module.js';
+
+export interface LeNet5Options {
+  inChannels?: number;
+  numClasses?: number;
+  /** Side of the square input images (28 for MNIST). */
+  inputSize?: number;
+}
+
+/**
+ * LeNet-5 with ReLU and max pooling, as in the shared benchmark W2: conv 5×5 (pad 2) → 6, pool,
+ * conv 5×5 → 16, pool, then 120 → 84 → classes. Parameter names (conv1.weight, ..., fc3.bias)
+ * match the PyTorch definition, so state dicts load both ways.
+ */
+export class LeNet5 extends Module {
+  readonly conv1: Conv2d;
+  readonly conv2: Conv2d;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  readonly fc3: Linear;
+
+  constructor(options: LeNet5Options = {}) {
+    super();
+    const inC = options.inChannels ?? 1, classes = options.numClasses ?? 10, size = options.inputSize ?? 28;
+    const side = Math.floor((Math.floor(size / 2) - 4) / 2); // after pool, conv 5×5 valid, pool
+    if (side < 1) throw new ArgumentError('LeNet5', `inputSize ${size} is too small (needs at least 12)`);
+    this.conv1 = this.registerModule('conv1', new Conv2d(inC, 6, 5, { padding: 2 }));
+    this.conv2 = this.registerModule('conv2', new Conv2d(6, 16, 5));
+    this.fc1 = this.registerModule('fc1', new Linear(16 * side * side, 120));
+    this.fc2 = this.registerModule('fc2', new Linear(120, 84));
+    this.fc3 = this.registerModule('fc3', new Linear(84, classes));
+  }
+
+  override forward(x: Tensor): Tensor {
+    x = maxPool2d(relu(this.conv1.forward(x)), 2);
+    x = maxPool2d(relu(this.conv2.forward(x)), 2);
+    x = relu(this.fc1.forward(flatten(x, 1)));
+    x = relu(this.fc2.forward(x));
+    return this.fc3.forward(x);
+  }
+}
+
+export const lenet5 = (options?: LeNet5Options): LeNet5 => new LeNet5(options);

@@ -1,0 +1,95 @@
+/** Containers: modules made of other modules. */
+import { ArgumentError } from '../../errors.js';
+import type { Tensor } from '../../tensor.js';
+import { Module } from '../module.js';
+
+/**
+ * Runs its children in order, each on the previous one's output. Children are named 0, 1, 2, ...
+ * (or by the keys of an object), so parameters are called `0.weight`, `3.bias`, ...
+ * @example new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10))
+ */
+export class Sequential extends Module {
+  private readonly layers: Module<[Tensor], Tensor>[] = [];
+
+  constructor(...modules: Module<[Tensor], Tensor>[] | [Record<string, Module<[Tensor], Tensor>>]) {
+    super();
+    const named: [string, Module<[Tensor], Tensor>][] = modules.length === 1 && !(modules[0] instanceof Module)
+      ? Object.entries(modules[0])
+      : (modules as Module<[Tensor], Tensor>[]).map((m, i) => [String(i), m]);
+    for (const [name, m] of named) this.append(m, name);
+  }
+
+  /** Adds a module at the end (named by its position unless a name is given). */
+  append(module: Module<[Tensor], Tensor>, name = String(this.layers.length)): this {
+    if (!(module instanceof Module)) throw new ArgumentError('Sequential', `item ${name} is not a Module`);
+    this.registerModule(name, module);
+    this.layers.push(module);
+    return this;
+  }
+
+  get length(): number { return this.layers.length; }
+
+  /** The i-th layer (negative counts from the end). */
+  at(i: number): Module<[Tensor], Tensor> {
+    const m = this.layers.at(i);
+    if (!m) throw new ArgumentError('Sequential', `index ${i} is out of range for ${this.layers.length} layers`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<Module<[Tensor], Tensor>> { return this.layers[Symbol.iterator](); }
+
+  override forward(x: Tensor): Tensor {
+    for (const m of this.layers) x = m.forward(x);
+    return x;
+  }
+}
+
+/** A list of modules whose parameters are registered (named 0, 1, ...); it has no forward. */
+export class ModuleList<M extends Module<any, any> = Module<any, any>> extends Module<never[], never> {
+  private readonly items: M[] = [];
+
+  constructor(modules: readonly M[] = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(module: M): this {
+    this.registerModule(String(this.items.length), module);
+    this.items.push(module);
+    return this;
+  }
+
+  get length(): number { return this.items.length; }
+  at(i: number): M {
+    const m = this.items.at(i);
+    if (!m) throw new ArgumentError('ModuleList', `index ${i} is out of range for ${this.items.length} modules`);
+    return m;
+  }
+  [Symbol.iterator](): Iterator<M> { return this.items[Symbol.iterator](); }
+}
+
+/** Modules by name, registered under those names; it has no forward. */
+export class ModuleDict<M extends Module<any, any> = Module<any, any>> extends Module<never[], never> {
+  private readonly items = new Map<string, M>();
+
+  constructor(modules: Record<string, M> = {}) {
+    super();
+    for (const [k, m] of Object.entries(modules)) this.set(k, m);
+  }
+
+  set(name: string, module: M): this {
+    this.registerModule(name, module);
+    this.items.set(name, module);
+    return this;
+  }
+
+  get(name: string): M {
+    const m = this.items.get(name);
+    if (!m) throw new ArgumentError('ModuleDict', `no module named '${name}' (have: ${[...this.items.keys()].join(', ')})`);
+    return m;
+  }
+
+  has(name: string): boolean { return this.items.has(name); }
+  keys(): string[] { return [...this.items.keys()]; }
+  entries(): [string, M][] { return [...this.items.entries()]; }
+}

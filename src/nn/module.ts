@@ -1,0 +1,237 @@
+/**
+ * `Module`: the base of every layer and model. Parameters, buffers and child modules are registered
+ * explicitly and kept apart; names are dotted paths (`features.0.weight`) in `namedParameters()`
+ * and `stateDict()`. Training/eval mode is per module and `train()`/`eval()` recurse.
+ */
+import { noGrad } from '../autograd/grad-mode.js';
+import { ArgumentError, NotSupportedError, ShapeError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+
+export type ForwardPreHook<Args extends unknown[]> = (module: Module<Args, any>, inputs: Args) => Args | void;
+export type ForwardHook<Args extends unknown[], Out> = (module: Module<Args, Out>, inputs: Args, output: Out) => Out | void;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
+  /** Whether the module is in training mode (dropout active, batch statistics used). */
+  training = true;
+  private readonly params = new Map<string, Tensor | null>();
+  private readonly bufs = new Map<string, Tensor | null>();
+  private readonly nonPersistent = new Set<string>();
+  private readonly children_ = new Map<string, Module<any, any> | null>();
+  private preHooks: ForwardPreHook<Args>[] = [];
+  private postHooks: ForwardHook<Args, Out>[] = [];
+
+  /** The computation. Subclasses define it as a method (not an arrow-function field). */
+  forward(..._inputs: Args): Out {
+    throw new NotSupportedError(this.constructor.name, 'forward() is not implemented');
+  }
+
+  // ---- registration ----
+
+  /** Registers a trainable tensor under `name` (it is made to require grad); returns it. */
+  registerParameter<T extends Tensor | null>(name: string, param: T): T {
+    this.checkName(name, this.params);
+    if (param) param.setRequiresGrad(true);
+    this.params.set(name, param);
+    return param;
+  }
+
+  /** Registers state that is not trained (e.g. running means); `persistent: false` keeps it out of stateDict. */
+  registerBuffer<T extends Tensor | null>(name: string, buffer: T, options: { persistent?: boolean } = {}): T {
+    this.checkName(name, this.bufs);
+    this.bufs.set(name, buffer);
+    if (options.persistent === false) this.nonPersistent.add(name);
+    return buffer;
+  }
+
+  registerModule<M extends Module<any, any> | null>(name: string, module: M): M {
+    this.checkName(name, this.children_);
+    this.children_.set(name, module);
+    return module;
+  }
+
+  private checkName(name: string, own: Map<string, unknown>): void {
+    if (!name || name.includes('.')) throw new ArgumentError(this.constructor.name, `invalid name '${name}': must be non-empty and contain no '.'`);
+    for (const m of [this.params, this.bufs, this.children_]) {
+      if (m !== own && m.has(name)) throw new ArgumentError(this.constructor.name, `name '${name}' is already used by another parameter, buffer or module`);
+    }
+  }
+
+  /** Replaces a registered parameter or buffer tensor (e.g. after loading), keeping its kind. */
+  protected setTensor(name: string, t: Tensor): void {
+    if (this.params.has(name)) this.params.set(name, t);
+    else if (this.bufs.has(name)) this.bufs.set(name, t);
+    else throw new ArgumentError(this.constructor.name, `no parameter or buffer named '${name}'`);
+  }
+
+  // ---- traversal ----
+
+  *namedChildren(): Generator<[string, Module<any, any>]> {
+    for (const [n, m] of this.children_) if (m) yield [n, m];
+  }
+
+  children(): Module<any, any>[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
+
+  /** This module and all below it, depth first, each once. */
+  *namedModules(prefix = '', seen = new Set<Module<any, any>>()): Generator<[string, Module<any, any>]> {
+    if (seen.has(this)) return;
+    seen.add(this);
+    yield [prefix, this];
+    for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n, seen);
+  }
+
+  modules(): Module<any, any>[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
+
+  /** Parameters with dotted names; a tensor shared by two modules is listed once. */
+  namedParameters(options: { recurse?: boolean } = {}): [string, Tensor][] {
+    return this.namedTensors((m) => m.params, options.recurse ?? true);
+  }
+
+  parameters(options: { recurse?: boolean } = {}): Tensor[] {
+    return this.namedParameters(options).map(([, p]) => p);
+  }
+
+  namedBuffers(options: { recurse?: boolean } = {}): [string, Tensor][] {
+    return this.namedTensors((m) => m.bufs, options.recurse ?? true);
+  }
+
+  buffers(options: { recurse?: boolean } = {}): Tensor[] {
+    return this.namedBuffers(options).map(([, b]) => b);
+  }
+
+  private namedTensors(pick: (m: Module<any, any>) => Map<string, Tensor | null>, recurse: boolean): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const mods: [string, Module<any, any>][] = recurse ? [...this.namedModules()] : [['', this]];
+    for (const [prefix, m] of mods) {
+      for (const [n, t] of pick(m)) {
+        if (!t || seen.has(t)) continue;
+        seen.add(t);
+        out.push([prefix ? `${prefix}.${n}` : n, t]);
+      }
+    }
+    return out;
+  }
+
+  /** Calls fn on every module (children first, then this), like torch's `apply`. */
+  apply(fn: (m: Module<any, any>) => void): this {
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  // ---- modes and gradients ----
+
+  /** Sets training mode here and below. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: dropout off, batch norm uses running statistics. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Freezes (false) or unfreezes (true) every parameter here and below. */
+  requiresGrad(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /** Clears every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Re-initialises the parameters of every module below that defines its own `resetParameters`. */
+  resetParameters(): void {
+    for (const c of this.children()) c.resetParameters();
+  }
+
+  // ---- state ----
+
+  /** Parameters and persistent buffers by dotted name (detached, sharing data with the module). */
+  stateDict(): Record<string, Tensor> {
+    const sd: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const put = (n: string, t: Tensor | null) => { if (t) sd[prefix ? `${prefix}.${n}` : n] = t.detach(); };
+      for (const [n, t] of m.params) put(n, t);
+      for (const [n, t] of m.bufs) if (!m.nonPersistent.has(n)) put(n, t);
+    }
+    return sd;
+  }
+
+  /**
+   * Copies tensors from `sd` into this module's parameters and buffers. Shapes must match; with
+   * `strict` (default) missing and unexpected keys are errors too. Nothing is copied when it throws.
+   */
+  loadStateDict(sd: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    const misShaped = Object.keys(sd).filter((k) => k in own && fmtShape(own[k].shape) !== fmtShape(sd[k].shape))
+      .map((k) => `${k}: checkpoint ${fmtShape(sd[k].shape)} vs model ${fmtShape(own[k].shape)}`);
+    const problems: string[] = [];
+    if (misShaped.length) problems.push(`mis-shaped: ${misShaped.join('; ')}`);
+    if (strict && missingKeys.length) problems.push(`missing: ${missingKeys.join(', ')}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected: ${unexpectedKeys.join(', ')}`);
+    if (problems.length) throw new ShapeError('loadStateDict', `${this.constructor.name}: ${problems.join(' | ')}`);
+    noGrad(() => {
+      for (const [k, t] of Object.entries(sd)) if (k in own) own[k].data.set(t.data);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  // ---- hooks ----
+
+  /** Runs `hook(module, inputs)` before forward; it may return replacement inputs. */
+  registerForwardPreHook(hook: ForwardPreHook<Args>): () => void {
+    this.preHooks.push(hook);
+    this.wrapForward();
+    return () => { this.preHooks = this.preHooks.filter((h) => h !== hook); };
+  }
+
+  /** Runs `hook(module, inputs, output)` after forward; it may return a replacement output. */
+  registerForwardHook(hook: ForwardHook<Args, Out>): () => void {
+    this.postHooks.push(hook);
+    this.wrapForward();
+    return () => { this.postHooks = this.postHooks.filter((h) => h !== hook); };
+  }
+
+  /** Hooks run inside `forward` itself: the first hook replaces it by a wrapper on this instance. */
+  private wrapForward(): void {
+    if (Object.prototype.hasOwnProperty.call(this, 'forward')) return;
+    const inner = this.forward;
+    this.forward = (...inputs: Args): Out => {
+      for (const h of this.preHooks) inputs = h(this, inputs) ?? inputs;
+      let out = inner.apply(this, inputs);
+      for (const h of this.postHooks) out = h(this, inputs, out) ?? out;
+      return out;
+    };
+  }
+
+  // ---- display ----
+
+  /** The arguments shown in `toString()`, e.g. "1, 6, kernelSize=[5,5]". */
+  extraRepr(): string {
+    return '';
+  }
+
+  toString(): string {
+    const kids = [...this.namedChildren()];
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (!kids.length) return `${head})`;
+    const body = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
+    return `${head}\n${body}\n)`;
+  }
+}
