@@ -17,3 +17,4 @@ export * as inspect from './inspect/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from './models/index.js';
+export * as data from './data/index.js';

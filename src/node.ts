@@ -5,6 +5,8 @@ import { graph, type GraphOptions } from './inspect/graph.js';
 import type { Tensor } from './tensor.js';
 import { ArgumentError } from './errors.js';
 
+export * as datasets from './data/node/datasets.js';
+
 /** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });

@@ -1,0 +1,4 @@
+/** `datasets` (Node only): data from files and packages, plus the synthetic shapes set. */
+export { mnist, apportion, type MnistOptions } from './mnist.js';
+export { idx, readIdx } from './idx-file.js';
+export { shapes } from '../shapes.js';
