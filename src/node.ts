@@ -1,24 +1,18 @@
 /** Node-only helpers (files). The core entry point does not import this module. */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, extname } from 'node:path';
+import { extname } from 'node:path';
 import { graph, type GraphOptions } from './inspect/graph.js';
 import type { Tensor } from './tensor.js';
 import { ArgumentError } from './errors.js';
+import { writeFileAtomic } from './io/files.js';
+
+export { writeFileAtomic };
 
 export * as datasets from './data/node/datasets.js';
-
-/** Writes a file atomically: a temporary file in the same folder, then a rename over the target. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
+export { readImage, decodeImage, readMask, writePng, makeGrid, saveImageGrid } from './data/node/image-io.js';
+export { renderSvg, renderPng, saveChart, type PngOptions } from './viz/node.js';
+export { saveSafetensors, loadSafetensors, saveModel, loadModel } from './io/node.js';
+export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, parseCheckpoint, serializeCheckpoint, CheckpointError, type Checkpoint, type CheckpointInput, type RestoreTargets } from './train/checkpoint.js';
+export type { ImageMode, ImageSize, ReadImageOptions, DecodeImageOptions, ReadMaskOptions, MaskClasses, MakeGridOptions, SaveImageGridOptions } from './data/node/image-io.js';
 
 /** Saves the computational graph of `root` as .svg, .dot or .mmd (Mermaid), by the file's extension. */
 export async function saveGraph(root: Tensor, path: string, options?: GraphOptions): Promise<void> {

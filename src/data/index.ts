@@ -4,3 +4,4 @@ export { DataLoader, type DataLoaderOptions } from './dataloader.js';
 export { randomSplit, stratifiedSplit } from './split.js';
 export { shapes, ShapesDataset, SHAPE_CLASSES, type ShapesOptions } from './shapes.js';
 export { parseIdx, type IdxArray } from './idx.js';
+export * as transforms from './transforms/index.js';

@@ -1,4 +1,30 @@
 /** Ready-made networks. */
+import { ArgumentError } from '../errors.js';
+import type { Module } from '../nn/module.js';
+import { LeNet5 } from './lenet.js';
+import { ResNet } from './resnet.js';
+import { SmallVgg } from './vgg.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
+
+/** The names `createModel` (and the command line's --model) accepts. */
+export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface ModelShape {
+  inChannels: number;
+  numClasses: number;
+  /** Side of the square input images. */
+  inputSize: number;
+}
+
+/** A model by name for inputs of the given shape, e.g. createModel('resnet20', { inChannels: 1, numClasses: 10, inputSize: 28 }). */
+export function createModel(name: string, shape: ModelShape): Module {
+  const { inChannels, numClasses, inputSize } = shape;
+  if (name === 'lenet5') return new LeNet5({ inChannels, numClasses, inputSize });
+  const depth = /^resnet(\d+)$/.exec(name);
+  if (depth && (MODEL_NAMES as readonly string[]).includes(name)) return new ResNet({ depth: Number(depth[1]), inChannels, numClasses });
+  if (name === 'smallvgg') return new SmallVgg({ inChannels, numClasses, inputSize });
+  throw new ArgumentError('createModel', `unknown model '${name}' (known: ${MODEL_NAMES.join(', ')})`);
+}

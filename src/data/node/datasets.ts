@@ -2,3 +2,4 @@
 export { mnist, apportion, type MnistOptions } from './mnist.js';
 export { idx, readIdx } from './idx-file.js';
 export { shapes } from '../shapes.js';
+export { ImageFolder, imageFolder, SegmentationFolder, segmentationFolder, type ImageFolderOptions, type SegmentationFolderOptions, type ClassificationSample, type SegmentationSample } from './folders.js';

@@ -1,0 +1,185 @@
+/**
+ * `pixelgrad train`: trains a model on a dataset and writes a run folder — checkpoints, metrics,
+ * the configuration and pictures (learning curves, confusion matrix, misclassified test images).
+ * With `resume`, it continues an interrupted run from its last checkpoint and ends with the same
+ * weights as an uninterrupted run.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArgumentError } from '../errors.js';
+import { DataLoader } from '../data/dataloader.js';
+import { Subset, type Dataset } from '../data/dataset.js';
+import { randomAffine } from '../data/transforms/random.js';
+import { createModel } from '../models/index.js';
+import { crossEntropy } from '../nn/functional/loss.js';
+import type { Module } from '../nn/module.js';
+import { SGD } from '../optim/sgd.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import { CosineAnnealingLR, OneCycleLR, type LRScheduler } from '../optim/lr-scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { Generator, manualSeed } from '../random.js';
+import { writeFileAtomic } from '../io/files.js';
+import { evaluate, fit, predict, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
+import { classificationReport } from '../train/metrics.js';
+import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { saveChart } from '../viz/render.js';
+import { confusionMatrixSpec, learningCurvesSpec } from '../viz/charts.js';
+import { saveImageGrid } from '../data/node/image-io.js';
+import { loadDataset, type Sample } from './data.js';
+import { ProgressReporter } from './progress.js';
+import type { Tensor } from '../tensor.js';
+import { stack } from '../ops/shape.js';
+
+/** Everything that defines a run; saved as config.json and inside every checkpoint. */
+export interface TrainConfig {
+  model: string;
+  dataset: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: 'sgd' | 'adam' | 'adamw';
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  schedule: 'onecycle' | 'cosine' | 'none';
+  augment: 'affine' | 'none';
+  seed: number;
+  /** Use only the first N training samples (and N/4 test samples): for quick trials. */
+  limit: number | null;
+}
+
+export const DEFAULT_CONFIG: TrainConfig = {
+  model: 'lenet5', dataset: 'mnist', epochs: 12, batchSize: 64, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
+  weightDecay: 0, schedule: 'onecycle', augment: 'affine', seed: 0, limit: null,
+};
+
+export interface TrainRunOptions {
+  out: string;
+  resume: boolean;
+  log?: (line: string) => void;
+  /** Progress callback (the CLI passes a ProgressReporter). */
+  progress?: Callback;
+}
+
+export function checkConfig(c: TrainConfig): void {
+  const op = 'train';
+  const posInt = (name: keyof TrainConfig) => { const v = c[name]; if (!Number.isInteger(v) || (v as number) < 1) throw new ArgumentError(op, `--${kebab(name)} must be a positive integer, got ${v}`); };
+  posInt('epochs');
+  posInt('batchSize');
+  if (!(c.lr > 0)) throw new ArgumentError(op, `--lr must be positive, got ${c.lr}`);
+  if (!(c.momentum >= 0 && c.momentum < 1)) throw new ArgumentError(op, `--momentum must be in [0, 1), got ${c.momentum}`);
+  if (!(c.weightDecay >= 0)) throw new ArgumentError(op, `--weight-decay must be ≥ 0, got ${c.weightDecay}`);
+  if (!['sgd', 'adam', 'adamw'].includes(c.optimizer)) throw new ArgumentError(op, `--optimizer must be sgd, adam or adamw, got '${c.optimizer}'`);
+  if (!['onecycle', 'cosine', 'none'].includes(c.schedule)) throw new ArgumentError(op, `--schedule must be onecycle, cosine or none, got '${c.schedule}'`);
+  if (!['affine', 'none'].includes(c.augment)) throw new ArgumentError(op, `--augment must be affine or none, got '${c.augment}'`);
+  if (c.nesterov && c.optimizer === 'sgd' && c.momentum === 0) throw new ArgumentError(op, '--nesterov needs --momentum > 0');
+  if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 4)) throw new ArgumentError(op, `--limit must be an integer ≥ 4, got ${c.limit}`);
+}
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`);
+
+function makeOptimizer(c: TrainConfig, model: Module): Optimizer<any, any> {
+  const params = model.parameters();
+  if (c.optimizer === 'sgd') return new SGD(params, { lr: c.lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+  return new (c.optimizer === 'adam' ? Adam : AdamW)(params, { lr: c.lr, weightDecay: c.weightDecay });
+}
+
+function makeScheduler(c: TrainConfig, opt: Optimizer<any, any>, batchesPerEpoch: number): LRScheduler | undefined {
+  if (c.schedule === 'onecycle') return new OneCycleLR(opt, { maxLr: c.lr, epochs: c.epochs, stepsPerEpoch: batchesPerEpoch });
+  if (c.schedule === 'cosine') return new CosineAnnealingLR(opt, { tMax: c.epochs * batchesPerEpoch });
+  return undefined;
+}
+
+const limited = <T>(ds: Dataset<T>, n: number | null): Dataset<T> => (n === null || n >= ds.length ? ds : new Subset(ds, Array.from({ length: n }, (_, i) => i)));
+
+/** Trains per `config` into `options.out`; returns the final test metrics. */
+export async function runTraining(config: TrainConfig, options: TrainRunOptions): Promise<{ history: EpochRecord[]; testAccuracy: number | undefined }> {
+  const log = options.log ?? ((s: string) => process.stdout.write(s + '\n'));
+  const out = options.out;
+  const last = join(out, 'last.safetensors');
+  let ckpt = null;
+  if (options.resume) {
+    if (!existsSync(last)) throw new ArgumentError('train', `--resume: no checkpoint at ${last}`);
+    ckpt = loadCheckpoint(last);
+    config = { ...(ckpt.config as unknown as TrainConfig), epochs: config.epochs };
+  } else if (existsSync(last)) {
+    throw new ArgumentError('train', `${out} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
+  }
+  checkConfig(config);
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
+  // Separate generators, all saved in checkpoints: model init, shuffling, augmentation.
+  manualSeed(config.seed);
+  const dataGen = new Generator(config.seed + 1), augmentGen = new Generator(config.seed + 2);
+  const data = await loadDataset(config.dataset, config.seed);
+  const [channels, size] = data.inputShape;
+  const train = limited(data.train, config.limit), test = limited(data.test, config.limit === null ? null : Math.max(1, config.limit >> 2));
+  const model = createModel(config.model, { inChannels: channels, numClasses: data.classes.length, inputSize: size });
+  const augment = config.augment === 'affine' ? randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear', generator: augmentGen }) : null;
+  const trainLoader = new DataLoader<Sample, Batch>(train, {
+    batchSize: config.batchSize, shuffle: true, generator: dataGen,
+    ...(augment ? { transform: (s: Sample) => ({ ...s, input: augment(s.input) }) } : {}),
+  });
+  const testLoader = new DataLoader<Sample, Batch>(test, { batchSize: 500 });
+  const optimizer = makeOptimizer(config, model);
+  const scheduler = makeScheduler(config, optimizer, trainLoader.length);
+  const generators = { data: dataGen, augment: augmentGen };
+  let history: EpochRecord[] = [];
+  if (ckpt) {
+    restoreCheckpoint(ckpt, { model, optimizer, scheduler, generators });
+    history = (ckpt.history as unknown as EpochRecord[]) ?? [];
+    log(`resuming ${out} after epoch ${ckpt.epoch}`);
+  }
+  log(`training ${config.model} on ${data.description}: ${train.length} training and ${test.length} test images, ${config.epochs} epochs`);
+
+  let bestAccuracy = Math.max(-1, ...history.map((r) => r.valAccuracy ?? -1));
+  const checkpoints: Callback = {
+    onEpochEnd(ctx, record) {
+      const all = [...ctx.history];
+      const save = (path: string) => saveCheckpoint(path, { model, optimizer, scheduler, epoch: record.epoch, generators, config, history: all });
+      if ((record.valAccuracy ?? -1) > bestAccuracy) {
+        bestAccuracy = record.valAccuracy ?? -1;
+        save(join(out, 'best.safetensors'));
+      }
+      save(last);
+      writeFileAtomic(join(out, 'metrics.jsonl'), all.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    },
+  };
+  history = await fit(model, {
+    train: trainLoader, val: testLoader, optimizer, scheduler, schedulerInterval: 'batch', loss: crossEntropy,
+    epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history,
+    callbacks: [...(options.progress ? [options.progress] : []), checkpoints],
+  });
+
+  const result = evaluate(model, testLoader, { loss: crossEntropy, numClasses: data.classes.length });
+  const report = classificationReport(result.confusion!);
+  writeFileAtomic(join(out, 'summary.json'), JSON.stringify({
+    testLoss: result.loss, testAccuracy: result.accuracy, perClass: data.classes.map((name, i) => ({ class: name, precision: report.precision[i], recall: report.recall[i], f1: report.f1[i], support: report.support[i] })),
+    macroF1: report.macroF1, epochs: history.length, trainImagesPerSecond: history.map((r) => r.imagesPerSecond),
+  }, null, 2) + '\n');
+  for (const ext of ['svg', 'png']) {
+    await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
+    await saveChart(confusionMatrixSpec(result.confusion!, data.classes, { title: 'Test confusion matrix' }), join(out, `confusion-matrix.${ext}`));
+  }
+  await saveMisclassified(model, test, data.classes, join(out, 'misclassified.png'));
+  log(`test accuracy ${(100 * (result.accuracy ?? 0)).toFixed(2)}% (loss ${result.loss.toFixed(4)}); run folder ${out}`);
+  return { history, testAccuracy: result.accuracy };
+}
+
+/** A gallery of up to 64 misclassified test images, captioned "true→predicted". */
+async function saveMisclassified(model: Module, test: Dataset<Sample>, classes: string[], path: string): Promise<void> {
+  const wrong: Tensor[] = [], labels: string[] = [];
+  for (let start = 0; start < test.length && wrong.length < 64; start += 500) {
+    const samples = Array.from({ length: Math.min(500, test.length - start) }, (_, i) => test.get(start + i));
+    const pred = predict(model, stack(samples.map((s) => s.input), 0)).argmax(1);
+    samples.forEach((s, i) => {
+      const t = typeof s.target === 'number' ? s.target : s.target.item();
+      if (pred.data[i] !== t && wrong.length < 64) {
+        wrong.push(s.input);
+        labels.push(`${classes[t]}→${classes[pred.data[i]]}`);
+      }
+    });
+  }
+  if (wrong.length) await saveImageGrid(wrong, path, { nrow: 8, labels, scale: 2 });
+}
