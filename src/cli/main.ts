@@ -44,7 +44,6 @@ function modelFromCheckpoint(path: string) {
 
 export function buildProgram(): Command {
   const program = new Command('pixelgrad').description('Deep learning for image analysis: train, evaluate and inspect models.').version(version);
-  program.showHelpAfterError('(add --help for usage)');
 
   program.command('train')
     .description('train a model; with no options, LeNet-5 on the bundled MNIST digits (about 98.5% test accuracy)')

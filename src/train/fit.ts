@@ -212,7 +212,7 @@ export function predict(model: Module, inputs: Tensor | Iterable<Batch | Tensor>
   }
 }
 
-/** Stops training when a monitored number has not improved for `patience` epochs. */
+/** Stops training after `patience` epochs in a row without improvement of a monitored number (as Keras). */
 export class EarlyStopping implements Callback {
   private best = Infinity;
   private wait = 0;
@@ -233,7 +233,7 @@ export class EarlyStopping implements Callback {
       this.best = value;
       this.bestEpoch = record.epoch;
       this.wait = 0;
-    } else if (++this.wait > patience) {
+    } else if (++this.wait >= patience) {
       ctx.stop = true;
     }
   }
