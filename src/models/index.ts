@@ -7,6 +7,7 @@ import { SmallVgg } from './vgg.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
+export { UNet, unet, type UNetOptions } from './unet.js';
 
 /** The names `createModel` (and the command line's --model) accepts. */
 export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg'] as const;

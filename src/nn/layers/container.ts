@@ -45,7 +45,7 @@ export class Sequential extends Module {
 }
 
 /** A list of modules whose parameters are registered (named 0, 1, ...); it has no forward. */
-export class ModuleList<M extends Module<any, any> = Module<any, any>> extends Module<never[], never> {
+export class ModuleList<M extends Module<any, any> = Module<any, any>> extends Module<any, any> {
   private readonly items: M[] = [];
 
   constructor(modules: readonly M[] = []) {
@@ -69,7 +69,7 @@ export class ModuleList<M extends Module<any, any> = Module<any, any>> extends M
 }
 
 /** Modules by name, registered under those names; it has no forward. */
-export class ModuleDict<M extends Module<any, any> = Module<any, any>> extends Module<never[], never> {
+export class ModuleDict<M extends Module<any, any> = Module<any, any>> extends Module<any, any> {
   private readonly items = new Map<string, M>();
 
   constructor(modules: Record<string, M> = {}) {
