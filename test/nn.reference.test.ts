@@ -32,6 +32,7 @@ const BUILD: Record<string, (c: Record<string, any>) => nn.Module> = {
   LayerNorm: ({ normalizedShape, ...o }) => new nn.LayerNorm(normalizedShape, o),
   GroupNorm: ({ numGroups, numChannels, ...o }) => new nn.GroupNorm(numGroups, numChannels, o),
   ResNetTiny: (o) => models.resnet(o),
+  UNet: (o) => models.unet(o),
 };
 
 const toTensor = (a: Arr, int = false): Tensor => tensor(int ? Int32Array.from(a.data) : Float32Array.from(a.data), { shape: a.shape });
@@ -74,4 +75,5 @@ test('model parameter counts equal the PyTorch definitions', () => {
   assert.equal(count(models.resnet({ depth: 56 })), p.resnet56_A);
   assert.equal(count(models.smallVgg()), p.smallVgg_bn);
   assert.equal(count(models.smallVgg({ widths: [16, 32], batchNorm: false, hidden: 64 })), p.smallVgg_nobn_w16_32);
+  assert.equal(count(models.unet()), p.unet_w6);
 });

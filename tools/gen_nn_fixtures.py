@@ -189,6 +189,34 @@ def small_vgg(widths=(32, 64, 128), bn=True, hidden=256, classes=10, in_ch=3, si
     return nn.Sequential(nn.Sequential(*layers), nn.Sequential(nn.Flatten(), nn.Linear(c * side * side, hidden), nn.ReLU(), nn.Dropout(0.5), nn.Linear(hidden, classes)))
 
 
+class UNet(nn.Module):
+    """Mirrors src/models/unet.ts (same module names, so state dicts match)."""
+
+    def __init__(self, in_ch=1, classes=2, widths=(16, 32, 64)):
+        super().__init__()
+
+        def double(a, b):
+            return nn.Sequential(nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.Conv2d(b, b, 3, padding=1), nn.ReLU())
+        enc = list(widths[:-1])
+        self.encoders = nn.ModuleList([double(in_ch if i == 0 else enc[i - 1], w) for i, w in enumerate(enc)])
+        self.bottleneck = double(enc[-1], widths[-1])
+        rev = enc[::-1]
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(widths[-1] if i == 0 else rev[i - 1], w, 2, stride=2) for i, w in enumerate(rev)])
+        self.decoders = nn.ModuleList([double(2 * w, w) for w in rev])
+        self.head = nn.Conv2d(widths[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for enc in self.encoders:
+            x = enc(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for i, (up, dec) in enumerate(zip(self.ups, self.decoders)):
+            x = dec(torch.cat([up(x), skips[-1 - i]], 1))
+        return self.head(x)
+
+
 def count(m):
     return sum(p.numel() for p in m.parameters())
 
@@ -201,11 +229,14 @@ param_counts = {
     "resnet56_A": count(ResNet(56, kind="A")),
     "smallVgg_bn": count(small_vgg()),
     "smallVgg_nobn_w16_32": count(small_vgg(widths=(16, 32), bn=False, hidden=64)),
+    "unet_w6": count(UNet()),
 }
 
 tiny = ResNet(8, widths=(4, 8, 16), kind="A", classes=3, in_ch=2)
 cases.append(run("resnet8_tiny_A_train", "ResNetTiny", {"depth": 8, "widths": [4, 8, 16], "shortcut": "A", "numClasses": 3, "inChannels": 2}, tiny, [2, 2, 8, 8]))
 tinyB = ResNet(8, widths=(4, 8, 16), kind="B", classes=3, in_ch=2)
 cases.append(run("resnet8_tiny_B_eval", "ResNetTiny", {"depth": 8, "widths": [4, 8, 16], "shortcut": "B", "numClasses": 3, "inChannels": 2}, tinyB, [2, 2, 8, 8], train=False))
+
+cases.append(run("unet_small", "UNet", {"inChannels": 2, "numClasses": 3, "widths": [2, 4, 8]}, UNet(2, 3, (2, 4, 8)), [2, 2, 8, 8]))
 
 write_fixture(OUT, "tools/gen_nn_fixtures.py", cases, paramCounts=param_counts)
