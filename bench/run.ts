@@ -2,10 +2,11 @@
  * `npm run bench [-- W1 W2 ...]`: the workloads of the shared benchmark (../shared/bench/WORKLOADS.md)
  * that pixelgrad can run, one JSON line per case on stdout in the peers' protocol, so the shared
  * runner can put pixelgrad in the same table. Inputs for W2/W3 come from the harness's data/ folder.
+ * Runs on the WebAssembly SIMD backend (one thread) unless PIXELGRAD_BACKEND=js.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, Tensor, getBackend, matmul, models, nn, noGrad, optim, rand, randint } from '../src/index.js';
+import { Generator, Tensor, getBackend, matmul, models, nn, noGrad, optim, rand, randint, useFastestBackend } from '../src/index.js';
 import { emit, measure, median, seconds } from './protocol.js';
 import { dataDir, readBundle } from './bundle.js';
 
@@ -153,6 +154,9 @@ function w6(): void {
 
 const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W6: w6 };
 const NOT_YET = ['W5', 'W7'];
+
+// The fastest backend available (WebAssembly SIMD); PIXELGRAD_BACKEND=js measures the JS reference.
+if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend();
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const id of requested.length ? requested : Object.keys(WORKLOADS)) {

@@ -12,6 +12,8 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { Node, grad, type BackwardOptions, type GradOptions, type VJP } from './autograd/engine.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
+export { createWasmBackend, registerWasmBackend, wasmSimdSupported, type WasmBackendOptions } from './backend/wasm/index.js';
+export { useFastestBackend } from './backend/select.js';
 export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
 export * as inspect from './inspect/index.js';
 export * as nn from './nn/index.js';

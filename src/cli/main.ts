@@ -20,6 +20,7 @@ import { stack } from '../ops/shape.js';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
 import { loadDataset, type Sample } from './data.js';
 import { ProgressReporter } from './progress.js';
+import { useFastestBackend } from '../backend/select.js';
 
 const version: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -135,6 +136,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
+    // The WebAssembly SIMD backend when the engine has it (PIXELGRAD_BACKEND=js keeps the reference).
+    if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend();
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {

@@ -18,6 +18,7 @@ import { Adam, AdamW } from '../optim/adam.js';
 import { CosineAnnealingLR, OneCycleLR, type LRScheduler } from '../optim/lr-scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Generator, manualSeed } from '../random.js';
+import { getBackend } from '../backend/backend.js';
 import { writeFileAtomic } from '../io/files.js';
 import { evaluate, fit, predict, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
 import { classificationReport } from '../train/metrics.js';
@@ -131,7 +132,7 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     history = (ckpt.history as unknown as EpochRecord[]) ?? [];
     log(`resuming ${out} after epoch ${ckpt.epoch}`);
   }
-  log(`training ${config.model} on ${data.description}: ${train.length} training and ${test.length} test images, ${config.epochs} epochs`);
+  log(`training ${config.model} on ${data.description}: ${train.length} training and ${test.length} test images, ${config.epochs} epochs, ${getBackend().name} backend`);
 
   let bestAccuracy = Math.max(-1, ...history.map((r) => r.valAccuracy ?? -1));
   const checkpoints: Callback = {

@@ -42,9 +42,7 @@ export class TensorDataset implements Dataset<{ input: Tensor; target: Tensor | 
 
   get(index: number): { input: Tensor; target: Tensor | number } {
     checkIndex('TensorDataset', index, this.length);
-    const input = indexSelect(this.inputs, 0, tensor(Int32Array.of(index))).squeeze(0);
-    const target = this.targets.ndim === 1 ? this.targets.data[index] : indexSelect(this.targets, 0, tensor(Int32Array.of(index))).squeeze(0);
-    return { input, target };
+    return { input: row(this.inputs, index), target: this.targets.ndim === 1 ? this.targets.data[index] : row(this.targets, index) };
   }
 
   getBatch(indices: readonly number[]): { input: Tensor; target: Tensor } {
@@ -52,6 +50,12 @@ export class TensorDataset implements Dataset<{ input: Tensor; target: Tensor | 
     const idx = tensor(Int32Array.from(indices));
     return { input: indexSelect(this.inputs, 0, idx), target: indexSelect(this.targets, 0, idx) };
   }
+}
+
+/** t[i] as a new tensor (a copy of one slice along the first dim). */
+function row(t: Tensor, i: number): Tensor {
+  const n = t.size / t.shape[0];
+  return new Tensor(t.data.slice(i * n, (i + 1) * n), t.shape.slice(1));
 }
 
 /** The samples of `dataset` at `indices`, in that order. */

@@ -1,0 +1,239 @@
+/**
+ * The wasm backend's kernel table. float32 work goes to the WebAssembly kernels (assembly/);
+ * everything else — float64 and int32 data, the index kernels (take, gather, ...), argmax/argmin,
+ * erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too small to be
+ * worth the copies — runs the JS reference kernels.
+ */
+import type { TypedArray } from '../../dtype.js';
+import { broadcastStrides, type Shape } from '../../shape.js';
+import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
+import { jsKernels as js } from '../js/index.js';
+import type { Arena } from './runtime.js';
+
+/** Below this many output elements the JS loop beats the copies in and out. */
+const MIN_ELEMENTS = 64;
+
+const UNARY_CODE: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, erf: -1, relu: 7, sigmoid: 8, tanh: 9,
+  leakyRelu: 10, elu: 11, gelu: -1, geluTanh: 13, softplus: 14, clamp: 15,
+};
+const BINARY_CODE: Record<BinaryOp, number> = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+};
+const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+
+const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
+const isI32 = (x: TypedArray): x is Int32Array => x instanceof Int32Array;
+
+/**
+ * The output's dims (size-1 dims dropped) with each operand's strides, adjacent dims merged where
+ * every operand steps through them as one. At least one dim.
+ */
+export function collapse(outShape: Shape, strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < outShape.length; d++) {
+    const n = outShape[d];
+    if (n === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, k) => st[k][last] === s[d] * n)) {
+      dims[last] *= n;
+      for (let k = 0; k < strides.length; k++) st[k][last] = strides[k][d];
+    } else {
+      dims.push(n);
+      for (let k = 0; k < strides.length; k++) st[k].push(strides[k][d]);
+    }
+  }
+  if (dims.length === 0) {
+    dims.push(1);
+    for (const s of st) s.push(0);
+  }
+  return { dims, strides: st };
+}
+
+const convGeo = (g: ConvGeometry): number[] => [
+  g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.kH, g.kW, g.strideH, g.strideW,
+  g.padH, g.padW, g.dilationH, g.dilationW, g.groups, g.outH, g.outW,
+];
+const poolGeo = (g: PoolGeometry): number[] => [
+  g.batch, g.channels, g.inH, g.inW, g.kH, g.kW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outH, g.outW,
+];
+
+export function wasmKernels(rt: Arena): Kernels {
+  const ex = rt.exports;
+  const gemmWork = ex.gemmWorkBytes();
+
+  /** Scratch of a conv call (the module sizes it for the geometry at `geo`). */
+  const convWork = (geo: number): number => rt.alloc(ex.convWorkBytes(geo) >>> 0);
+
+  const unary: Kernels['unary'] = (op, x, out, p0, p1) => {
+    const code = UNARY_CODE[op];
+    if (code < 0 || !isF32(x) || !isF32(out) || x.length < MIN_ELEMENTS) return js.unary(op, x, out, p0, p1);
+    rt.reset();
+    const n = x.length;
+    const px = rt.putF32(x), po = rt.alloc(n * 4);
+    ex.unary(code, px, po, n, p0, p1);
+    out.set(rt.f32(po, n));
+  };
+
+  const binary: Kernels['binary'] = (op, a, aShape, b, bShape, out, outShape) => {
+    const compare = BINARY_CODE[op] >= 7;
+    const ok = compare
+      ? isI32(out) && isF32(a) && isF32(b)
+      : isF32(out) && !(a instanceof Float64Array) && !(b instanceof Float64Array);
+    if (!ok || out.length < MIN_ELEMENTS) return js.binary(op, a, aShape, b, bShape, out, outShape);
+    const { dims, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+    const nd = dims.length;
+    if (strides.some((s) => s[nd - 1] > 1)) return js.binary(op, a, aShape, b, bShape, out, outShape);
+    rt.reset();
+    const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...dims]);
+    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
+    ex.binary(BINARY_CODE[op], pa, pb, po, nd, meta);
+    if (compare) out.set(rt.i32(po, out.length));
+    else out.set(rt.f32(po, out.length));
+  };
+
+  const where: Kernels['where'] = (cond, cShape, a, aShape, b, bShape, out, outShape) => {
+    const sameType = (isF32(out) && isF32(a) && isF32(b)) || (isI32(out) && isI32(a) && isI32(b));
+    if (!sameType || cond instanceof Float64Array || out.length < MIN_ELEMENTS) {
+      return js.where(cond, cShape, a, aShape, b, bShape, out, outShape);
+    }
+    const { dims, strides } = collapse(outShape, [cShape, aShape, bShape].map((s) => broadcastStrides(s, outShape)));
+    const nd = dims.length;
+    if (strides.some((s) => s[nd - 1] > 1)) return js.where(cond, cShape, a, aShape, b, bShape, out, outShape);
+    rt.reset();
+    const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...strides[2], ...dims]);
+    const pc = rt.putBits(cond as Float32Array | Int32Array);
+    const pa = rt.putBits(a as Float32Array | Int32Array), pb = rt.putBits(b as Float32Array | Int32Array);
+    const po = rt.alloc(out.length * 4);
+    ex.where(pc, isF32(cond) ? 1 : 0, pa, pb, po, nd, meta);
+    if (isF32(out)) out.set(rt.f32(po, out.length));
+    else out.set(rt.i32(po, out.length));
+  };
+
+  const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
+    if (!isF32(x) || !isF32(out) || shape.length === 0 || x.length < MIN_ELEMENTS) return js.reduce(op, x, shape, axes, out);
+    // Merge neighbouring axes that are both kept or both reduced; size-1 axes drop out.
+    const dims: number[] = [], reduced: boolean[] = [];
+    shape.forEach((d, i) => {
+      if (d === 1) return;
+      const r = axes.includes(i);
+      if (dims.length && reduced[reduced.length - 1] === r) dims[dims.length - 1] *= d;
+      else { dims.push(d); reduced.push(r); }
+    });
+    if (dims.length === 0) { dims.push(1); reduced.push(false); }
+    const so = new Array<number>(dims.length);
+    for (let i = dims.length - 1, acc = 1; i >= 0; i--) {
+      so[i] = reduced[i] ? 0 : acc;
+      if (!reduced[i]) acc *= dims[i];
+    }
+    rt.reset();
+    const meta = rt.putInts([...dims, ...so, ...dims]);
+    const px = rt.putF32(x), po = rt.alloc(out.length * 4), acc = rt.alloc(out.length * 8);
+    ex.reduce(REDUCE_CODE[op], px, dims.length, meta, po, out.length, acc);
+    out.set(rt.f32(po, out.length));
+  };
+
+  const copyStrided: Kernels['copyStrided'] = (x, strides, out, outShape) => {
+    const sameType = (isF32(x) && isF32(out)) || (isI32(x) && isI32(out));
+    if (!sameType || out.length < MIN_ELEMENTS || outShape.length === 0) return js.copyStrided(x, strides, out, outShape);
+    const { dims, strides: [st] } = collapse(outShape, [strides]);
+    rt.reset();
+    const meta = rt.putInts([...dims, ...st, ...dims]);
+    const px = rt.putBits(x as Float32Array | Int32Array), po = rt.alloc(out.length * 4);
+    ex.copyStrided(px, po, dims.length, meta);
+    if (isF32(out)) out.set(rt.f32(po, out.length));
+    else out.set(rt.i32(po, out.length));
+  };
+
+  const matmul: Kernels['matmul'] = (a, aShape, b, bShape, out, outShape) => {
+    if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return js.matmul(a, aShape, b, bShape, out, outShape);
+    const M = aShape[aShape.length - 2], K = aShape[aShape.length - 1], N = bShape[bShape.length - 1];
+    const batchShape = outShape.slice(0, -2);
+    const sa = broadcastStrides(aShape.slice(0, -2), batchShape);
+    const sb = broadcastStrides(bShape.slice(0, -2), batchShape);
+    rt.reset();
+    const pa = rt.putF32(a), pb = rt.putF32(b), pc = rt.alloc(out.length * 4), work = rt.alloc(gemmWork);
+    const batches = out.length / (M * N);
+    const idx = new Array<number>(batchShape.length).fill(0);
+    for (let t = 0; t < batches; t++) {
+      let oa = 0, ob = 0;
+      for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
+      ex.gemm(M, N, K, pa + oa * M * K * 4, K, 1, pb + ob * K * N * 4, N, 1, pc + t * M * N * 4, N, 0, work);
+      for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
+    }
+    out.set(rt.f32(pc, out.length));
+  };
+
+  const conv2d: Kernels['conv2d'] = (x, w, out, g) => {
+    if (!isF32(x) || !isF32(w) || !isF32(out) || out.length === 0) return js.conv2d(x, w, out, g);
+    rt.reset();
+    const geo = rt.putInts(convGeo(g));
+    const px = rt.putF32(x), pw = rt.putF32(w), po = rt.alloc(out.length * 4), work = convWork(geo);
+    ex.conv2d(px, pw, po, geo, work);
+    out.set(rt.f32(po, out.length));
+  };
+
+  const conv2dBackwardInput: Kernels['conv2dBackwardInput'] = (gOut, w, gx, g) => {
+    if (!isF32(gOut) || !isF32(w) || !isF32(gx) || gx.length === 0) return js.conv2dBackwardInput(gOut, w, gx, g);
+    rt.reset();
+    const geo = rt.putInts(convGeo(g));
+    const pg = rt.putF32(gOut), pw = rt.putF32(w), px = rt.alloc(gx.length * 4), work = convWork(geo);
+    ex.conv2dBackwardInput(pg, pw, px, geo, work);
+    gx.set(rt.f32(px, gx.length));
+  };
+
+  const conv2dBackwardWeight: Kernels['conv2dBackwardWeight'] = (x, gOut, gw, g) => {
+    if (!isF32(x) || !isF32(gOut) || !isF32(gw) || gw.length === 0) return js.conv2dBackwardWeight(x, gOut, gw, g);
+    rt.reset();
+    const geo = rt.putInts(convGeo(g));
+    const px = rt.putF32(x), pg = rt.putF32(gOut), pw = rt.alloc(gw.length * 4), work = convWork(geo);
+    ex.conv2dBackwardWeight(px, pg, pw, geo, work);
+    gw.set(rt.f32(pw, gw.length));
+  };
+
+  const maxPool2d: Kernels['maxPool2d'] = (x, out, argmax, g) => {
+    if (!isF32(x) || !isF32(out) || out.length === 0) return js.maxPool2d(x, out, argmax, g);
+    rt.reset();
+    const geo = rt.putInts(poolGeo(g));
+    const px = rt.putF32(x), po = rt.alloc(out.length * 4), pa = rt.alloc(out.length * 4);
+    ex.maxPool2d(px, po, pa, geo);
+    out.set(rt.f32(po, out.length));
+    argmax.set(rt.i32(pa, out.length));
+  };
+
+  const maxPool2dBackward: Kernels['maxPool2dBackward'] = (gOut, argmax, gx, g) => {
+    if (!isF32(gOut) || !isF32(gx) || gx.length === 0) return js.maxPool2dBackward(gOut, argmax, gx, g);
+    rt.reset();
+    const geo = rt.putInts(poolGeo(g));
+    const pg = rt.putF32(gOut), pa = rt.putBits(argmax), px = rt.alloc(gx.length * 4);
+    ex.maxPool2dBackward(pg, pa, px, geo);
+    gx.set(rt.f32(px, gx.length));
+  };
+
+  const avgPool2d: Kernels['avgPool2d'] = (x, out, g, countIncludePad, divisor) => {
+    if (!isF32(x) || !isF32(out) || out.length === 0) return js.avgPool2d(x, out, g, countIncludePad, divisor);
+    rt.reset();
+    const geo = rt.putInts(poolGeo(g));
+    const px = rt.putF32(x), po = rt.alloc(out.length * 4);
+    ex.avgPool2d(px, po, geo, countIncludePad ? 1 : 0, divisor);
+    out.set(rt.f32(po, out.length));
+  };
+
+  const avgPool2dBackward: Kernels['avgPool2dBackward'] = (gOut, gx, g, countIncludePad, divisor) => {
+    if (!isF32(gOut) || !isF32(gx) || gx.length === 0) return js.avgPool2dBackward(gOut, gx, g, countIncludePad, divisor);
+    rt.reset();
+    const geo = rt.putInts(poolGeo(g));
+    const pg = rt.putF32(gOut), px = rt.alloc(gx.length * 4);
+    ex.avgPool2dBackward(pg, px, geo, countIncludePad ? 1 : 0, divisor);
+    gx.set(rt.f32(px, gx.length));
+  };
+
+  return {
+    unary, binary, where, reduce, copyStrided, matmul,
+    conv2d, conv2dBackwardInput, conv2dBackwardWeight,
+    maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
+    // Delegated to the JS reference.
+    argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
+  };
+}
