@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Generator, Tensor, getBackend, matmul, models, nn, noGrad, optim, rand, randint, useFastestBackend } from '../src/index.js';
 import { emit, measure, median, seconds } from './protocol.js';
 import { dataDir, readBundle } from './bundle.js';
+import { w7 } from './w7.js';
 
 const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 const info = () => ({ version, backend: getBackend().name, threads: 1, simd: getBackend().name === 'js' ? 'none' : 'wasm-simd128' });
@@ -152,8 +153,8 @@ function w6(): void {
   });
 }
 
-const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W6: w6 };
-const NOT_YET = ['W5', 'W7'];
+const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W6: w6, W7: w7 };
+const NOT_YET = ['W5'];
 
 // The fastest backend available (WebAssembly SIMD); PIXELGRAD_BACKEND=js measures the JS reference.
 if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend();

@@ -90,6 +90,7 @@ test('a short run writes checkpoints, metrics, config and pictures; eval and pre
   assert.match(pr.stdout, /digit\.png: \d \(\d+\.\d%\), \d \(\d+\.\d%\), \d \(\d+\.\d%\)/);
   assertOneLineError(run('predict', '--checkpoint', join(out, 'last.safetensors'), big), /^pixelgrad: predict: .*big\.png is 32×32 but the model expects 28×28 images$/);
   assertOneLineError(run('train', '--out', out), /already holds a run \(last\.safetensors\); pass --resume/);
+  assertOneLineError(run('train', '--out', out, '--resume', '--epochs', '5'), /uses the onecycle schedule over 2 epochs; resuming cannot change --epochs/);
 });
 
 test('a run killed after a checkpoint and resumed ends with the same weights as an uninterrupted run', async () => {

@@ -62,8 +62,8 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed', int('--seed'), DEFAULT_CONFIG.seed)
     .option('--limit <n>', 'use only the first n training (and n/4 test) images, for quick trials', int('--limit'))
     .option('--out <dir>', 'run folder (default runs/<model>-<date>)')
-    .option('--resume', 'continue the run in --out from its last checkpoint')
-    .action(async (o) => {
+    .option('--resume', 'continue the run in --out from its last checkpoint, with its saved configuration')
+    .action(async (o, cmd: Command) => {
       if (o.resume && !o.out) throw new ArgumentError('train', '--resume needs --out <run folder>');
       const out = o.out ?? join('runs', `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
       const config: TrainConfig = {
@@ -72,7 +72,8 @@ export function buildProgram(): Command {
         seed: o.seed, limit: o.limit ?? null,
       };
       if (o.optimizer !== 'sgd' && o.lr === DEFAULT_CONFIG.lr) config.lr = 0.003;
-      await runTraining(config, { out, resume: Boolean(o.resume), progress: new ProgressReporter() });
+      const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
+      await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter() });
     });
 
   program.command('eval')

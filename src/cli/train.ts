@@ -56,7 +56,10 @@ export const DEFAULT_CONFIG: TrainConfig = {
 
 export interface TrainRunOptions {
   out: string;
+  /** Continue the run in `out` with its saved configuration. */
   resume: boolean;
+  /** With resume: a new total number of epochs (only without a learning-rate schedule, which is fixed by the total). */
+  epochs?: number;
   log?: (line: string) => void;
   /** Progress callback (the CLI passes a ProgressReporter). */
   progress?: Callback;
@@ -102,7 +105,11 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   if (options.resume) {
     if (!existsSync(last)) throw new ArgumentError('train', `--resume: no checkpoint at ${last}`);
     ckpt = loadCheckpoint(last);
-    config = { ...(ckpt.config as unknown as TrainConfig), epochs: config.epochs };
+    const saved = ckpt.config as unknown as TrainConfig;
+    if (options.epochs !== undefined && options.epochs !== saved.epochs && saved.schedule !== 'none') {
+      throw new ArgumentError('train', `the run in ${out} uses the ${saved.schedule} schedule over ${saved.epochs} epochs; resuming cannot change --epochs`);
+    }
+    config = { ...saved, epochs: options.epochs ?? saved.epochs };
   } else if (existsSync(last)) {
     throw new ArgumentError('train', `${out} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }

@@ -4,13 +4,15 @@ import type { Module } from '../nn/module.js';
 import { LeNet5 } from './lenet.js';
 import { ResNet } from './resnet.js';
 import { SmallVgg } from './vgg.js';
+import { RowRnn, type RowRnnCell } from './row-rnn.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
 export { UNet, unet, type UNetOptions } from './unet.js';
+export { RowRnn, rowRnn, type RowRnnOptions, type RowRnnCell } from './row-rnn.js';
 
 /** The names `createModel` (and the command line's --model) accepts. */
-export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg'] as const;
+export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg', 'rowlstm', 'rowgru', 'rowrnn'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export interface ModelShape {
@@ -27,5 +29,7 @@ export function createModel(name: string, shape: ModelShape): Module {
   const depth = /^resnet(\d+)$/.exec(name);
   if (depth && (MODEL_NAMES as readonly string[]).includes(name)) return new ResNet({ depth: Number(depth[1]), inChannels, numClasses });
   if (name === 'smallvgg') return new SmallVgg({ inChannels, numClasses, inputSize });
+  const row = /^row(lstm|gru|rnn)$/.exec(name);
+  if (row) return new RowRnn({ cell: row[1] as RowRnnCell, inChannels, numClasses, inputSize });
   throw new ArgumentError('createModel', `unknown model '${name}' (known: ${MODEL_NAMES.join(', ')})`);
 }

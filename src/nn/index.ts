@@ -7,6 +7,7 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample } from './layers/pool
 export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormLayerOptions } from './layers/norm.js';
 export { Dropout, Dropout2d } from './layers/dropout.js';
 export { ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten, Identity } from './layers/activation.js';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMOptions, type GRUOptions, type RecurrentLayerOptions, type RecurrentForwardOptions, type RnnNonlinearity } from './layers/recurrent.js';
 export { MSELoss, L1Loss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, DiceLoss } from './layers/loss.js';
 export { summary, type ModelSummary, type SummaryRow } from './summary.js';
 export * as functional from './functional/index.js';

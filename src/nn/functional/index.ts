@@ -11,3 +11,4 @@ export {
   mseLoss, l1Loss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, diceLoss,
   type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCELossOptions, type BCEWithLogitsOptions, type DiceLossOptions, type SmoothL1LossOptions,
 } from './loss.js';
+export { rnnCell, lstmCell, gruCell, recurrent, setFusedRecurrent, isFusedRecurrent, type RecurrentOptions, type RecurrentResult, type RecurrentMode, type FusedSetting } from './recurrent.js';
