@@ -183,3 +183,12 @@ test('mis-shaped inputs throw at the first forward, naming the layer and the sha
   assert.throws(() => new nn.BatchNorm1d(3).forward(zeros([1, 3])), /batchNorm: expected more than 1 value per channel when training/);
   assert.throws(() => new nn.MaxPool2d(4).forward(zeros([1, 1, 3, 3])), /maxPool2d: the window 4x4 .* does not fit the input \[1,1,3,3\]/);
 });
+
+test('unknown or unsupported options are errors, never silently ignored', () => {
+  assert.throws(() => new nn.Conv2d(1, 2, 3, { padding_mode: 'zeros' } as never), /Conv2d: unknown option 'padding_mode'; did you mean 'paddingMode'\?/);
+  assert.throws(() => new nn.MaxPool2d(2, { returnIndices: true } as never), /MaxPool2d: option 'returnIndices' is not supported \(use nn.functional.maxPool2dWithIndices\)/);
+  assert.throws(() => new nn.Linear(2, 2, { device: 'cuda' } as never), /Linear: option 'device' is not supported/);
+  assert.throws(() => new nn.BatchNorm2d(2, { track_running_stats: false } as never), /BatchNorm2d: unknown option 'track_running_stats'; did you mean 'trackRunningStats'\?/);
+  assert.throws(() => nn.functional.conv2d(zeros([1, 1, 3, 3]), zeros([1, 1, 3, 3]), null, { bias: true } as never), /conv2d: unknown option 'bias'/);
+  assert.throws(() => nn.functional.interpolate(zeros([1, 1, 2, 2]), { scaleFactor: 2, antialias: true } as never), /interpolate: unknown option 'antialias'/);
+});

@@ -1,7 +1,7 @@
 /** Gradient clipping, as `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`: gradients are changed in place. */
 import { ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { checkBoolean, checkKeys, checkNonNegative, fmtValue } from '../optim/options.js';
+import { checkBoolean, checkKeys, checkNonNegative, fmtValue } from '../options.js';
 
 export interface ClipGradNormOptions {
   /** The p of the p-norm: any positive number, or Infinity for the max-norm (default 2). */

@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
 import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
+import { checkKeys } from '../options.js';
 
 export type Padding = Pair | 'same' | 'valid';
 
@@ -88,6 +89,7 @@ function batched(op: string, x: Tensor, spatial: 1 | 2): [Tensor, boolean] {
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  checkKeys(op, options, ['stride', 'padding', 'dilation', 'groups']);
   checkFloat(op, 'input', input);
   checkFloat(op, 'weight', weight);
   const [x0, unbatched] = batched(op, input, 2);
@@ -141,6 +143,7 @@ function convGeometry(op: string, x: Tensor, w: Tensor, p: Pick<ConvGeometry, 's
  */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
+  checkKeys(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
   checkFloat(op, 'input', input);
   checkFloat(op, 'weight', weight);
   const [x, unbatched] = batched(op, input, 2);

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor.js';
 import { matmul } from './matmul.js';
 import { gather, indexSelect, reshape, squeeze, transpose, unsqueeze } from './shape.js';
 import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
+import { checkKeys } from '../options.js';
 
 export interface MaxPool2dOptions {
   /** Window step; defaults to the kernel size. */
@@ -83,6 +84,7 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOpt
 /** Max pooling that also returns, per output, the index of its maximum within the H×W plane (int32). */
 export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): [Tensor, Tensor] {
   const op = 'maxPool2d';
+  checkKeys(op, options, ['stride', 'padding', 'dilation', 'ceilMode']);
   const [x, unbatched] = poolInput(op, input);
   const g = poolGeometry(op, x, kernelSize, options);
   const shape = [g.batch, g.channels, g.outH, g.outW];
@@ -105,6 +107,7 @@ function maxPoolBackward(gy: Tensor, indices: Tensor, g: PoolGeometry): Tensor {
 /** 2-D average pooling, like `torch.nn.functional.avg_pool2d`. */
 export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
   const op = 'avgPool2d';
+  checkKeys(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
   const [x, unbatched] = poolInput(op, input);
   const g = poolGeometry(op, x, kernelSize, options);
   const countIncludePad = options.countIncludePad ?? true;
@@ -176,6 +179,7 @@ export interface InterpolateOptions {
 
 /** Checks the options of `interpolate` (layers call this at construction); returns the mode. */
 export function checkInterpolateOptions(op: string, options: InterpolateOptions): 'nearest' | 'bilinear' {
+  checkKeys(op, options, ['size', 'scaleFactor', 'mode', 'alignCorners']);
   const mode = options.mode ?? 'nearest';
   if (mode !== 'nearest' && mode !== 'bilinear') throw new ArgumentError(op, `mode must be 'nearest' or 'bilinear', got '${mode}'`);
   if (mode === 'nearest' && options.alignCorners !== undefined) throw new ArgumentError(op, `alignCorners only applies to mode 'bilinear'`);

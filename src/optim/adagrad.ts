@@ -2,7 +2,7 @@
 import type { FloatArray } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroupInput, type StateSpec } from './optimizer.js';
-import { checkBoolean, checkNonNegative, resolveOptions } from './options.js';
+import { checkBoolean, checkNonNegative, resolveOptions } from '../options.js';
 
 export interface AdagradOptions {
   /** Learning rate γ (default 1e-2). */

@@ -3,7 +3,7 @@ import type { FloatArray, TypedArray } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type StateSpec } from './optimizer.js';
-import { checkBoolean, checkNonNegative, checkRange, fmtValue, resolveOptions } from './options.js';
+import { checkBoolean, checkNonNegative, checkRange, fmtValue, resolveOptions } from '../options.js';
 
 export interface AdamOptions {
   /** Learning rate γ (default 1e-3). */

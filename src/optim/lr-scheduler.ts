@@ -13,7 +13,7 @@ import { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 import {
   checkBoolean, checkKeys, checkNonNegative, checkOneOf, checkPositive, checkPositiveInt, checkRange, fmtValue, perGroup,
-} from './options.js';
+} from '../options.js';
 
 /** A scheduler's state as plain JSON-serialisable data (non-finite numbers as the strings 'Infinity', '-Infinity', 'NaN'). */
 export type SchedulerStateDict = { [key: string]: unknown };

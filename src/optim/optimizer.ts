@@ -9,7 +9,7 @@ import { enableGrad } from '../autograd/grad-mode.js';
 import type { FloatArray, TypedArray } from '../dtype.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
-import { checkKeys, fmtValue } from './options.js';
+import { checkKeys, fmtValue } from '../options.js';
 
 /** The options every optimiser has. */
 export interface OptimizerOptions {

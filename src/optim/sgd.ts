@@ -3,7 +3,7 @@ import type { FloatArray } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroupInput, type StateSpec } from './optimizer.js';
-import { checkBoolean, checkNonNegative, checkRange, resolveOptions } from './options.js';
+import { checkBoolean, checkNonNegative, checkRange, resolveOptions } from '../options.js';
 
 export interface SGDOptions {
   /** Learning rate γ: required, here or in every parameter group. */

@@ -7,6 +7,7 @@ import { empty, type Tensor } from '../../tensor.js';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
 import { positiveInt } from './linear.js';
+import { checkKeys } from '../../options.js';
 
 export interface Conv2dLayerOptions {
   stride?: Pair;
@@ -55,6 +56,7 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
     const L = 'Conv2d';
+    checkKeys(L, options, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
     this.groups = options.groups ?? 1;
     initConv(L, inChannels, outChannels, this.groups);
     this.kernelSize = pair(L, 'kernelSize', kernelSize, 1);
@@ -113,6 +115,7 @@ export class ConvTranspose2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: ConvTranspose2dLayerOptions = {}) {
     super();
     const L = 'ConvTranspose2d';
+    checkKeys(L, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias']);
     const groups = options.groups ?? 1;
     initConv(L, inChannels, outChannels, groups);
     this.kernelSize = pair(L, 'kernelSize', kernelSize, 1);
@@ -149,6 +152,7 @@ export class Conv1d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean } = {}) {
     super();
     const L = 'Conv1d';
+    checkKeys(L, options, ['stride', 'padding', 'dilation', 'groups', 'bias']);
     const groups = options.groups ?? 1;
     initConv(L, inChannels, outChannels, groups);
     positiveInt(L, 'kernelSize', kernelSize);

@@ -3,6 +3,7 @@ import { empty, type Tensor } from '../../tensor.js';
 import { linear } from '../functional/linear.js';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
+import { checkKeys } from '../../options.js';
 
 export function positiveInt(layer: string, name: string, v: number): number {
   if (!Number.isInteger(v) || v <= 0) throw new ArgumentError(layer, `${name} must be a positive integer, got ${v}`);
@@ -19,6 +20,7 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean } = {}) {
     super();
+    checkKeys('Linear', options, ['bias']);
     positiveInt('Linear', 'inFeatures', inFeatures);
     positiveInt('Linear', 'outFeatures', outFeatures);
     this.weight = this.registerParameter('weight', empty([outFeatures, inFeatures]));

@@ -4,6 +4,7 @@ import type { Tensor } from '../../tensor.js';
 import { batchNorm, groupNorm, layerNorm } from '../functional/norm.js';
 import { Module } from '../module.js';
 import { positiveInt } from './linear.js';
+import { checkKeys } from '../../options.js';
 import { ShapeError, fmtShape } from '../../errors.js';
 
 export interface BatchNormLayerOptions {
@@ -31,6 +32,7 @@ class BatchNorm extends Module {
 
   constructor(private readonly layer: string, private readonly ranks: readonly number[], readonly numFeatures: number, options: BatchNormLayerOptions) {
     super();
+    checkKeys(layer, options, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     positiveInt(layer, 'numFeatures', numFeatures);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
@@ -87,6 +89,7 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
     super();
+    checkKeys('LayerNorm', options, ['eps', 'elementwiseAffine', 'bias']);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.normalizedShape.forEach((d) => positiveInt('LayerNorm', 'normalizedShape', d));
     const affine = options.elementwiseAffine ?? true;
@@ -110,6 +113,7 @@ export class GroupNorm extends Module {
 
   constructor(readonly numGroups: number, readonly numChannels: number, readonly options: { eps?: number; affine?: boolean } = {}) {
     super();
+    checkKeys('GroupNorm', options, ['eps', 'affine']);
     positiveInt('GroupNorm', 'numGroups', numGroups);
     positiveInt('GroupNorm', 'numChannels', numChannels);
     if (numChannels % numGroups !== 0) throw new ArgumentError('GroupNorm', `numGroups=${numGroups} must divide numChannels=${numChannels}`);

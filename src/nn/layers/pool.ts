@@ -2,6 +2,7 @@ import { adaptiveAvgPool2d, avgPool2d, checkInterpolateOptions, interpolate, max
 import { pair, type Pair } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
 import { Module } from '../module.js';
+import { checkKeys } from '../../options.js';
 
 /** 2-D max pooling (stride defaults to the kernel size). */
 export class MaxPool2d extends Module {
@@ -9,6 +10,7 @@ export class MaxPool2d extends Module {
   constructor(kernelSize: Pair, readonly options: MaxPool2dOptions = {}) {
     super();
     this.kernelSize = pair('MaxPool2d', 'kernelSize', kernelSize, 1);
+    checkKeys('MaxPool2d', options, ['stride', 'padding', 'dilation', 'ceilMode']);
     poolParams('MaxPool2d', kernelSize, options);
   }
   override forward(x: Tensor): Tensor { return maxPool2d(x, this.kernelSize, this.options); }
@@ -21,6 +23,7 @@ export class AvgPool2d extends Module {
   constructor(kernelSize: Pair, readonly options: AvgPool2dOptions = {}) {
     super();
     this.kernelSize = pair('AvgPool2d', 'kernelSize', kernelSize, 1);
+    checkKeys('AvgPool2d', options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
     poolParams('AvgPool2d', kernelSize, options);
   }
   override forward(x: Tensor): Tensor { return avgPool2d(x, this.kernelSize, this.options); }
@@ -38,6 +41,7 @@ export class AdaptiveAvgPool2d extends Module {
 export class Upsample extends Module {
   constructor(readonly options: InterpolateOptions) {
     super();
+    checkKeys('Upsample', options, ['size', 'scaleFactor', 'mode', 'alignCorners']);
     checkInterpolateOptions('Upsample', options);
   }
   override forward(x: Tensor): Tensor { return interpolate(x, this.options); }

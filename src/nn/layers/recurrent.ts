@@ -10,7 +10,7 @@
  * Every one starts uniform in ±1/√hiddenSize, as in PyTorch.
  */
 import { ArgumentError, NotSupportedError } from '../../errors.js';
-import { checkKeys } from '../../optim/options.js';
+import { checkKeys } from '../../options.js';
 import type { Generator } from '../../random.js';
 import { empty, Tensor } from '../../tensor.js';
 import {

@@ -1,10 +1,10 @@
 /**
- * Option checking shared by the optimisers, the learning-rate schedulers and gradient clipping:
+ * Option checking shared by layers, optimisers, learning-rate schedulers and gradient clipping:
  * unknown option names are errors (never silently ignored), and every value is checked with a
  * message that names the function, the option and the value, e.g.
  * `SGD: lr must be a non-negative number, got -1`.
  */
-import { ArgumentError, NotSupportedError } from '../errors.js';
+import { ArgumentError, NotSupportedError } from './errors.js';
 
 /** PyTorch options that pixelgrad knows about but does not implement, and why. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -14,6 +14,10 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   differentiable: 'optimiser steps are not recorded by autograd',
   lastEpoch: 'to resume, restore the scheduler with loadStateDict()',
   verbose: 'schedulers do not print; read getLastLr()',
+  device: 'pixelgrad computes on the CPU (JS or WebAssembly backend)',
+  dtype: 'layers hold float32 parameters',
+  returnIndices: 'use nn.functional.maxPool2dWithIndices',
+  recomputeScaleFactor: 'source positions always use 1/scaleFactor when it is given',
 };
 
 /** A value for an error message: strings quoted, arrays as JSON. */
