@@ -14,10 +14,9 @@
  *
  * Geometry layout as in conv.ts.
  */
-import { packB } from './gemm';
+import { fma4, packB, spillTile, storeTile } from './gemm';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + (<usize>i << 2)); }
-@inline function fma4(c: v128, a: v128, b: v128): v128 { return f32x4.add(c, f32x4.mul(a, b)); }
 @inline function al16(p: usize): usize { return (p + 15) & ~<usize>15; }
 @inline function up(n: i32, m: i32): i32 { return (n + m - 1) / m * m; }
 
@@ -72,17 +71,10 @@ function directRows(xp: usize, Wp: i32, wpack: usize, M: i32, K: i32, offs: usiz
       }
       const h = min<i32>(4, M - s);
       if (fullRow && h == 4) {
-        let r = out + <usize>s * plane + (<usize>(y0 * oW + x0) << 2);
-        v128.store(r, c00); v128.store(r, c01, 16); r += plane;
-        v128.store(r, c10); v128.store(r, c11, 16); r += plane;
-        v128.store(r, c20); v128.store(r, c21, 16); r += plane;
-        v128.store(r, c30); v128.store(r, c31, 16);
+        storeTile(c00, c01, c10, c11, c20, c21, c30, c31, out + <usize>s * plane + (<usize>(y0 * oW + x0) << 2), plane, 4, 8, false, tile);
         continue;
       }
-      v128.store(tile, c00); v128.store(tile, c01, 16);
-      v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-      v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-      v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+      spillTile(tile, c00, c01, c10, c11, c20, c21, c30, c31);
       for (let j = 0; j < 8; j++) {
         const p = p0 + j;
         if (p >= span) break;

@@ -121,10 +121,18 @@ export function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize
   }
 }
 
-@inline function fma4(c: v128, a: v128, b: v128): v128 { return f32x4.add(c, f32x4.mul(a, b)); }
+@inline export function fma4(c: v128, a: v128, b: v128): v128 { return f32x4.add(c, f32x4.mul(a, b)); }
+
+/** Spills a 4×8 tile of accumulators to `tile` (row i at byte 32·i), for edge handling. */
+@inline export function spillTile(tile: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+}
 
 /** Writes (or adds) a 4×8 tile of accumulators to C: full tiles directly, edge tiles through `tile`. */
-@inline function storeTile(c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
+@inline export function storeTile(c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128,
   c: usize, ldc: usize, h: i32, w: i32, add: bool, tile: usize): void {
   if (h == MR && w == NR) {
     let r = c;
@@ -141,10 +149,7 @@ export function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize
     }
     return;
   }
-  v128.store(tile, c00); v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  spillTile(tile, c00, c01, c10, c11, c20, c21, c30, c31);
   for (let i = 0; i < h; i++) {
     const row = c + <usize>i * ldc, trow = tile + (<usize>i << 5);
     for (let j = 0; j < w; j++) {

@@ -118,6 +118,11 @@ export function buildProgram(): Command {
       });
     });
 
+  // Commands that compute use the WebAssembly SIMD backend when the engine has it (PIXELGRAD_BACKEND=js keeps the reference).
+  for (const cmd of program.commands) {
+    if (cmd.name() !== 'summary') cmd.hook('preAction', async () => { if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend(); });
+  }
+
   program.command('summary')
     .description('print a model\'s layers with output shapes and parameter counts')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default('lenet5'))
@@ -137,8 +142,6 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
-    // The WebAssembly SIMD backend when the engine has it (PIXELGRAD_BACKEND=js keeps the reference).
-    if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend();
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {

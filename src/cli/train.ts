@@ -20,16 +20,16 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Generator, manualSeed } from '../random.js';
 import { getBackend } from '../backend/backend.js';
 import { writeFileAtomic } from '../io/files.js';
-import { evaluate, fit, predict, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
-import { classificationReport } from '../train/metrics.js';
+import { fit, predict, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
+import { classificationReport, confusionMatrix } from '../train/metrics.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { saveChart } from '../viz/render.js';
 import { confusionMatrixSpec, learningCurvesSpec } from '../viz/charts.js';
 import { saveImageGrid } from '../data/node/image-io.js';
 import { loadDataset, type Sample } from './data.js';
-import { ProgressReporter } from './progress.js';
-import type { Tensor } from '../tensor.js';
-import { stack } from '../ops/shape.js';
+import { Tensor } from '../tensor.js';
+import { concat } from '../ops/shape.js';
+import { noGrad } from '../autograd/grad-mode.js';
 
 /** Everything that defines a run; saved as config.json and inside every checkpoint. */
 export interface TrainConfig {
@@ -160,34 +160,31 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     callbacks: [...(options.progress ? [options.progress] : []), checkpoints],
   });
 
-  const result = evaluate(model, testLoader, { loss: crossEntropy, numClasses: data.classes.length });
-  const report = classificationReport(result.confusion!);
+  // One pass over the test split gives the summary, the confusion matrix and the misclassified gallery.
+  const batches = [...testLoader];
+  const inputs = concat(batches.map((b) => b.input), 0), targets = concat(batches.map((b) => b.target), 0);
+  const logits = predict(model, inputs);
+  const testLoss = noGrad(() => crossEntropy(logits, targets).item());
+  const confusion = confusionMatrix(logits, targets, data.classes.length);
+  const report = classificationReport(confusion);
   writeFileAtomic(join(out, 'summary.json'), JSON.stringify({
-    testLoss: result.loss, testAccuracy: result.accuracy, perClass: data.classes.map((name, i) => ({ class: name, precision: report.precision[i], recall: report.recall[i], f1: report.f1[i], support: report.support[i] })),
+    testLoss, testAccuracy: report.accuracy, perClass: data.classes.map((name, i) => ({ class: name, precision: report.precision[i], recall: report.recall[i], f1: report.f1[i], support: report.support[i] })),
     macroF1: report.macroF1, epochs: history.length, trainImagesPerSecond: history.map((r) => r.imagesPerSecond),
   }, null, 2) + '\n');
   for (const ext of ['svg', 'png']) {
     await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
-    await saveChart(confusionMatrixSpec(result.confusion!, data.classes, { title: 'Test confusion matrix' }), join(out, `confusion-matrix.${ext}`));
+    await saveChart(confusionMatrixSpec(confusion, data.classes, { title: 'Test confusion matrix' }), join(out, `confusion-matrix.${ext}`));
   }
-  await saveMisclassified(model, test, data.classes, join(out, 'misclassified.png'));
-  log(`test accuracy ${(100 * (result.accuracy ?? 0)).toFixed(2)}% (loss ${result.loss.toFixed(4)}); run folder ${out}`);
-  return { history, testAccuracy: result.accuracy };
+  await saveMisclassified(inputs, targets, logits.argmax(1), data.classes, join(out, 'misclassified.png'));
+  log(`test accuracy ${(100 * report.accuracy).toFixed(2)}% (loss ${testLoss.toFixed(4)}); run folder ${out}`);
+  return { history, testAccuracy: report.accuracy };
 }
 
 /** A gallery of up to 64 misclassified test images, captioned "true→predicted". */
-async function saveMisclassified(model: Module, test: Dataset<Sample>, classes: string[], path: string): Promise<void> {
-  const wrong: Tensor[] = [], labels: string[] = [];
-  for (let start = 0; start < test.length && wrong.length < 64; start += 500) {
-    const samples = Array.from({ length: Math.min(500, test.length - start) }, (_, i) => test.get(start + i));
-    const pred = predict(model, stack(samples.map((s) => s.input), 0)).argmax(1);
-    samples.forEach((s, i) => {
-      const t = typeof s.target === 'number' ? s.target : s.target.item();
-      if (pred.data[i] !== t && wrong.length < 64) {
-        wrong.push(s.input);
-        labels.push(`${classes[t]}→${classes[pred.data[i]]}`);
-      }
-    });
-  }
-  if (wrong.length) await saveImageGrid(wrong, path, { nrow: 8, labels, scale: 2 });
+async function saveMisclassified(inputs: Tensor, targets: Tensor, predicted: Tensor, classes: string[], path: string): Promise<void> {
+  const wrong: number[] = [];
+  for (let i = 0; i < targets.size && wrong.length < 64; i++) if (predicted.data[i] !== targets.data[i]) wrong.push(i);
+  if (!wrong.length) return;
+  const index = new Tensor(Int32Array.from(wrong), [wrong.length]);
+  await saveImageGrid(inputs.indexSelect(0, index), path, { nrow: 8, labels: wrong.map((i) => `${classes[targets.data[i]]}→${classes[predicted.data[i]]}`), scale: 2 });
 }

@@ -165,32 +165,19 @@ export function wasmKernels(rt: Arena): Kernels {
     out.set(rt.f32(pc, out.length));
   };
 
-  const conv2d: Kernels['conv2d'] = (x, w, out, g) => {
-    if (!isF32(x) || !isF32(w) || !isF32(out) || out.length === 0) return js.conv2d(x, w, out, g);
+  /** The three convolution kernels share one shape: two float32 inputs, one output, a geometry. */
+  type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry) => void;
+  const convKernel = (fallback: ConvKernel, run: (pa: number, pb: number, po: number, geo: number, work: number) => void): ConvKernel => (a, b, out, g) => {
+    if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return fallback(a, b, out, g);
     rt.reset();
     const geo = rt.putInts(convGeo(g));
-    const px = rt.putF32(x), pw = rt.putF32(w), po = rt.alloc(out.length * 4), work = convWork(geo);
-    ex.conv2d(px, pw, po, geo, work);
+    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4), work = convWork(geo);
+    run(pa, pb, po, geo, work);
     out.set(rt.f32(po, out.length));
   };
-
-  const conv2dBackwardInput: Kernels['conv2dBackwardInput'] = (gOut, w, gx, g) => {
-    if (!isF32(gOut) || !isF32(w) || !isF32(gx) || gx.length === 0) return js.conv2dBackwardInput(gOut, w, gx, g);
-    rt.reset();
-    const geo = rt.putInts(convGeo(g));
-    const pg = rt.putF32(gOut), pw = rt.putF32(w), px = rt.alloc(gx.length * 4), work = convWork(geo);
-    ex.conv2dBackwardInput(pg, pw, px, geo, work);
-    gx.set(rt.f32(px, gx.length));
-  };
-
-  const conv2dBackwardWeight: Kernels['conv2dBackwardWeight'] = (x, gOut, gw, g) => {
-    if (!isF32(x) || !isF32(gOut) || !isF32(gw) || gw.length === 0) return js.conv2dBackwardWeight(x, gOut, gw, g);
-    rt.reset();
-    const geo = rt.putInts(convGeo(g));
-    const px = rt.putF32(x), pg = rt.putF32(gOut), pw = rt.alloc(gw.length * 4), work = convWork(geo);
-    ex.conv2dBackwardWeight(px, pg, pw, geo, work);
-    gw.set(rt.f32(pw, gw.length));
-  };
+  const conv2d = convKernel(js.conv2d, ex.conv2d);
+  const conv2dBackwardInput = convKernel(js.conv2dBackwardInput, ex.conv2dBackwardInput);
+  const conv2dBackwardWeight = convKernel(js.conv2dBackwardWeight, ex.conv2dBackwardWeight);
 
   const maxPool2d: Kernels['maxPool2d'] = (x, out, argmax, g) => {
     if (!isF32(x) || !isF32(out) || out.length === 0) return js.maxPool2d(x, out, argmax, g);
