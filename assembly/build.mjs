@@ -1,9 +1,11 @@
 /**
- * Builds the WebAssembly kernels: assembly/*.ts → src/backend/wasm/kernels.wasm, with the
- * AssemblyScript compiler from node_modules (nothing is downloaded). Skips the compile when the
- * sources, the options and the compiler version are those of the last build (a hash kept beside
- * the output). When dist/src exists (after `npm run build`), the module is copied next to the
- * compiled loader too, since tsc does not copy it.
+ * Builds the WebAssembly kernels: assembly/*.ts → two modules in src/backend/wasm/, with the
+ * AssemblyScript compiler from node_modules (nothing is downloaded):
+ *   kernels.wasm          its own memory, for one thread;
+ *   kernels-threads.wasm  an imported shared memory, instantiated once per thread of the pool.
+ * Skips the compile when the sources, the options and the compiler version are those of the last
+ * build (a hash kept beside the outputs). When dist/src exists (after `npm run build`), the modules
+ * are copied next to the compiled loader too, since tsc does not copy them.
  *
  *   node assembly/build.mjs [--force]
  */
@@ -15,29 +17,39 @@ import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'assembly');
-const out = join(root, 'src', 'backend', 'wasm', 'kernels.wasm');
-const stamp = `${out}.stamp`;
-const distOut = join(root, 'dist', 'src', 'backend', 'wasm', 'kernels.wasm');
+const outDir = join(root, 'src', 'backend', 'wasm');
+const stamp = join(outDir, 'kernels.wasm.stamp');
+const distDir = join(root, 'dist', 'src', 'backend', 'wasm');
 
-const options = ['--runtime', 'stub', '--enable', 'simd', '-O3', '--noAssert', '--initialMemory', '1'];
+const common = ['--runtime', 'stub', '--enable', 'simd', '-O3', '--noAssert', '--initialMemory', '1'];
+const variants = {
+  'kernels.wasm': common,
+  // 65536 pages = 4 GiB, all of wasm32; a shared memory must declare its maximum.
+  'kernels-threads.wasm': [...common, '--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536'],
+};
 
 const hash = createHash('sha256');
-hash.update(`${asc.version}\n${options.join(' ')}\n`);
+hash.update(`${asc.version}\n${JSON.stringify(variants)}\n`);
 for (const f of readdirSync(srcDir).filter((name) => name.endsWith('.ts')).sort()) hash.update(`${f}\n`).update(readFileSync(join(srcDir, f)));
 const digest = hash.digest('hex');
-const fresh = existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && !process.argv.includes('--force');
+const names = Object.keys(variants);
+const fresh = names.every((name) => existsSync(join(outDir, name))) && existsSync(stamp)
+  && readFileSync(stamp, 'utf8') === digest && !process.argv.includes('--force');
 
 if (!fresh) {
-  const { error, stderr } = await asc.main([join(srcDir, 'index.ts'), '--outFile', out, ...options], {});
-  if (error) {
-    process.stderr.write(stderr.toString());
-    console.error(`build:wasm: ${error.message}`);
-    process.exit(1);
+  for (const [name, options] of Object.entries(variants)) {
+    const out = join(outDir, name);
+    const { error, stderr } = await asc.main([join(srcDir, 'index.ts'), '--outFile', out, ...options], {});
+    if (error) {
+      process.stderr.write(stderr.toString());
+      console.error(`build:wasm: ${name}: ${error.message}`);
+      process.exit(1);
+    }
+    console.log(`build:wasm: wrote ${out.slice(root.length + 1)}`);
   }
   writeFileSync(stamp, digest);
-  console.log(`build:wasm: wrote ${out.slice(root.length + 1)}`);
 }
 if (existsSync(join(root, 'dist', 'src'))) {
-  mkdirSync(dirname(distOut), { recursive: true });
-  copyFileSync(out, distOut);
+  mkdirSync(distDir, { recursive: true });
+  for (const name of names) copyFileSync(join(outDir, name), join(distDir, name));
 }

@@ -1,8 +1,9 @@
 /**
  * The WebAssembly backend: float32 kernels compiled from assembly/ (AssemblyScript, f32x4 SIMD) to
- * kernels.wasm, which sits next to this module (`npm run build:wasm`). It loads in Node (read from
- * disk) and in browsers (fetched and compiled as it streams); everything it does not run itself is
- * delegated to the JS kernels (see kernels.ts).
+ * two modules next to this one (`npm run build:wasm`): kernels.wasm for one thread, and
+ * kernels-threads.wasm, which runs on a shared memory with a pool of workers (threads.ts) where the
+ * engine allows it. They load in Node (read from disk) and in browsers (fetched and compiled as
+ * they stream); everything the kernels do not run is delegated to the JS kernels (see kernels.ts).
  *
  *   await registerWasmBackend();
  *   setBackend('wasm');
@@ -11,14 +12,22 @@
  * taken only when running under Node, so the module stays browser-safe.
  */
 import { registerBackend, type Backend } from '../backend.js';
-import { NotSupportedError } from '../../errors.js';
+import { ArgumentError, NotSupportedError } from '../../errors.js';
 import { wasmKernels } from './kernels.js';
 import { Arena, type WasmExports } from './runtime.js';
+import { ThreadPool, hardwareThreads, sharedMemorySupported } from './threads.js';
 
 export interface WasmBackendOptions {
   /**
-   * Where the compiled kernels come from, when kernels.wasm next to this module does not suit
-   * (e.g. a bundler that puts assets elsewhere): a URL to fetch, the bytes, or a compiled module.
+   * Threads the kernels may use (this one included). Default: the hardware threads, or the
+   * PIXELGRAD_THREADS environment variable under Node. 1, or an engine without shared memory and
+   * workers, gives the single-threaded module.
+   */
+  threads?: number;
+  /**
+   * Where the compiled kernels come from, when the modules next to this one do not suit (e.g. a
+   * bundler that puts assets elsewhere): a URL to fetch, the bytes, or a compiled module — of
+   * kernels.wasm when `threads` is 1, of kernels-threads.wasm otherwise.
    */
   module?: URL | string | BufferSource | WebAssembly.Module;
 }
@@ -52,8 +61,8 @@ async function compileFetched(url: URL | string): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
-async function compileDefault(): Promise<WebAssembly.Module> {
-  const url = new URL('./kernels.wasm', import.meta.url);
+async function compileDefault(file: string): Promise<WebAssembly.Module> {
+  const url = new URL(`./${file}`, import.meta.url);
   if (url.protocol === 'file:' && isNode()) {
     // A computed specifier: bundlers leave it alone and browsers never reach this line.
     const fsModule = 'node:fs/promises';
@@ -69,29 +78,56 @@ async function compileDefault(): Promise<WebAssembly.Module> {
   return compileFetched(url);
 }
 
-let defaultModule: Promise<WebAssembly.Module> | null = null;
+const defaultModules = new Map<string, Promise<WebAssembly.Module>>();
 
-async function compile(source: WasmBackendOptions['module']): Promise<WebAssembly.Module> {
+async function compile(source: WasmBackendOptions['module'], file: string): Promise<WebAssembly.Module> {
   if (source === undefined) {
-    defaultModule ??= compileDefault().catch((err: unknown) => { defaultModule = null; throw err; });
-    return defaultModule;
+    let module = defaultModules.get(file);
+    if (!module) {
+      module = compileDefault(file).catch((err: unknown) => { defaultModules.delete(file); throw err; });
+      defaultModules.set(file, module);
+    }
+    return module;
   }
   if (source instanceof WebAssembly.Module) return source;
   if (typeof source === 'string' || source instanceof URL) return compileFetched(source);
   return WebAssembly.compile(source);
 }
 
+/** The thread count asked for: the option, else PIXELGRAD_THREADS under Node, else the hardware's. */
+async function requestedThreads(threads: number | undefined): Promise<number> {
+  const env = isNode() ? process.env.PIXELGRAD_THREADS : undefined;
+  const value = threads ?? (env ? Number(env) : await hardwareThreads());
+  if (!Number.isInteger(value) || value < 1 || value > 256) {
+    throw new ArgumentError('createWasmBackend', `threads must be an integer in [1, 256], got ${threads ?? `PIXELGRAD_THREADS=${env}`}`);
+  }
+  return value;
+}
+
+/** A wasm backend: the kernels, and how many threads they run on. */
+export interface WasmBackend extends Backend {
+  readonly threads: number;
+}
+
 /**
- * A new wasm backend (its own instance and memory). Rejects with NotSupportedError where the
- * engine lacks WebAssembly SIMD.
+ * A new wasm backend (its own instances and memory). Rejects with NotSupportedError where the
+ * engine lacks WebAssembly SIMD; falls back to one thread where it cannot share memory.
  */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   if (!wasmSimdSupported()) {
     throw new NotSupportedError('createWasmBackend', 'this JavaScript engine does not support WebAssembly SIMD, which the wasm backend needs; keep using the js backend');
   }
-  const instance = await WebAssembly.instantiate(await compile(options.module), {});
-  const exports = instance.exports as unknown as WasmExports;
-  return { name: 'wasm', kernels: wasmKernels(new Arena(exports)) };
+  const wanted = await requestedThreads(options.threads);
+  const threads = wanted > 1 && sharedMemorySupported() ? wanted : 1;
+  if (threads === 1) {
+    const instance = await WebAssembly.instantiate(await compile(options.module, 'kernels.wasm'), {});
+    return { name: 'wasm', threads, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), null) };
+  }
+  const module = await compile(options.module, 'kernels-threads.wasm');
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const pool = await ThreadPool.create(module, memory, instance.exports, threads);
+  return { name: 'wasm', threads, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), pool) };
 }
 
 /**

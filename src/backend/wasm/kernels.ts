@@ -9,9 +9,21 @@ import { broadcastStrides, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
 import type { Arena } from './runtime.js';
+import { MAX_TASKS, type Task, type ThreadPool } from './threads.js';
 
 /** Below this many output elements the JS loop beats the copies in and out. */
 const MIN_ELEMENTS = 64;
+/**
+ * Below this many multiply-adds (about 50 µs on one thread) a GEMM or convolution runs on the
+ * calling thread alone: a worker that has gone to sleep takes about as long to wake.
+ */
+export const MIN_PARALLEL_MACS = 1_000_000;
+/** Tasks per thread a parallel call is cut into, so that claiming tasks evens out slow threads. */
+const TASKS_PER_THREAD = 4;
+/** Fewest rows (columns) of a GEMM task: each task packs the whole other operand once. */
+const MIN_GEMM_SPLIT = 32;
+/** The GEMM's register tile (assembly/gemm.ts): row splits stay multiples of MR, column splits of NR. */
+const MR = 4, NR = 8;
 
 const UNARY_CODE: Record<UnaryOp, number> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, erf: -1, relu: 7, sigmoid: 8, tanh: 9,
@@ -59,12 +71,38 @@ const poolGeo = (g: PoolGeometry): number[] => [
   g.batch, g.channels, g.inH, g.inW, g.kH, g.kW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outH, g.outW,
 ];
 
-export function wasmKernels(rt: Arena): Kernels {
+/**
+ * [start, end) ranges cutting 0..n into at most `parts` pieces of similar size, each (but the
+ * last) a multiple of `unit`; one empty piece when n is 0.
+ */
+export function splitRange(n: number, parts: number, unit: number): [number, number][] {
+  const units = Math.ceil(n / unit), count = Math.max(1, Math.min(parts, units));
+  const ranges: [number, number][] = [];
+  for (let i = 0, start = 0; i < count; i++) {
+    const end = Math.min(n, Math.round((units * (i + 1)) / count) * unit);
+    ranges.push([start, end]);
+    start = end;
+  }
+  return ranges;
+}
+
+export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   const ex = rt.exports;
   const gemmWork = ex.gemmWorkBytes();
+  const threads = pool?.size ?? 1;
 
-  /** Scratch of a conv call (the module sizes it for the geometry at `geo`). */
-  const convWork = (geo: number): number => rt.alloc(ex.convWorkBytes(geo) >>> 0);
+  /** Runs the tasks on the pool (each thread with `workBytes` of scratch), or in turn on this thread. */
+  const runTasks = (tasks: readonly Task[], workBytes: number, parallel: boolean): void => {
+    const stride = Math.ceil(workBytes / 64) * 64;
+    if (pool && parallel && tasks.length > 1) {
+      for (let t = 0; t < tasks.length; t += MAX_TASKS) pool.run(tasks.slice(t, t + MAX_TASKS), { base: rt.alloc(stride * threads), stride });
+      return;
+    }
+    const work = rt.alloc(stride);
+    for (const [name, ...args] of tasks) (ex[name] as (...a: number[]) => void)(...args, work);
+  };
+  /** How many tasks a parallel call over n items (rows, images) is cut into. */
+  const taskCount = (n: number, minItems: number): number => Math.max(1, Math.min(threads * TASKS_PER_THREAD, Math.floor(n / minItems)));
 
   const unary: Kernels['unary'] = (op, x, out, p0, p1) => {
     const code = UNARY_CODE[op];
@@ -146,6 +184,16 @@ export function wasmKernels(rt: Arena): Kernels {
     else out.set(rt.i32(po, out.length));
   };
 
+  type GemmArgs = [M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number, c: number, ldc: number];
+
+  /** One GEMM cut into tasks: by rows when A is the taller side, else by columns. */
+  const splitGemm = ([M, N, K, a, ars, acs, b, brs, bcs, c, ldc]: GemmArgs): Task[] => {
+    const byRows = M >= N, n = byRows ? M : N;
+    return splitRange(n, taskCount(n, MIN_GEMM_SPLIT), byRows ? MR : NR).map(([lo, hi]): Task => byRows
+      ? ['gemm', hi - lo, N, K, a + lo * ars * 4, ars, acs, b, brs, bcs, c + lo * ldc * 4, ldc, 0]
+      : ['gemm', M, hi - lo, K, a, ars, acs, b + lo * bcs * 4, brs, bcs, c + lo * 4, ldc, 0]);
+  };
+
   const matmul: Kernels['matmul'] = (a, aShape, b, bShape, out, outShape) => {
     if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return js.matmul(a, aShape, b, bShape, out, outShape);
     const M = aShape[aShape.length - 2], K = aShape[aShape.length - 1], N = bShape[bShape.length - 1];
@@ -153,31 +201,60 @@ export function wasmKernels(rt: Arena): Kernels {
     const sa = broadcastStrides(aShape.slice(0, -2), batchShape);
     const sb = broadcastStrides(bShape.slice(0, -2), batchShape);
     rt.reset();
-    const pa = rt.putF32(a), pb = rt.putF32(b), pc = rt.alloc(out.length * 4), work = rt.alloc(gemmWork);
+    const pa = rt.putF32(a), pb = rt.putF32(b), pc = rt.alloc(out.length * 4);
     const batches = out.length / (M * N);
+    const products: GemmArgs[] = [];
     const idx = new Array<number>(batchShape.length).fill(0);
     for (let t = 0; t < batches; t++) {
       let oa = 0, ob = 0;
       for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
-      ex.gemm(M, N, K, pa + oa * M * K * 4, K, 1, pb + ob * K * N * 4, N, 1, pc + t * M * N * 4, N, 0, work);
+      products.push([M, N, K, pa + oa * M * K * 4, K, 1, pb + ob * K * N * 4, N, 1, pc + t * M * N * 4, N]);
       for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
     }
+    // Large products are cut up; many small ones are tasks as they are.
+    const parallel = threads > 1 && batches * M * N * K >= MIN_PARALLEL_MACS;
+    const tasks = parallel && (batches === 1 || M * N * K >= MIN_PARALLEL_MACS)
+      ? products.flatMap(splitGemm)
+      : products.map((p): Task => ['gemm', ...p, 0]);
+    runTasks(tasks, gemmWork, parallel);
     out.set(rt.f32(pc, out.length));
   };
 
-  /** The three convolution kernels share one shape: two float32 inputs, one output, a geometry. */
+  /**
+   * The three convolution kernels share one shape — two float32 inputs, one output, a geometry —
+   * and split the same way: by images, each task running the kernel on its own range of the batch
+   * (its own geometry). `perImage` gives the float32 elements of one image in each of the three
+   * arrays; `partialSums` says the output is a sum over images (the weight gradient), so each task
+   * writes its own copy and the copies are added in task order.
+   */
   type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry) => void;
-  const convKernel = (fallback: ConvKernel, run: (pa: number, pb: number, po: number, geo: number, work: number) => void): ConvKernel => (a, b, out, g) => {
+  const convKernel = (fallback: ConvKernel, name: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
+    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => (a, b, out, g) => {
     if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return fallback(a, b, out, g);
     rt.reset();
-    const geo = rt.putInts(convGeo(g));
-    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4), work = convWork(geo);
-    run(pa, pb, po, geo, work);
+    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
+    const macs = g.batch * g.outChannels * g.outH * g.outW * (g.inChannels / g.groups) * g.kH * g.kW;
+    const parallel = threads > 1 && macs >= MIN_PARALLEL_MACS;
+    const [ia, ib, io] = perImage(g);
+    let workBytes = 0;
+    const tasks = splitRange(g.batch, parallel ? taskCount(g.batch, 1) : 1, 1).map(([lo, hi], t): Task => {
+      const geo = rt.putInts(convGeo({ ...g, batch: hi - lo }));
+      workBytes = Math.max(workBytes, ex.convWorkBytes(geo) >>> 0);
+      const dst = partialSums ? (t === 0 ? po : rt.alloc(out.length * 4)) : po + lo * io * 4;
+      return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
+    });
+    runTasks(tasks, workBytes, parallel);
     out.set(rt.f32(po, out.length));
+    for (let t = 1; partialSums && t < tasks.length; t++) {
+      const partial = rt.f32(tasks[t][3] as number, out.length);
+      for (let i = 0; i < out.length; i++) out[i] += partial[i];
+    }
   };
-  const conv2d = convKernel(js.conv2d, ex.conv2d);
-  const conv2dBackwardInput = convKernel(js.conv2dBackwardInput, ex.conv2dBackwardInput);
-  const conv2dBackwardWeight = convKernel(js.conv2dBackwardWeight, ex.conv2dBackwardWeight);
+  const inSize = (g: ConvGeometry): number => g.inChannels * g.inH * g.inW;
+  const outSize = (g: ConvGeometry): number => g.outChannels * g.outH * g.outW;
+  const conv2d = convKernel(js.conv2d, 'conv2d', (g) => [inSize(g), 0, outSize(g)], false);
+  const conv2dBackwardInput = convKernel(js.conv2dBackwardInput, 'conv2dBackwardInput', (g) => [outSize(g), 0, inSize(g)], false);
+  const conv2dBackwardWeight = convKernel(js.conv2dBackwardWeight, 'conv2dBackwardWeight', (g) => [inSize(g), outSize(g), 0], true);
 
   const maxPool2d: Kernels['maxPool2d'] = (x, out, argmax, g) => {
     if (!isF32(x) || !isF32(out) || out.length === 0) return js.maxPool2d(x, out, argmax, g);

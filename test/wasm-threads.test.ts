@@ -1,0 +1,126 @@
+/**
+ * The wasm backend on several threads: split GEMMs and convolutions give the single-threaded
+ * results (bit for bit where each output element is computed by one thread; within float32
+ * rounding where the weight gradient adds per-task partial sums), for even and uneven splits; and
+ * the default backend chosen at import.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ConvGeometry, Kernels } from '../src/backend/backend.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { MIN_PARALLEL_MACS, splitRange } from '../src/backend/wasm/kernels.js';
+import { sharedMemorySupported } from '../src/backend/wasm/threads.js';
+import { ArgumentError } from '../src/errors.js';
+import { Generator } from '../src/random.js';
+import { assertClose } from './helpers/assert.js';
+
+const single = (await createWasmBackend({ threads: 1 })).kernels;
+const pools: [number, Kernels][] = [];
+for (const threads of [2, 3]) {
+  const backend = await createWasmBackend({ threads });
+  assert.equal(backend.threads, threads, 'this engine shares memory, so the pool must start');
+  pools.push([threads, backend.kernels]);
+}
+
+const randomF32 = (g: Generator, n: number): Float32Array => Float32Array.from({ length: n }, () => g.normal());
+
+test('shared memory is available on this engine (the threaded module is the one tested)', () => {
+  assert.equal(sharedMemorySupported(), true);
+});
+
+test('splitRange cuts a range into near-equal pieces on unit boundaries', () => {
+  assert.deepEqual(splitRange(10, 2, 1), [[0, 5], [5, 10]]);
+  assert.deepEqual(splitRange(10, 3, 4), [[0, 4], [4, 8], [8, 10]]);
+  assert.deepEqual(splitRange(3, 4, 1), [[0, 1], [1, 2], [2, 3]]);
+  assert.deepEqual(splitRange(2, 3, 8), [[0, 2]]);
+  assert.deepEqual(splitRange(0, 3, 1), [[0, 0]]);
+  assert.deepEqual(splitRange(1000, 3, 8), [[0, 336], [336, 664], [664, 1000]]);
+});
+
+test('threaded GEMM equals the single-threaded one bit for bit: row splits, column splits, batches', () => {
+  const g = new Generator(31);
+  // [M, K, N]: tall (rows), wide (columns), narrow N (A read in place), odd edges, and batched products.
+  const cases: [number[], number[], number[]][] = [
+    [[301, 97], [97, 45], [301, 45]],
+    [[13, 200], [200, 517], [13, 517]],
+    [[1031, 150], [150, 16], [1031, 16]],
+    [[129, 129], [129, 129], [129, 129]],
+    [[12, 70, 33], [12, 33, 50], [12, 70, 50]],
+    [[4, 1, 40, 40], [3, 40, 60], [4, 3, 40, 60]],
+  ];
+  for (const [aShape, bShape, outShape] of cases) {
+    const a = randomF32(g, aShape.reduce((p, d) => p * d, 1)), b = randomF32(g, bShape.reduce((p, d) => p * d, 1));
+    const want = new Float32Array(outShape.reduce((p, d) => p * d, 1));
+    assert.ok(want.length * aShape[aShape.length - 1] >= MIN_PARALLEL_MACS, 'the case is large enough to be split');
+    single.matmul(a, aShape, b, bShape, want, outShape);
+    for (const [threads, k] of pools) {
+      const got = new Float32Array(want.length);
+      k.matmul(a, aShape, b, bShape, got, outShape);
+      assert.deepEqual(got, want, `${threads} threads, ${JSON.stringify(aShape)}·${JSON.stringify(bShape)}`);
+    }
+  }
+});
+
+function geometry(N: number, C: number, H: number, W: number, O: number, k: number, stride: number, pad: number, groups: number): ConvGeometry {
+  const out = (n: number) => Math.floor((n + 2 * pad - k) / stride) + 1;
+  return { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH: k, kW: k, strideH: stride, strideW: stride,
+    padH: pad, padW: pad, dilationH: 1, dilationW: 1, groups, outH: out(H), outW: out(W) };
+}
+
+test('threaded convolutions split by images: forward and input gradient bit for bit, weight gradient within float32 rounding', () => {
+  const g = new Generator(32);
+  const cases: [string, ConvGeometry][] = [
+    ['LeNet conv1, batch 64', geometry(64, 1, 28, 28, 6, 5, 1, 2, 1)],
+    ['LeNet conv2, batch 7 (uneven)', geometry(7, 6, 14, 14, 16, 5, 1, 0, 1)],
+    ['3x3 stride 2, groups 2, batch 40', geometry(40, 8, 17, 15, 12, 3, 2, 1, 2)],
+    ['1x1 pointwise, batch 8', geometry(8, 32, 16, 16, 24, 1, 1, 0, 1)],
+  ];
+  for (const [name, c] of cases) {
+    const macs = c.batch * c.outChannels * c.outH * c.outW * (c.inChannels / c.groups) * c.kH * c.kW;
+    assert.ok(macs >= MIN_PARALLEL_MACS, `${name} is large enough to be split`);
+    const x = randomF32(g, c.batch * c.inChannels * c.inH * c.inW);
+    const w = randomF32(g, c.outChannels * (c.inChannels / c.groups) * c.kH * c.kW);
+    const gy = randomF32(g, c.batch * c.outChannels * c.outH * c.outW);
+    const run = (k: Kernels) => {
+      const y = new Float32Array(gy.length), gx = new Float32Array(x.length), gw = new Float32Array(w.length);
+      k.conv2d(x, w, y, c);
+      k.conv2dBackwardInput(gy, w, gx, c);
+      k.conv2dBackwardWeight(x, gy, gw, c);
+      return { y, gx, gw };
+    };
+    const want = run(single);
+    for (const [threads, k] of pools) {
+      const got = run(k);
+      assert.deepEqual(got.y, want.y, `${name}, ${threads} threads: conv2d`);
+      assert.deepEqual(got.gx, want.gx, `${name}, ${threads} threads: conv2dBackwardInput`);
+      // Partial sums over images add in another order: a few float32 roundings of the largest terms.
+      const scale = Math.max(...want.gw.map(Math.abs));
+      assertClose(got.gw, want.gw, { atol: 1e-5 * scale, rtol: 0, what: `${name}, ${threads} threads: conv2dBackwardWeight` });
+    }
+  }
+});
+
+test('an invalid thread count is an ArgumentError naming the option', async () => {
+  for (const threads of [0, 1.5, -2, 1000]) {
+    await assert.rejects(createWasmBackend({ threads }), (err: unknown) => err instanceof ArgumentError && /threads/.test((err as Error).message));
+  }
+});
+
+/** backendInfo() in a fresh process importing the package entry, with `env` added (empty = unset). */
+function infoAtImport(env: Record<string, string>): { backend?: string; threads?: number; error?: string } {
+  const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+  const script = `import(${JSON.stringify(entry)}).then((m) => console.log(JSON.stringify(m.backendInfo())), (e) => console.log(JSON.stringify({ error: e.message })))`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', ...env }, encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+test('importing the package selects wasm on every hardware thread; PIXELGRAD_BACKEND and PIXELGRAD_THREADS override it', () => {
+  assert.deepEqual(infoAtImport({}), { backend: 'wasm', threads: availableParallelism() });
+  assert.deepEqual(infoAtImport({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1 });
+  assert.deepEqual(infoAtImport({ PIXELGRAD_BACKEND: 'js' }), { backend: 'js', threads: 1 });
+  assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'cuda' }).error ?? '', /PIXELGRAD_BACKEND must be 'js' or 'wasm', got 'cuda'/);
+  assert.match(infoAtImport({ PIXELGRAD_THREADS: 'many' }).error ?? '', /threads must be an integer/);
+});
