@@ -2,17 +2,16 @@
  * `npm run bench [-- W1 W2 ...]`: the workloads of the shared benchmark (../shared/bench/WORKLOADS.md)
  * that pixelgrad can run, one JSON line per case on stdout in the peers' protocol, so the shared
  * runner can put pixelgrad in the same table. Inputs for W2/W3 come from the harness's data/ folder.
- * Runs on the WebAssembly SIMD backend (one thread) unless PIXELGRAD_BACKEND=js.
+ * Runs on the package's default backend: WebAssembly SIMD on every hardware thread (PIXELGRAD_THREADS
+ * to change), or the JS reference with PIXELGRAD_BACKEND=js.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, Tensor, getBackend, matmul, models, nn, noGrad, optim, rand, randint, useFastestBackend } from '../src/index.js';
-import { emit, measure, median, seconds } from './protocol.js';
+import { Generator, Tensor, matmul, models, nn, noGrad, optim, rand, randint } from '../src/index.js';
+import { emit, info, measure, median, seconds } from './protocol.js';
 import { dataDir, readBundle } from './bundle.js';
 import { w7 } from './w7.js';
 
-const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-const info = () => ({ version, backend: getBackend().name, threads: 1, simd: getBackend().name === 'js' ? 'none' : 'wasm-simd128' });
 const QUICK = process.env.PEER_BENCH_QUICK === '1';
 const TRAIN_BUDGET_S = Number(process.env.PEER_BENCH_TRAIN_BUDGET_S ?? (QUICK ? 20 : 60));
 
@@ -155,9 +154,6 @@ function w6(): void {
 
 const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W6: w6, W7: w7 };
 const NOT_YET = ['W5'];
-
-// The fastest backend available (WebAssembly SIMD); PIXELGRAD_BACKEND=js measures the JS reference.
-if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend();
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const id of requested.length ? requested : Object.keys(WORKLOADS)) {

@@ -5,13 +5,10 @@
  * Linear 128 → 10, mean softmax cross-entropy, backward, SGD lr 0.01 momentum 0.9.
  * Metric `train_images_per_s` (sequences/s), case `lstm_rows_train_b64`, with the throughput protocol.
  */
-import { readFileSync } from 'node:fs';
-import { Generator, getBackend, manualSeed, narrow, nn, optim, rand, randint, reshape } from '../src/index.js';
+import { Generator, manualSeed, narrow, nn, optim, rand, randint, reshape } from '../src/index.js';
 import { LSTM } from '../src/nn/layers/recurrent.js';
-import { emit, measure } from './protocol.js';
+import { emit, info, measure } from './protocol.js';
 
-const version: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-const info = () => ({ version, backend: getBackend().name, threads: 1, simd: getBackend().name === 'js' ? 'none' : 'wasm-simd128' });
 
 const BATCH = 64, STEPS = 28, FEATURES = 28, HIDDEN = 128, CLASSES = 10;
 

@@ -24,7 +24,7 @@ import { crossEntropy } from '../src/nn/functional/loss.js';
 import { Adam } from '../src/optim/adam.js';
 import { CosineAnnealingLR } from '../src/optim/lr-scheduler.js';
 import { Generator, manualSeed } from '../src/random.js';
-import { useFastestBackend } from '../src/backend/select.js';
+import { selectDefaultBackend } from '../src/backend/select.js';
 import { fit, type Batch, type EpochRecord } from '../src/train/fit.js';
 import { learningCurvesSpec } from '../src/viz/charts.js';
 import { saveChart } from '../src/viz/render.js';
@@ -87,9 +87,9 @@ export async function trainRowRnn(options: RowRnnRunOptions = {}): Promise<RowRn
 }
 
 async function main(): Promise<void> {
-  // The WebAssembly SIMD backend when available (as the command line); PIXELGRAD_BACKEND=js for the JS reference.
-  const backend = process.env.PIXELGRAD_BACKEND === 'js' ? 'js' : (await useFastestBackend()).backend;
-  console.log(`backend: ${backend}`);
+  // The fastest backend, as the command line (PIXELGRAD_BACKEND=js for the JS reference).
+  const { backend, threads } = await selectDefaultBackend();
+  console.log(`backend: ${backend} (${threads} thread${threads > 1 ? 's' : ''})`);
   const { values } = parseArgs({
     options: {
       cell: { type: 'string', default: 'lstm' }, epochs: { type: 'string', default: '12' }, limit: { type: 'string' },

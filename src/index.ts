@@ -13,7 +13,7 @@ export { Node, grad, type BackwardOptions, type GradOptions, type VJP } from './
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
 export { createWasmBackend, registerWasmBackend, wasmSimdSupported, type WasmBackendOptions } from './backend/wasm/index.js';
-export { useFastestBackend } from './backend/select.js';
+export { useFastestBackend, backendInfo, type BackendInfo } from './backend/select.js';
 export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
 export * as inspect from './inspect/index.js';
 export * as nn from './nn/index.js';
@@ -23,3 +23,8 @@ export * as data from './data/index.js';
 export * as viz from './viz/index.js';
 export * as train from './train/index.js';
 export * as io from './io/index.js';
+
+import { selectDefaultBackend } from './backend/select.js';
+
+// The fastest backend available becomes the default before any op runs (see backend/select.ts).
+await selectDefaultBackend();

@@ -9,11 +9,19 @@ import { Generator } from '../src/random.js';
 import { assertClose } from './helpers/assert.js';
 
 test('every registered backend conforms to the JS reference', () => {
-  for (const name of listBackends()) {
-    const backend = (setBackend(name), getBackend());
-    assert.deepEqual(checkConformance(backend), [], `backend ${name}`);
+  const previous = getBackend().name;
+  try {
+    for (const name of listBackends()) {
+      const backend = (setBackend(name), getBackend());
+      // matmul at float32-accumulation tolerance: the reference accumulates in float64, a float32
+      // backend (wasm) in float32, and Σ|a·b| reaches ~2000 here (wasm.test.ts checks the exact bound).
+      const found = [...checkConformance(backend).filter((m) => m.kernel !== 'matmul'),
+        ...checkConformance(backend, { atol: 2e-3 }).filter((m) => m.kernel === 'matmul')];
+      assert.deepEqual(found, [], `backend ${name}`);
+    }
+  } finally {
+    setBackend(previous);
   }
-  setBackend('js');
 });
 
 test('the conformance harness catches a kernel that is off', () => {
@@ -32,17 +40,19 @@ test('the conformance harness catches a kernel that is off', () => {
 test('setBackend switches the backend and rejects unknown names', () => {
   const recorder: Backend = { name: 'recorder', kernels: { ...jsBackend.kernels, unary: (...args) => { calls.push(args[0]); jsBackend.kernels.unary(...args); } } };
   const calls: string[] = [];
+  const previous = getBackend().name;
   registerBackend(recorder);
   setBackend('recorder');
   try {
     tensor([1, 2]).exp();
   } finally {
-    setBackend('js');
+    setBackend(previous);
   }
   assert.deepEqual(calls, ['exp']);
   tensor([1, 2]).exp();
-  assert.deepEqual(calls, ['exp'], 'back on js, the recorder is not called');
-  assert.throws(() => setBackend('nope'), /setBackend: unknown backend 'nope' \(registered: js, recorder/);
+  assert.deepEqual(calls, ['exp'], `back on ${previous}, the recorder is not called`);
+  // js first; others (wasm, when it is the default) may sit between js and recorder.
+  assert.throws(() => setBackend('nope'), /setBackend: unknown backend 'nope' \(registered: js(, \w+)*, recorder\)/);
 });
 
 function naive(a: Float64Array, b: Float64Array, M: number, K: number, N: number): Float64Array {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Generator, grad, gradcheck, manualSeed, nn, noGrad, rand, randn, setBackend, tensor, zeros, type Tensor } from '../src/index.js';
+import { Generator, getBackend, grad, gradcheck, listBackends, manualSeed, nn, noGrad, rand, randn, setBackend, tensor, zeros, type Tensor } from '../src/index.js';
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from '../src/nn/layers/recurrent.js';
 import { gruCell, isFusedRecurrent, lstmCell, recurrent, rnnCell, setFusedRecurrent, type RecurrentMode } from '../src/nn/functional/recurrent.js';
 import { registerWasmBackend, wasmSimdSupported } from '../src/backend/wasm/index.js';
@@ -93,23 +93,29 @@ for (const c of fixtures.cases) {
   test(`${c.layer}: ${c.name} matches PyTorch ${fixtures.torch}`, () => checkCase(c));
 }
 
-test('every fixture case matches on the WebAssembly backend too (composed steps) and with composed steps on js', { skip: !wasmSimdSupported() && 'no WebAssembly SIMD' }, async () => {
-  await registerWasmBackend();
+test('every fixture case matches on the WebAssembly backend too (composed steps) and with fused and composed steps on js', { skip: !wasmSimdSupported() && 'no WebAssembly SIMD' }, async () => {
+  // The tests above run on the default backend (js or wasm); this one covers all three paths either way.
+  const previous = getBackend().name;
+  if (!listBackends().includes('wasm')) await registerWasmBackend();
   try {
     setBackend('wasm');
     assert.equal(isFusedRecurrent(), false, "'auto' composes on a backend with its own element-wise kernels");
     for (const c of fixtures.cases) {
       try { checkCase(c); } catch (err) { throw new Error(`wasm, ${c.name}: ${(err as Error).message}`); }
     }
-  } finally {
     setBackend('js');
-  }
-  assert.equal(isFusedRecurrent(), true, "'auto' fuses on the js backend");
-  withFused(false, () => {
+    assert.equal(isFusedRecurrent(), true, "'auto' fuses on the js backend");
     for (const c of fixtures.cases) {
-      try { checkCase(c); } catch (err) { throw new Error(`composed, ${c.name}: ${(err as Error).message}`); }
+      try { checkCase(c); } catch (err) { throw new Error(`js fused, ${c.name}: ${(err as Error).message}`); }
     }
-  });
+    withFused(false, () => {
+      for (const c of fixtures.cases) {
+        try { checkCase(c); } catch (err) { throw new Error(`composed, ${c.name}: ${(err as Error).message}`); }
+      }
+    });
+  } finally {
+    setBackend(previous);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import { collapse } from '../src/backend/wasm/kernels.js';
 import { Generator } from '../src/random.js';
 import type { TypedArray } from '../src/dtype.js';
 
-after(() => setBackend('js'));
+const initial = getBackend().name; // 'wasm' where it is the default at import
+after(() => setBackend(initial));
 
 const wasm = await createWasmBackend();
 const js: Kernels = jsBackend.kernels, wk: Kernels = wasm.kernels;
@@ -54,20 +55,25 @@ const randomF32 = (g: Generator, n: number, scale = 1): Float32Array => Float32A
 const abs64 = (x: ArrayLike<number>): Float64Array => Float64Array.from(x, Math.abs);
 
 test('without WebAssembly SIMD, registration fails with NotSupportedError and js stays', async () => {
+  // The scenario starts on js; wasm may already be registered (when it is the default at import).
+  const previous = getBackend().name, registered = listBackends();
+  setBackend('js');
   const validate = WebAssembly.validate;
   WebAssembly.validate = () => false;
   try {
     assert.equal(wasmSimdSupported(), false);
     await assert.rejects(registerWasmBackend(), (err: unknown) => err instanceof NotSupportedError && /WebAssembly SIMD/.test((err as Error).message));
+    assert.deepEqual(listBackends(), registered, 'nothing registered');
+    assert.equal(getBackend().name, 'js');
   } finally {
     WebAssembly.validate = validate;
+    setBackend(previous);
   }
-  assert.ok(!listBackends().includes('wasm'));
-  assert.equal(getBackend().name, 'js');
   assert.equal(wasmSimdSupported(), true, 'this Node has SIMD');
 });
 
 test('registerWasmBackend registers "wasm", and ops run on it', async () => {
+  const previous = getBackend().name;
   await registerWasmBackend();
   assert.ok(listBackends().includes('wasm'));
   setBackend('wasm');
@@ -76,7 +82,7 @@ test('registerWasmBackend registers "wasm", and ops run on it', async () => {
     const x = tensor(Array.from({ length: 100 }, (_, i) => i / 10 - 5));
     assert.deepEqual([...x.relu().data].slice(48, 53).map((v) => Math.round(v * 10) / 10), [0, 0, 0, 0.1, 0.2]);
   } finally {
-    setBackend('js');
+    setBackend(previous);
   }
 });
 
@@ -404,14 +410,15 @@ function trainSteps(steps: number): { losses: number[]; params: Float32Array[] }
 
 test('training a small CNN gives the same losses and weights under wasm as under js', async () => {
   if (!listBackends().includes('wasm')) await registerWasmBackend();
-  setBackend('js');
-  const ref = trainSteps(6);
-  setBackend('wasm');
-  let got;
+  const previous = getBackend().name;
+  let ref, got;
   try {
+    setBackend('js');
+    ref = trainSteps(6);
+    setBackend('wasm');
     got = trainSteps(6);
   } finally {
-    setBackend('js');
+    setBackend(previous);
   }
   assert.ok(ref.losses[5] < ref.losses[0], `the loss goes down: ${ref.losses}`);
   for (let i = 0; i < ref.losses.length; i++) {

@@ -20,7 +20,7 @@ import { stack } from '../ops/shape.js';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
 import { loadDataset, type Sample } from './data.js';
 import { ProgressReporter } from './progress.js';
-import { useFastestBackend } from '../backend/select.js';
+import { selectDefaultBackend } from '../backend/select.js';
 
 const version: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 
@@ -118,9 +118,9 @@ export function buildProgram(): Command {
       });
     });
 
-  // Commands that compute use the WebAssembly SIMD backend when the engine has it (PIXELGRAD_BACKEND=js keeps the reference).
+  // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
   for (const cmd of program.commands) {
-    if (cmd.name() !== 'summary') cmd.hook('preAction', async () => { if (process.env.PIXELGRAD_BACKEND !== 'js') await useFastestBackend(); });
+    if (cmd.name() !== 'summary') cmd.hook('preAction', async () => { await selectDefaultBackend(); });
   }
 
   program.command('summary')
