@@ -5,7 +5,7 @@
  * host's scratch arena.
  */
 export { gemm, gemmWorkBytes } from './gemm';
-export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, convWorkBytes } from './conv';
+export { addChannelBias, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convWorkBytes } from './conv';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, where, copyStrided } from './elementwise';
 export { reduce } from './reduce';

@@ -182,6 +182,10 @@ test('mis-shaped inputs throw at the first forward, naming the layer and the sha
   assert.throws(() => new nn.BatchNorm2d(3).forward(zeros([2, 4, 2, 2])), /BatchNorm2d: expected input of rank 4 with 3 channels in dim 1, got \[2,4,2,2\]/);
   assert.throws(() => new nn.BatchNorm1d(3).forward(zeros([1, 3])), /batchNorm: expected more than 1 value per channel when training/);
   assert.throws(() => new nn.MaxPool2d(4).forward(zeros([1, 1, 3, 3])), /maxPool2d: the window 4x4 .* does not fit the input \[1,1,3,3\]/);
+  const x64 = zeros([1, 1, 4, 4], { dtype: 'float64' });
+  assert.throws(() => new nn.Conv2d(1, 2, 3).forward(x64), /conv2d: weight is float32 but the input is float64 \(cast one of them\)/);
+  assert.throws(() => nn.functional.conv2d(x64, zeros([2, 1, 3, 3], { dtype: 'float64' }), zeros([2])), /conv2d: bias is float32 but the input is float64/);
+  assert.throws(() => new nn.ConvTranspose2d(1, 2, 3).forward(x64), /convTranspose2d: weight is float32 but the input is float64/);
 });
 
 test('unknown or unsupported options are errors, never silently ignored', () => {

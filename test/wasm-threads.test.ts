@@ -83,10 +83,10 @@ test('threaded convolutions split by images: forward and input gradient bit for 
     assert.ok(macs >= MIN_PARALLEL_MACS, `${name} is large enough to be split`);
     const x = randomF32(g, c.batch * c.inChannels * c.inH * c.inW);
     const w = randomF32(g, c.outChannels * (c.inChannels / c.groups) * c.kH * c.kW);
-    const gy = randomF32(g, c.batch * c.outChannels * c.outH * c.outW);
+    const gy = randomF32(g, c.batch * c.outChannels * c.outH * c.outW), b = randomF32(g, c.outChannels);
     const run = (k: Kernels) => {
       const y = new Float32Array(gy.length), gx = new Float32Array(x.length), gw = new Float32Array(w.length);
-      k.conv2d(x, w, y, c);
+      k.conv2d(x, w, b, y, c);
       k.conv2dBackwardInput(gy, w, gx, c);
       k.conv2dBackwardWeight(x, gy, gw, c);
       return { y, gx, gw };

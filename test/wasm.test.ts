@@ -200,9 +200,14 @@ test('conv2d and its two gradients match the float64 reference within float32 er
     const x64 = Float64Array.from(x), w64 = Float64Array.from(w), gy64 = Float64Array.from(gy);
     const ax = abs64(x), aw = abs64(w), agy = abs64(gy);
 
+    // With a bias (one more term per output) and without.
+    const b = randomF32(g, c.outChannels), b64 = Float64Array.from(b), ab = abs64(b);
     const y = new Float32Array(gy.length), y64 = new Float64Array(gy.length), ym = new Float64Array(gy.length);
-    wk.conv2d(x, w, y, c); js.conv2d(x64, w64, y64, c); js.conv2d(ax, aw, ym, c);
-    assertWithinF32Bound(y, y64, ym, cg * c.kH * c.kW, `${name}: conv2d`);
+    wk.conv2d(x, w, b, y, c); js.conv2d(x64, w64, b64, y64, c); js.conv2d(ax, aw, ab, ym, c);
+    assertWithinF32Bound(y, y64, ym, cg * c.kH * c.kW + 1, `${name}: conv2d with bias`);
+    const y0 = new Float32Array(gy.length);
+    wk.conv2d(x, w, null, y0, c); js.conv2d(x64, w64, null, y64, c); js.conv2d(ax, aw, null, ym, c);
+    assertWithinF32Bound(y0, y64, ym, cg * c.kH * c.kW, `${name}: conv2d`);
 
     const gx = new Float32Array(x.length), gx64 = new Float64Array(x.length), gxm = new Float64Array(x.length);
     wk.conv2dBackwardInput(gy, w, gx, c); js.conv2dBackwardInput(gy64, w64, gx64, c); js.conv2dBackwardInput(agy, aw, gxm, c);

@@ -70,8 +70,8 @@ export interface Kernels {
   gather(x: TypedArray, shape: Shape, axis: number, index: Int32Array, indexShape: Shape, out: TypedArray): void;
   /** The adjoint of gather: out (shape `shape`) += src scattered through index. */
   scatterAdd(src: TypedArray, index: Int32Array, indexShape: Shape, axis: number, out: TypedArray, shape: Shape): void;
-  /** out[N, Cout, OH, OW] = x ⋆ w (cross-correlation, no bias). */
-  conv2d(x: TypedArray, w: TypedArray, out: TypedArray, g: ConvGeometry): void;
+  /** out[N, Cout, OH, OW] = x ⋆ w (cross-correlation), plus bias[Cout] per output channel when given. */
+  conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: ConvGeometry): void;
   /** gx[N, Cin, H, W] = the gradient of conv2d wrt its input (also the transposed convolution). */
   conv2dBackwardInput(gOut: TypedArray, w: TypedArray, gx: TypedArray, g: ConvGeometry): void;
   /** gw[Cout, Cin/groups, kH, kW] = the gradient of conv2d wrt its weight. */

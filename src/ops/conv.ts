@@ -9,6 +9,7 @@ import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
+import { sum } from './reduce.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
 import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
 import { checkKeys } from '../options.js';
@@ -32,18 +33,23 @@ export interface ConvTranspose2dOptions {
   groups?: number;
 }
 
-function checkFloat(op: string, arg: string, t: Tensor): void {
+function checkFloat(op: string, arg: string, t: Tensor, like?: Tensor): void {
   expectTensor(op, arg, t);
   if (!isFloat(t.dtype)) throw new DTypeError(op, `${arg} must be floating point, got ${t.dtype}`);
+  if (like && t.dtype !== like.dtype) throw new DTypeError(op, `${arg} is ${t.dtype} but the input is ${like.dtype} (cast one of them)`);
 }
 
-/** The convolution primitive (no bias, symmetric padding). */
-function convForward(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+/**
+ * The convolution primitive (symmetric padding), with the bias added in the same kernel call when
+ * given: one output array instead of two, and no broadcast pass over it.
+ */
+function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const out = alloc(x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
-  kernels().conv2d(x.data, w.data, out.data, g);
-  return record(out, 'conv2d', [x, w], (gy, needs) => [
+  kernels().conv2d(x.data, w.data, bias ? bias.data : null, out.data, g);
+  return record(out, 'conv2d', bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? convInputGrad(gy, w, g) : null,
     needs[1] ? convWeightGrad(x, gy, g) : null,
+    needs[2] ? sum(gy, [0, 2, 3]) : null,
   ], { stride: [g.strideH, g.strideW], padding: [g.padH, g.padW], dilation: [g.dilationH, g.dilationW], groups: g.groups });
 }
 
@@ -52,7 +58,7 @@ function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
   const out = alloc(gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
   kernels().conv2dBackwardInput(gy.data, w.data, out.data, g);
   return record(out, 'convTranspose2d', [gy, w], (gx, needs) => [
-    needs[0] ? convForward(gx, w, g) : null,
+    needs[0] ? convForward(gx, w, null, g) : null,
     needs[1] ? convWeightGrad(gx, gy, g) : null,
   ]);
 }
@@ -63,15 +69,21 @@ function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
   kernels().conv2dBackwardWeight(x.data, gy.data, out.data, g);
   return record(out, 'conv2dWeightGrad', [x, gy], (gw, needs) => [
     needs[0] ? convInputGrad(gy, gw, g) : null,
-    needs[1] ? convForward(x, gw, g) : null,
+    needs[1] ? convForward(x, gw, null, g) : null,
   ]);
 }
 
-function addBias(op: string, y: Tensor, bias: Tensor | null | undefined, channels: number): Tensor {
-  if (!bias) return y;
-  checkFloat(op, 'bias', bias);
+/** The bias checked against the input's dtype and the output's channels; null when absent. */
+function checkBias(op: string, bias: Tensor | null | undefined, input: Tensor, channels: number): Tensor | null {
+  if (!bias) return null;
+  checkFloat(op, 'bias', bias, input);
   if (bias.ndim !== 1 || bias.shape[0] !== channels) throw new ShapeError(op, `bias has shape ${fmtShape(bias.shape)} but the output has ${channels} channels (expected [${channels}])`);
-  return add(y, reshape(bias, [1, channels, 1, 1]));
+  return bias;
+}
+
+function addBias(op: string, y: Tensor, bias: Tensor | null | undefined, channels: number): Tensor {
+  const b = checkBias(op, bias, y, channels);
+  return b ? add(y, reshape(b, [1, channels, 1, 1])) : y;
 }
 
 /** Accepts [N,C,H,W] or unbatched [C,H,W]; returns the 4-D view and whether to squeeze back. */
@@ -91,7 +103,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   const op = 'conv2d';
   checkKeys(op, options, ['stride', 'padding', 'dilation', 'groups']);
   checkFloat(op, 'input', input);
-  checkFloat(op, 'weight', weight);
+  checkFloat(op, 'weight', weight, input);
   const [x0, unbatched] = batched(op, input, 2);
   if (weight.ndim !== 4) throw new ShapeError(op, `weight must be 4-D [out, in/groups, kH, kW], got ${fmtShape(weight.shape)}`);
   const groups = options.groups ?? 1;
@@ -110,7 +122,7 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
     if (totH % 2 || totW % 2) x = pad(x, [0, totW % 2, 0, totH % 2]);
   } else [padH, padW] = pair(op, 'padding', padding, 0);
   const g = convGeometry(op, x, weight, { strideH, strideW, padH, padW, dilationH, dilationW, groups });
-  const y = addBias(op, convForward(x, weight, g), bias, g.outChannels);
+  const y = convForward(x, weight, checkBias(op, bias, x, g.outChannels), g);
   return unbatched ? squeeze(y, 0) : y;
 }
 
@@ -145,7 +157,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
   const op = 'convTranspose2d';
   checkKeys(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
   checkFloat(op, 'input', input);
-  checkFloat(op, 'weight', weight);
+  checkFloat(op, 'weight', weight, input);
   const [x, unbatched] = batched(op, input, 2);
   if (weight.ndim !== 4) throw new ShapeError(op, `weight must be 4-D [in, out/groups, kH, kW], got ${fmtShape(weight.shape)}`);
   const groups = options.groups ?? 1;
@@ -176,7 +188,7 @@ export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | n
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number } = {}): Tensor {
   const op = 'conv1d';
   checkFloat(op, 'input', input);
-  checkFloat(op, 'weight', weight);
+  checkFloat(op, 'weight', weight, input);
   const [x, unbatched] = batched(op, input, 1);
   if (weight.ndim !== 3) throw new ShapeError(op, `weight must be 3-D [out, in/groups, k], got ${fmtShape(weight.shape)}`);
   const padding = options.padding ?? 0;

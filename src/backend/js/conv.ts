@@ -71,13 +71,24 @@ const sizes = (g: ConvGeometry) => {
   return { cInG, cOutG, K: cInG * g.kH * g.kW, pixels: g.outH * g.outW };
 };
 
-export function conv2d(x: TypedArray, w: TypedArray, out: TypedArray, g: ConvGeometry): void {
+export function conv2d(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: ConvGeometry): void {
   const { cInG, cOutG, K, pixels } = sizes(g);
   const col = colBuffer(K * pixels);
   for (let n = 0; n < g.batch; n++) {
     for (let grp = 0; grp < g.groups; grp++) {
       im2col(x, n, grp * cInG, cInG, g, col, pixels, 1);
       gemm(w, grp * cOutG * K, col, 0, out, (n * g.outChannels + grp * cOutG) * pixels, cOutG, K, pixels);
+    }
+  }
+  if (bias) addChannelBias(out, bias, g.batch, g.outChannels, pixels);
+}
+
+/** out[n, c, p] += bias[c] over an [N, C, P] array (the convolution's output, after its sums). */
+export function addChannelBias(out: TypedArray, bias: TypedArray, N: number, C: number, P: number): void {
+  for (let n = 0, i = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const b = bias[c];
+      for (let end = i + P; i < end; i++) out[i] += b;
     }
   }
 }

@@ -227,10 +227,10 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
    * arrays; `partialSums` says the output is a sum over images (the weight gradient), so each task
    * writes its own copy and the copies are added in task order.
    */
-  type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry) => void;
+  type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry, bias?: TypedArray | null) => void;
   const convKernel = (fallback: ConvKernel, name: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
-    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => (a, b, out, g) => {
-    if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return fallback(a, b, out, g);
+    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => (a, b, out, g, bias) => {
+    if (!isF32(a) || !isF32(b) || !isF32(out) || (bias && !isF32(bias)) || out.length === 0) return fallback(a, b, out, g, bias);
     rt.reset();
     const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
     const macs = g.batch * g.outChannels * g.outH * g.outW * (g.inChannels / g.groups) * g.kH * g.kW;
@@ -244,6 +244,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
       return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
     });
     runTasks(tasks, workBytes, parallel);
+    if (bias) ex.addChannelBias(po, rt.putF32(bias), g.batch, g.outChannels, g.outH * g.outW);
     out.set(rt.f32(po, out.length));
     for (let t = 1; partialSums && t < tasks.length; t++) {
       const partial = rt.f32(tasks[t][3] as number, out.length);
@@ -252,7 +253,8 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   };
   const inSize = (g: ConvGeometry): number => g.inChannels * g.inH * g.inW;
   const outSize = (g: ConvGeometry): number => g.outChannels * g.outH * g.outW;
-  const conv2d = convKernel(js.conv2d, 'conv2d', (g) => [inSize(g), 0, outSize(g)], false);
+  const forward = convKernel((x, w, out, g, bias) => js.conv2d(x, w, bias ?? null, out, g), 'conv2d', (g) => [inSize(g), 0, outSize(g)], false);
+  const conv2d: Kernels['conv2d'] = (x, w, bias, out, g) => forward(x, w, out, g, bias);
   const conv2dBackwardInput = convKernel(js.conv2dBackwardInput, 'conv2dBackwardInput', (g) => [outSize(g), 0, inSize(g)], false);
   const conv2dBackwardWeight = convKernel(js.conv2dBackwardWeight, 'conv2dBackwardWeight', (g) => [inSize(g), outSize(g), 0], true);
 

@@ -16,6 +16,7 @@ export interface WasmExports {
   conv2d(x: number, w: number, out: number, geo: number, work: number): void;
   conv2dBackwardInput(gOut: number, w: number, gx: number, geo: number, work: number): void;
   conv2dBackwardWeight(x: number, gOut: number, gw: number, geo: number, work: number): void;
+  addChannelBias(out: number, bias: number, N: number, C: number, P: number): void;
   maxPool2d(x: number, out: number, argmax: number, geo: number): void;
   maxPool2dBackward(gOut: number, argmax: number, gx: number, geo: number): void;
   avgPool2d(x: number, out: number, geo: number, includePad: number, divisor: number): void;
