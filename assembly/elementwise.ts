@@ -14,7 +14,7 @@ const NEG = 0, EXP = 1, LOG = 2, SQRT = 3, ABS = 4, SIGN = 5, RELU = 7, SIGMOID 
   LEAKY = 10, ELU = 11, GELU_TANH = 13, SOFTPLUS = 14, CLAMP = 15;
 // Binary op codes.
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAXIMUM = 5, MINIMUM = 6, EQ = 7, NE = 8, LT = 9,
-  LE = 10, GT = 11, GE = 12;
+  LE = 10, GT = 11, GE = 12, RELU_GRAD = 13;
 
 @inline function splat(x: f32): v128 { return f32x4.splat(x); }
 
@@ -110,6 +110,7 @@ export function unary(op: i32, x: usize, out: usize, n: i32, p0: f32, p1: f32): 
     case LT: return v128.and(f32x4.lt(a, b), i32x4.splat(1));
     case LE: return v128.and(f32x4.le(a, b), i32x4.splat(1));
     case GT: return v128.and(f32x4.gt(a, b), i32x4.splat(1));
+    case RELU_GRAD: return v128.andnot(a, f32x4.le(b, splat(0)));
     default: return v128.and(f32x4.ge(a, b), i32x4.splat(1));
   }
 }
@@ -129,6 +130,7 @@ export function unary(op: i32, x: usize, out: usize, n: i32, p0: f32, p1: f32): 
     case LT: store<i32>(p, a < b ? 1 : 0); break;
     case LE: store<i32>(p, a <= b ? 1 : 0); break;
     case GT: store<i32>(p, a > b ? 1 : 0); break;
+    case RELU_GRAD: store<f32>(p, b <= 0 ? 0 : a); break;
     default: store<i32>(p, a >= b ? 1 : 0);
   }
 }
@@ -197,6 +199,7 @@ export function binary(op: i32, a: usize, b: usize, out: usize, nd: i32, meta: u
     case LE: binLoop(LE, a, b, out, nd, meta); break;
     case GT: binLoop(GT, a, b, out, nd, meta); break;
     case GE: binLoop(GE, a, b, out, nd, meta); break;
+    case RELU_GRAD: binLoop(RELU_GRAD, a, b, out, nd, meta); break;
     default: unreachable();
   }
 }

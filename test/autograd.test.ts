@@ -1,7 +1,7 @@
 /** Autograd semantics: accumulation, noGrad, detach, retainGraph, hooks, deep graphs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enableGrad, isGradEnabled, noGrad, ones, tensor, zeros } from '../src/index.js';
+import { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, ones, setBackend, tensor, zeros } from '../src/index.js';
 import { assertTensor } from './helpers/assert.js';
 
 test('a tensor used twice gets both contributions', () => {
@@ -135,4 +135,19 @@ test('a leaf gradient is its own copy, not shared with another leaf', () => {
 
 test('int32 tensors cannot require grad', () => {
   assert.throws(() => tensor([1], { dtype: 'int32', requiresGrad: true }), /setRequiresGrad: only floating-point tensors can require grad, got int32/);
+});
+
+test('relu passes the gradient where x > 0 or x is NaN, as PyTorch (values from torch 1.13), on every backend', () => {
+  const previous = getBackend().name;
+  try {
+    for (const name of listBackends()) {
+      setBackend(name);
+      // 160 elements: past the size below which the wasm backend hands element-wise work to js.
+      const x = tensor(Array.from({ length: 160 }, (_, i) => [-1, 0, 2, NaN][i % 4]), { requiresGrad: true });
+      x.relu().sum().backward();
+      assert.deepEqual([...x.grad!.data.subarray(0, 8)], [0, 0, 1, 1, 0, 0, 1, 1], name);
+    }
+  } finally {
+    setBackend(previous);
+  }
 });

@@ -300,7 +300,7 @@ test('binary ops and where on special values, and the broadcast patterns of trai
   const n = SPECIAL.length;
   const a = Float32Array.from({ length: n * n }, (_, i) => SPECIAL[Math.floor(i / n)]);
   const b = Float32Array.from({ length: n * n }, (_, i) => SPECIAL[i % n]);
-  for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const) {
+  for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'reluGrad'] as const) {
     const got = new Float32Array(n * n), want = new Float32Array(n * n);
     wk.binary(op, a, [n, n], b, [n, n], got, [n, n]); js.binary(op, a, [n, n], b, [n, n], want, [n, n]);
     assertConforms(got, want, `binary ${op}`);

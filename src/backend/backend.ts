@@ -22,7 +22,8 @@ export type UnaryOp =
 /** Element-wise functions of two inputs, NumPy-broadcast. Comparisons write 0/1. */
 export type BinaryOp =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
+  | 'reluGrad'; // 0 where b ≤ 0, else a (NaN b passes a, as PyTorch): relu's gradient masked by its input
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 

@@ -30,7 +30,7 @@ const UNARY: Record<UnaryOp, [number, number]> = {
   relu: [0, 0], sigmoid: [0, 0], tanh: [0, 0], leakyRelu: [0.1, 0], elu: [1.3, 0], gelu: [0, 0],
   geluTanh: [0, 0], softplus: [2, 3], clamp: [-0.5, 0.7],
 };
-const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
+const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'reluGrad'];
 
 export function checkConformance(backend: Backend, options: ConformanceOptions = {}): Mismatch[] {
   const ref = jsBackend.kernels, k = backend.kernels;

@@ -44,8 +44,14 @@ export const sign = (x: Tensor): Tensor => typedUnary('sign', x, (g) => mul(g, 0
 /** The error function; d/dx erf(x) = 2/√π · exp(−x²). */
 export const erf = (x: Tensor): Tensor => floatUnary('erf', x, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
 export const square = (x: Tensor): Tensor => mul(x, x);
-/** max(x, 0); the gradient at 0 is 0, as in PyTorch. */
-export const relu = (x: Tensor): Tensor => typedUnary('relu', x, (g, x) => mul(g, gt(x, 0)));
+/** max(x, 0); the gradient is 0 where x ≤ 0 and passes elsewhere (NaN included), as in PyTorch. */
+export const relu = (x: Tensor): Tensor => typedUnary('relu', x, (g, x) => reluGrad(g, x));
+
+/** 0 where x ≤ 0, else g: relu's VJP as one kernel (a mask and a product would be two passes). */
+function reluGrad(g: Tensor, x: Tensor): Tensor {
+  const out = binaryKernel('reluGrad', g, x, g.dtype);
+  return record(out, 'reluGrad', [g, x], (gg, needs) => [needs[0] ? reluGrad(gg, x) : null, null]);
+}
 export const sigmoid = (x: Tensor): Tensor => floatUnary('sigmoid', x, (g, _x, out) => mul(g, mul(out, sub(1, out))));
 export const tanh = (x: Tensor): Tensor => floatUnary('tanh', x, (g, _x, out) => mul(g, sub(1, mul(out, out))));
 

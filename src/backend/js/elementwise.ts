@@ -40,6 +40,7 @@ export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   le: (a, b) => (a <= b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
+  reluGrad: (a, b) => (b <= 0 ? 0 : a),
 };
 
 export function unary(op: UnaryOp, x: TypedArray, out: TypedArray, p0: number, p1: number): void {

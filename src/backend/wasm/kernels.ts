@@ -30,8 +30,9 @@ const UNARY_CODE: Record<UnaryOp, number> = {
   leakyRelu: 10, elu: 11, gelu: -1, geluTanh: 13, softplus: 14, clamp: 15,
 };
 const BINARY_CODE: Record<BinaryOp, number> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12,
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12, reluGrad: 13,
 };
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
 const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
@@ -115,7 +116,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   };
 
   const binary: Kernels['binary'] = (op, a, aShape, b, bShape, out, outShape) => {
-    const compare = BINARY_CODE[op] >= 7;
+    const compare = COMPARISONS.has(op);
     const ok = compare
       ? isI32(out) && isF32(a) && isF32(b)
       : isF32(out) && !(a instanceof Float64Array) && !(b instanceof Float64Array);
