@@ -8,7 +8,9 @@ import { Tensor } from '../src/index.js';
 
 /** The benchmark's data folder: $PEER_BENCH_DATA, ./data (the runner's cwd), or ../shared/bench/data. */
 export function dataDir(): string {
-  const candidates = [process.env.PEER_BENCH_DATA, resolve('data'), resolve(new URL('../../shared/bench/data', import.meta.url).pathname)];
+  // ../shared/bench/data beside the repository, from bench/ (tsx) or dist/bench/ (compiled).
+  const shared = ['../../shared/bench/data', '../../../shared/bench/data'].map((p) => resolve(new URL(p, import.meta.url).pathname));
+  const candidates = [process.env.PEER_BENCH_DATA, resolve('data'), ...shared];
   const found = candidates.find((d) => d && existsSync(join(d, 'mnist_8k2k.json')));
   if (!found) throw new Error(`benchmark data not found (looked in ${candidates.filter(Boolean).join(', ')}); run the shared harness's ./run_peers.sh --prepare or set PEER_BENCH_DATA`);
   return found;
