@@ -70,7 +70,7 @@ function packA(a: usize, ars: i32, acs: i32, mc: i32, kc: i32, dst: usize): void
 }
 
 /** B[kc, nc] → panels of NR columns, each kc groups of NR contiguous values (zero-padded columns). */
-export function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize): void {
+function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const w = imin(NR, nc - j0);
     const base = b + (<usize>(j0 * bcs) << 2);
@@ -124,7 +124,7 @@ export function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize
 @inline export function fma4(c: v128, a: v128, b: v128): v128 { return f32x4.add(c, f32x4.mul(a, b)); }
 
 /** Spills a 4×8 tile of accumulators to `tile` (row i at byte 32·i), for edge handling. */
-@inline export function spillTile(tile: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
+@inline function spillTile(tile: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
   v128.store(tile, c00); v128.store(tile, c01, 16);
   v128.store(tile, c10, 32); v128.store(tile, c11, 48);
   v128.store(tile, c20, 64); v128.store(tile, c21, 80);
