@@ -9,6 +9,7 @@ export { addChannelBias, conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, where, copyStrided } from './elementwise';
 export { reduce } from './reduce';
+export { channelSums, channelMix } from './channel';
 
 /** Where the host's arena may begin. */
 export function heapBase(): usize {

@@ -77,6 +77,14 @@ export interface Kernels {
   conv2dBackwardInput(gOut: TypedArray, w: TypedArray, gx: TypedArray, g: ConvGeometry): void;
   /** gw[Cout, Cin/groups, kH, kW] = the gradient of conv2d wrt its weight. */
   conv2dBackwardWeight(x: TypedArray, gOut: TypedArray, gw: TypedArray, g: ConvGeometry): void;
+  /**
+   * Per-channel sums over a and b viewed as [N, C, P], accumulated in float64: sumA[c] = Σ a and
+   * sumAB[c] = Σ a·b (Σ a² when b is null). Batch-norm statistics and gradients.
+   */
+  channelSums(a: TypedArray, b: TypedArray | null, N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
+  /** out = a·aScale[c] (+ b·bScale[c]) + shift[c] over [N, C, P]: batch norm's forward and input gradient in one pass. */
+  channelMix(a: TypedArray, aScale: Float64Array, b: TypedArray | null, bScale: Float64Array | null, shift: Float64Array,
+    N: number, C: number, P: number, out: TypedArray): void;
   /** Max over each window; `argmax` gets the winner's index within its H×W plane. */
   maxPool2d(x: TypedArray, out: TypedArray, argmax: Int32Array, g: PoolGeometry): void;
   maxPool2dBackward(gOut: TypedArray, argmax: Int32Array, gx: TypedArray, g: PoolGeometry): void;

@@ -296,8 +296,26 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     gx.set(rt.f32(px, gx.length));
   };
 
+  const channelSums: Kernels['channelSums'] = (a, b, N, C, P, sumA, sumAB) => {
+    if (!isF32(a) || (b && !isF32(b)) || a.length < MIN_ELEMENTS) return js.channelSums(a, b, N, C, P, sumA, sumAB);
+    rt.reset();
+    const pa = rt.putF32(a), pb = b ? rt.putF32(b) : 0, ps = rt.alloc(C * 8), ps2 = rt.alloc(C * 8);
+    ex.channelSums(pa, pb, N, C, P, ps, ps2);
+    sumA.set(new Float64Array(rt.memory.buffer, ps, C));
+    sumAB.set(new Float64Array(rt.memory.buffer, ps2, C));
+  };
+
+  const channelMix: Kernels['channelMix'] = (a, aScale, b, bScale, shift, N, C, P, out) => {
+    if (!isF32(a) || (b && !isF32(b)) || !isF32(out) || a.length < MIN_ELEMENTS) return js.channelMix(a, aScale, b, bScale, shift, N, C, P, out);
+    rt.reset();
+    const pa = rt.putF32(a), pb = b ? rt.putF32(b) : 0;
+    const psa = rt.putF32(aScale), psb = bScale ? rt.putF32(bScale) : 0, pt = rt.putF32(shift), po = rt.alloc(out.length * 4);
+    ex.channelMix(pa, psa, pb, psb, pt, N, C, P, po);
+    out.set(rt.f32(po, out.length));
+  };
+
   return {
-    unary, binary, where, reduce, copyStrided, matmul,
+    unary, binary, where, channelSums, channelMix, reduce, copyStrided, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardWeight,
     maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     // Delegated to the JS reference.

@@ -1,5 +1,11 @@
-/** Normalisation layers' maths, composed from ops (so their gradients come from autograd). */
-import { noGrad } from '../../autograd/grad-mode.js';
+/**
+ * Normalisation layers' maths, composed from ops (so their gradients come from autograd) — except
+ * batch norm in training, the hot one, which is one op on two per-channel kernels (see
+ * batchNormTraining).
+ */
+import { grad, record } from '../../autograd/engine.js';
+import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { alloc, kernels } from '../../ops/util.js';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import { add, mul, sqrt, sub, div } from '../../ops/elementwise.js';
 import { mean, variance } from '../../ops/reduce.js';
@@ -32,33 +38,98 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) throw new ShapeError(op, `${name} has shape ${fmtShape(t.shape)} but the input ${fmtShape(x.shape)} has ${c} channels`);
   }
-  const shape = channelShape(c, x.ndim);
-  const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
-  let mu: Tensor, v: Tensor;
   if (training) {
     const n = x.size / c;
     if (n <= 1) throw new ShapeError(op, `expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
-    mu = mean(x, axes, true);
-    v = variance(x, axes, { correction: 0, keepDim: true });
+    const { y, mean: mu, variance: v } = batchNormTraining(x, weight, bias, eps);
     if (runningMean && runningVar) {
       const m = options.momentum === undefined ? 0.1 : options.momentum === null ? 1 / (options.batchesTracked ?? 1) : options.momentum;
-      noGrad(() => {
-        const batchMean = mu.data, unbiased = n / (n - 1);
-        for (let i = 0; i < c; i++) {
-          runningMean.data[i] = (1 - m) * runningMean.data[i] + m * batchMean[i];
-          runningVar.data[i] = (1 - m) * runningVar.data[i] + m * v.data[i] * unbiased;
-        }
-      });
+      const unbiased = n / (n - 1);
+      for (let i = 0; i < c; i++) {
+        runningMean.data[i] = (1 - m) * runningMean.data[i] + m * mu[i];
+        runningVar.data[i] = (1 - m) * runningVar.data[i] + m * v[i] * unbiased;
+      }
     }
-  } else {
-    if (!runningMean || !runningVar) throw new ArgumentError(op, 'running statistics are required when not training');
-    mu = reshape(runningMean, shape);
-    v = reshape(runningVar, shape);
+    return y;
   }
+  if (!runningMean || !runningVar) throw new ArgumentError(op, 'running statistics are required when not training');
+  const shape = channelShape(c, x.ndim);
+  return normalize(x, reshape(runningMean, shape), reshape(runningVar, shape), weight, bias, eps);
+}
+
+/** (x − μ)/√(σ² + eps)·γ + β with μ and σ² broadcastable to x, composed from ops. */
+function normalize(x: Tensor, mu: Tensor, v: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const shape = channelShape(x.shape[1], x.ndim);
   let y = div(sub(x, mu), sqrt(add(v, eps)));
   if (weight) y = mul(y, reshape(weight, shape));
   if (bias) y = add(y, reshape(bias, shape));
   return y;
+}
+
+/** The same maths with the batch's statistics as ops of x: the definition batchNormTraining follows. */
+function batchNormComposed(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+  return normalize(x, mean(x, axes, true), variance(x, axes, { correction: 0, keepDim: true }), weight, bias, eps);
+}
+
+/**
+ * Batch norm with the batch's statistics as one op: a pass for the per-channel sums (float64), a
+ * pass for y = x·γs + (β − μγs) with s = 1/√(σ² + eps); its gradient is again one pass for the
+ * sums Σg, Σg·x and one for dx = γs·(g − mean(g) − x̂·mean(g·x̂)). When the backward pass is itself
+ * recorded (createGraph), the gradient comes from the composed definition instead, so that it can
+ * be differentiated again. Returns the batch's mean and biased variance for the running statistics.
+ */
+function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { y: Tensor; mean: Float64Array; variance: Float64Array } {
+  const [N, C] = x.shape, P = x.size / (N * C), n = N * P;
+  const k = kernels();
+  const mu = new Float64Array(C), v = new Float64Array(C), s = new Float64Array(C);
+  k.channelSums(x.data, null, N, C, P, mu, v);
+  const scale = new Float64Array(C), shift = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    mu[c] /= n;
+    v[c] = Math.max(v[c] / n - mu[c] * mu[c], 0);
+    s[c] = 1 / Math.sqrt(v[c] + eps);
+    scale[c] = (weight ? weight.data[c] : 1) * s[c];
+    shift[c] = (bias ? bias.data[c] : 0) - mu[c] * scale[c];
+  }
+  const y = alloc(x.dtype, x.shape);
+  k.channelMix(x.data, scale, null, null, shift, N, C, P, y.data);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  const out = record(y, 'batchNorm', inputs, (g, needs) => {
+    if (isGradEnabled()) {
+      const wanted = inputs.filter((t, i) => needs[i] && t.requiresGrad);
+      const grads = grad(batchNormComposed(x, weight, bias, eps), wanted, { gradOutput: g, createGraph: true, allowUnused: true });
+      return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
+    }
+    const sumG = new Float64Array(C), sumGX = new Float64Array(C);
+    k.channelSums(g.data, x.data, N, C, P, sumG, sumGX);
+    // Σ g·x̂ = s·(Σ g·x − μ·Σ g); dx = g·a + x·b + d per channel.
+    const a = new Float64Array(C), b = new Float64Array(C), d = new Float64Array(C), sumGXhat = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      sumGXhat[c] = s[c] * (sumGX[c] - mu[c] * sumG[c]);
+      const gs = (weight ? weight.data[c] : 1) * s[c];
+      a[c] = gs;
+      b[c] = -gs * s[c] * sumGXhat[c] / n;
+      d[c] = -gs * sumG[c] / n - b[c] * mu[c];
+    }
+    const grads: (Tensor | null)[] = [];
+    if (needs[0]) {
+      const dx = alloc(g.dtype, x.shape);
+      k.channelMix(g.data, a, x.data, b, d, N, C, P, dx.data);
+      grads.push(dx);
+    } else grads.push(null);
+    if (weight) grads.push(needs[grads.length] ? vector(sumGXhat, weight) : null);
+    if (bias) grads.push(needs[grads.length] ? vector(sumG, bias) : null);
+    return grads;
+  });
+  return { y: out, mean: mu, variance: v };
+}
+
+/** A per-channel result as a tensor like `like` (a weight or bias vector). */
+function vector(values: Float64Array, like: Tensor): Tensor {
+  const t = alloc(like.dtype, like.shape);
+  t.data.set(values);
+  return t;
 }
 
 /** Normalises over the last dims given by `normalizedShape`, then applies an element-wise affine map. */

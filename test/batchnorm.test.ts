@@ -1,0 +1,94 @@
+/**
+ * Batch norm in training mode is one op on two per-channel kernels (channelSums, channelMix): its
+ * forward and gradients must equal the composed definition (mean, variance and element-wise ops)
+ * on every backend, pass float64 finite differences, differentiate twice, and the wasm kernels
+ * must match the JS reference. (The PyTorch fixtures of nn.reference cover the layers.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Generator, getBackend, grad, gradcheck, listBackends, mean, randn, setBackend, variance, type Tensor } from '../src/index.js';
+import { batchNorm } from '../src/nn/functional/norm.js';
+import { jsBackend } from '../src/backend/backend.js';
+import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { assertClose } from './helpers/assert.js';
+
+/** The definition: (x − μ)/√(σ² + eps)·γ + β over dims 0, 2, 3, ... with the biased variance. */
+function composed(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+  const shape = [1, x.shape[1], ...Array(x.ndim - 2).fill(1)];
+  const xhat = x.sub(mean(x, axes, true)).div(variance(x, axes, { correction: 0, keepDim: true }).add(eps).sqrt());
+  return xhat.mul(weight.reshape(shape)).add(bias.reshape(shape));
+}
+
+function inputs(shape: number[], seed: number, dtype: 'float32' | 'float64' = 'float32') {
+  const g = new Generator(seed), c = shape[1];
+  // An offset mean and a spread far from 1, so that the statistics matter.
+  const x = randn(shape, { generator: g, dtype }).mul(3).add(2).detach().setRequiresGrad();
+  const w = randn([c], { generator: g, dtype }).detach().setRequiresGrad(), b = randn([c], { generator: g, dtype }).detach().setRequiresGrad();
+  return { x, w, b, gy: randn(shape, { generator: g, dtype }) };
+}
+
+test('fused training batch norm equals the composed definition, forward and gradients, on every backend', () => {
+  const previous = getBackend().name;
+  try {
+    for (const name of listBackends()) {
+      setBackend(name);
+      for (const shape of [[8, 5, 6, 7], [16, 3], [4, 6, 33]]) {
+        const { x, w, b, gy } = inputs(shape, 1);
+        const fused = batchNorm(x, null, null, w, b, { training: true });
+        const [dx, dw, db] = grad(fused, [x, w, b], { gradOutput: gy }) as Tensor[];
+        const want = composed(x, w, b);
+        const [ex, ew, eb] = grad(want, [x, w, b], { gradOutput: gy }) as Tensor[];
+        const what = `${name} ${JSON.stringify(shape)}`;
+        assertClose(fused.data, want.data, { atol: 1e-5, rtol: 1e-4, what: `${what} y` });
+        assertClose(dx.data, ex.data, { atol: 1e-5, rtol: 1e-3, what: `${what} dx` });
+        assertClose(dw.data, ew.data, { atol: 1e-4, rtol: 1e-4, what: `${what} dweight` });
+        assertClose(db.data, eb.data, { atol: 1e-4, rtol: 1e-4, what: `${what} dbias` });
+      }
+    }
+  } finally {
+    setBackend(previous);
+  }
+});
+
+test('fused training batch norm passes float64 finite differences, with and without the affine parameters', () => {
+  const { x, w, b } = inputs([3, 2, 4, 3], 2, 'float64');
+  assert.ok(gradcheck((x, w, b) => batchNorm(x, null, null, w, b, { training: true }), [x, w, b]).ok);
+  assert.ok(gradcheck((x) => batchNorm(x, null, null, null, null, { training: true }), [x]).ok);
+});
+
+test('fused training batch norm differentiates twice (createGraph): the same second derivatives as the composed definition', () => {
+  const { x, w, b, gy } = inputs([4, 3, 5], 3, 'float64');
+  const second = (f: (x: Tensor, w: Tensor, b: Tensor) => Tensor) => {
+    const [dx] = grad(f(x, w, b), [x], { gradOutput: gy, createGraph: true }) as Tensor[];
+    return grad(dx.square().sum(), [x, w]) as Tensor[];
+  };
+  const got = second((x, w, b) => batchNorm(x, null, null, w, b, { training: true }));
+  const want = second(composed);
+  assertClose(got[0].data, want[0].data, { atol: 1e-10, rtol: 1e-8, what: 'd²/dx²' });
+  assertClose(got[1].data, want[1].data, { atol: 1e-10, rtol: 1e-8, what: 'd²/dx dweight' });
+});
+
+test('the wasm per-channel kernels match the JS reference (one and two inputs, odd run lengths)', async () => {
+  const wasm = (await createWasmBackend({ threads: 1 })).kernels, js = jsBackend.kernels;
+  const g = new Generator(4);
+  for (const [N, C, P] of [[4, 3, 37], [2, 8, 256], [5, 2, 1], [3, 6, 9]]) {
+    const a = Float32Array.from({ length: N * C * P }, () => 2 + 3 * g.normal()), b = Float32Array.from(a, () => g.normal());
+    for (const second of [null, b]) {
+      const [s1, s2, r1, r2] = [0, 0, 0, 0].map(() => new Float64Array(C));
+      wasm.channelSums(a, second, N, C, P, s1, s2); js.channelSums(a, second, N, C, P, r1, r2);
+      // The wasm kernel sums each run of P in float32 lanes: error ≤ P·2⁻²³·Σ|terms| (the reference sums in float64).
+      const [m1, m2] = [0, 0].map(() => new Float64Array(C));
+      js.channelSums(Float64Array.from(a, Math.abs), second && Float64Array.from(second, Math.abs), N, C, P, m1, m2);
+      const bound = (m: Float64Array) => Math.max(...m) * P * 2 ** -23;
+      assertClose(s1, r1, { atol: bound(m1), rtol: 0, what: `channelSums ${N},${C},${P} Σa` });
+      assertClose(s2, r2, { atol: bound(m2), rtol: 0, what: `channelSums ${N},${C},${P} Σab` });
+      const scale = Float64Array.from({ length: C }, () => g.normal()), bScale = Float64Array.from(scale, () => g.normal());
+      const shift = Float64Array.from(scale, () => g.normal());
+      const got = new Float32Array(a.length), want = new Float32Array(a.length);
+      wasm.channelMix(a, scale, second, second ? bScale : null, shift, N, C, P, got);
+      js.channelMix(a, scale, second, second ? bScale : null, shift, N, C, P, want);
+      assertClose(got, want, { atol: 1e-5, rtol: 1e-5, what: `channelMix ${N},${C},${P}` });
+    }
+  }
+});
