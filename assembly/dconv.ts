@@ -66,9 +66,10 @@ function tapOffsets(C: i32, kH: i32, kW: i32, dH: i32, dW: i32, Hp: i32, Wp: i32
 
 /**
  * out[o + i, x0 + j] = Σ over the taps [po, pe) of wpack[k][i] · xb[off[k] + j], for the rows
- * i < h and the pixels j < w (4 < w ≤ 8) of a 4×8 tile.
+ * i < h and the pixels j < w (4 < w ≤ 8) of a tile of `rows` (3 or 4, a constant once inlined:
+ * the branches on it fold away) × 8.
  */
-function tile8(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
+@inline function tileRows8(rows: i32, xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (; po < pe; po += 4) {
     const p = xb + <usize>load<i32>(po);
@@ -79,68 +80,40 @@ function tile8(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: us
     c10 = fma4(c10, a, b0); c11 = fma4(c11, a, b1);
     a = v128.load32_splat(pa, 8);
     c20 = fma4(c20, a, b0); c21 = fma4(c21, a, b1);
-    a = v128.load32_splat(pa, 12);
-    c30 = fma4(c30, a, b0); c31 = fma4(c31, a, b1);
+    if (rows == 4) {
+      a = v128.load32_splat(pa, 12);
+      c30 = fma4(c30, a, b0); c31 = fma4(c31, a, b1);
+    }
     pa += 16;
   }
   const r = w - 4;
   v128.store(out, c00); storePart(out + 16, c01, r);
   if (h > 1) { out += plane; v128.store(out, c10); storePart(out + 16, c11, r); }
   if (h > 2) { out += plane; v128.store(out, c20); storePart(out + 16, c21, r); }
-  if (h > 3) { out += plane; v128.store(out, c30); storePart(out + 16, c31, r); }
+  if (rows == 4 && h > 3) { out += plane; v128.store(out, c30); storePart(out + 16, c31, r); }
 }
 
-/** tile8 for a row's last w ≤ 4 pixels: a 4×4 tile. */
-function tile4(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
+/** tileRows8 for a row's last w ≤ 4 pixels: a tile of `rows` × 4. */
+@inline function tileRows4(rows: i32, xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
   let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
   for (; po < pe; po += 4) {
     const b = v128.load(xb + <usize>load<i32>(po));
     c0 = fma4(c0, v128.load32_splat(pa), b);
     c1 = fma4(c1, v128.load32_splat(pa, 4), b);
     c2 = fma4(c2, v128.load32_splat(pa, 8), b);
-    c3 = fma4(c3, v128.load32_splat(pa, 12), b);
+    if (rows == 4) c3 = fma4(c3, v128.load32_splat(pa, 12), b);
     pa += 16;
   }
   storePart(out, c0, w);
   if (h > 1) storePart(out + plane, c1, w);
   if (h > 2) storePart(out + 2 * plane, c2, w);
-  if (h > 3) storePart(out + 3 * plane, c3, w);
+  if (rows == 4 && h > 3) storePart(out + 3 * plane, c3, w);
 }
 
-/** tile8 with three rows (h ≤ 3): no wasted row for strips of three. */
-function tile8r3(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  for (; po < pe; po += 4) {
-    const p = xb + <usize>load<i32>(po);
-    const b0 = v128.load(p), b1 = v128.load(p, 16);
-    let a = v128.load32_splat(pa);
-    c00 = fma4(c00, a, b0); c01 = fma4(c01, a, b1);
-    a = v128.load32_splat(pa, 4);
-    c10 = fma4(c10, a, b0); c11 = fma4(c11, a, b1);
-    a = v128.load32_splat(pa, 8);
-    c20 = fma4(c20, a, b0); c21 = fma4(c21, a, b1);
-    pa += 16;
-  }
-  const r = w - 4;
-  v128.store(out, c00); storePart(out + 16, c01, r);
-  if (h > 1) { out += plane; v128.store(out, c10); storePart(out + 16, c11, r); }
-  if (h > 2) { out += plane; v128.store(out, c20); storePart(out + 16, c21, r); }
-}
-
-/** tile4 with three rows. */
-function tile4r3(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void {
-  let c0 = f32x4.splat(0), c1 = c0, c2 = c0;
-  for (; po < pe; po += 4) {
-    const b = v128.load(xb + <usize>load<i32>(po));
-    c0 = fma4(c0, v128.load32_splat(pa), b);
-    c1 = fma4(c1, v128.load32_splat(pa, 4), b);
-    c2 = fma4(c2, v128.load32_splat(pa, 8), b);
-    pa += 16;
-  }
-  storePart(out, c0, w);
-  if (h > 1) storePart(out + plane, c1, w);
-  if (h > 2) storePart(out + 2 * plane, c2, w);
-}
+function tile8(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void { tileRows8(4, xb, pa, po, pe, out, plane, h, w); }
+function tile8r3(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void { tileRows8(3, xb, pa, po, pe, out, plane, h, w); }
+function tile4(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void { tileRows4(4, xb, pa, po, pe, out, plane, h, w); }
+function tile4r3(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: usize, h: i32, w: i32): void { tileRows4(3, xb, pa, po, pe, out, plane, h, w); }
 
 /**
  * How many strips of four rows begin the strips that cover M rows; the others hold three, so that
@@ -223,9 +196,10 @@ function packChannels(g: usize, og: i32, P: i32, dst: usize): void {
 
 /**
  * Rows k..k+h−1 of gwT (at t, ld bytes apart) += Σ over the pixels of the xp rows r0..r3 (the taps'
- * first pixels) × the panel of eight channels at pb: a 4×8 tile, h ≤ 4 of its rows stored.
+ * first pixels) × the panel of eight channels at pb: a tile of `rows` (3 or 4, constant once
+ * inlined) × 8, h ≤ rows of its rows stored.
  */
-function weightTile(r0: usize, r1: usize, r2: usize, r3: usize, pb: usize, oH: i32, rowStep: usize, rowLen: usize, t: usize, ld: usize, h: i32): void {
+@inline function weightTileRows(rows: i32, r0: usize, r1: usize, r2: usize, r3: usize, pb: usize, oH: i32, rowStep: usize, rowLen: usize, t: usize, ld: usize, h: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   let row: usize = 0;
   for (let y = 0; y < oH; y++) {
@@ -239,8 +213,10 @@ function weightTile(r0: usize, r1: usize, r2: usize, r3: usize, pb: usize, oH: i
       c10 = fma4(c10, a, b0); c11 = fma4(c11, a, b1);
       a = v128.load32_splat(r2 + q);
       c20 = fma4(c20, a, b0); c21 = fma4(c21, a, b1);
-      a = v128.load32_splat(r3 + q);
-      c30 = fma4(c30, a, b0); c31 = fma4(c31, a, b1);
+      if (rows == 4) {
+        a = v128.load32_splat(r3 + q);
+        c30 = fma4(c30, a, b0); c31 = fma4(c31, a, b1);
+      }
       pb += 32; q += 4;
     }
     row += rowStep;
@@ -248,31 +224,14 @@ function weightTile(r0: usize, r1: usize, r2: usize, r3: usize, pb: usize, oH: i
   v128.store(t, f32x4.add(v128.load(t), c00)); v128.store(t, f32x4.add(v128.load(t, 16), c01), 16);
   if (h > 1) { t += ld; v128.store(t, f32x4.add(v128.load(t), c10)); v128.store(t, f32x4.add(v128.load(t, 16), c11), 16); }
   if (h > 2) { t += ld; v128.store(t, f32x4.add(v128.load(t), c20)); v128.store(t, f32x4.add(v128.load(t, 16), c21), 16); }
-  if (h > 3) { t += ld; v128.store(t, f32x4.add(v128.load(t), c30)); v128.store(t, f32x4.add(v128.load(t, 16), c31), 16); }
+  if (rows == 4 && h > 3) { t += ld; v128.store(t, f32x4.add(v128.load(t), c30)); v128.store(t, f32x4.add(v128.load(t, 16), c31), 16); }
 }
 
-/** weightTile with three taps (h ≤ 3). */
+function weightTile(r0: usize, r1: usize, r2: usize, r3: usize, pb: usize, oH: i32, rowStep: usize, rowLen: usize, t: usize, ld: usize, h: i32): void {
+  weightTileRows(4, r0, r1, r2, r3, pb, oH, rowStep, rowLen, t, ld, h);
+}
 function weightTile3(r0: usize, r1: usize, r2: usize, pb: usize, oH: i32, rowStep: usize, rowLen: usize, t: usize, ld: usize, h: i32): void {
-  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  let row: usize = 0;
-  for (let y = 0; y < oH; y++) {
-    let q = row;
-    const end = row + rowLen;
-    while (q < end) {
-      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-      let a = v128.load32_splat(r0 + q);
-      c00 = fma4(c00, a, b0); c01 = fma4(c01, a, b1);
-      a = v128.load32_splat(r1 + q);
-      c10 = fma4(c10, a, b0); c11 = fma4(c11, a, b1);
-      a = v128.load32_splat(r2 + q);
-      c20 = fma4(c20, a, b0); c21 = fma4(c21, a, b1);
-      pb += 32; q += 4;
-    }
-    row += rowStep;
-  }
-  v128.store(t, f32x4.add(v128.load(t), c00)); v128.store(t, f32x4.add(v128.load(t, 16), c01), 16);
-  if (h > 1) { t += ld; v128.store(t, f32x4.add(v128.load(t), c10)); v128.store(t, f32x4.add(v128.load(t, 16), c11), 16); }
-  if (h > 2) { t += ld; v128.store(t, f32x4.add(v128.load(t), c20)); v128.store(t, f32x4.add(v128.load(t, 16), c21), 16); }
+  weightTileRows(3, r0, r1, r2, r2, pb, oH, rowStep, rowLen, t, ld, h);
 }
 
 /**
