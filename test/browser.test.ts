@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
+import { MIN_PARALLEL_MACS } from '../src/backend/wasm/kernels.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = new URL('..', import.meta.url);
@@ -20,8 +21,9 @@ const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import * as pg from './pixelgrad.js';
 function work() {
   pg.manualSeed(0);
-  const model = new pg.nn.Sequential(new pg.nn.Conv2d(1, 8, 3, { padding: 1 }), new pg.nn.ReLU(), new pg.nn.Flatten(), new pg.nn.Linear(8 * 16 * 16, 10));
-  const x = pg.randn([64, 1, 16, 16]), y = pg.randint(0, 10, [64]);
+  // Sizes past the wasm backend's threshold for splitting a convolution or a product across threads.
+  const model = new pg.nn.Sequential(new pg.nn.Conv2d(1, 32, 3, { padding: 1 }), new pg.nn.ReLU(), new pg.nn.Flatten(), new pg.nn.Linear(32 * 20 * 20, 10));
+  const x = pg.randn([64, 1, 20, 20]), y = pg.randint(0, 10, [64]);
   const loss = pg.nn.functional.crossEntropy(model.forward(x), y);
   loss.backward();
   const a = pg.randn([300, 200]), b = pg.randn([200, 260]);
@@ -104,6 +106,7 @@ test('cross-origin isolated: the wasm backend on a pool of Web Workers matches t
   assert.equal(r.isolated, true);
   assert.deepEqual(r.info, { backend: 'wasm', threads: r.threads });
   assert.ok(r.threads > 1, 'the browser reports more than one hardware thread');
+  assert.ok(64 * 32 * 20 * 20 * 9 >= MIN_PARALLEL_MACS && 300 * 200 * 260 >= MIN_PARALLEL_MACS, 'the page\'s convolution and product are split across threads');
   assertSameWork(r.fast, r.js);
 });
 

@@ -14,10 +14,11 @@ import { MAX_TASKS, type Task, type ThreadPool } from './threads.js';
 /** Below this many output elements the JS loop beats the copies in and out. */
 const MIN_ELEMENTS = 64;
 /**
- * Below this many multiply-adds (about 50 µs on one thread) a GEMM or convolution runs on the
- * calling thread alone: a worker that has gone to sleep takes about as long to wake.
+ * Below this many multiply-adds (a few hundred µs on one thread) a GEMM or convolution runs on the
+ * calling thread alone: a worker that went to sleep between calls takes up to that long to wake
+ * on a loaded machine (measured: an LSTM's 4M-MAC recurrent products ran slower split in two).
  */
-export const MIN_PARALLEL_MACS = 1_000_000;
+export const MIN_PARALLEL_MACS = 5_000_000;
 /** Tasks per thread a parallel call is cut into, so that claiming tasks evens out slow threads. */
 const TASKS_PER_THREAD = 4;
 /** Fewest rows (columns) of a GEMM task: each task packs the whole other operand once. */
