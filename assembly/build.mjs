@@ -1,8 +1,10 @@
 /**
- * Builds the WebAssembly kernels: assembly/*.ts → two modules in src/backend/wasm/, with the
+ * Builds the WebAssembly kernels: assembly/*.ts → four modules in src/backend/wasm/, with the
  * AssemblyScript compiler from node_modules (nothing is downloaded):
  *   kernels.wasm          its own memory, for one thread;
- *   kernels-threads.wasm  an imported shared memory, instantiated once per thread of the pool.
+ *   kernels-threads.wasm  an imported shared memory, instantiated once per thread of the pool;
+ *   kernels-relaxed.wasm, kernels-threads-relaxed.wasm  the same with relaxed SIMD (fused
+ *                         multiply-add), for engines that have it.
  * Skips the compile when the sources, the options and the compiler version are those of the last
  * build (a hash kept beside the outputs). When dist/src exists (after `npm run build`), the modules
  * are copied next to the compiled loader too, since tsc does not copy them.
@@ -22,10 +24,14 @@ const stamp = join(outDir, 'kernels.wasm.stamp');
 const distDir = join(root, 'dist', 'src', 'backend', 'wasm');
 
 const common = ['--runtime', 'stub', '--enable', 'simd', '-O3', '--noAssert', '--initialMemory', '1'];
+// 65536 pages = 4 GiB, all of wasm32; a shared memory must declare its maximum.
+const threads = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536'];
+const relaxed = ['--enable', 'relaxed-simd'];
 const variants = {
   'kernels.wasm': common,
-  // 65536 pages = 4 GiB, all of wasm32; a shared memory must declare its maximum.
-  'kernels-threads.wasm': [...common, '--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536'],
+  'kernels-threads.wasm': [...common, ...threads],
+  'kernels-relaxed.wasm': [...common, ...relaxed],
+  'kernels-threads-relaxed.wasm': [...common, ...threads, ...relaxed],
 };
 
 const hash = createHash('sha256');

@@ -121,7 +121,14 @@ function packB(b: usize, brs: i32, bcs: i32, kc: i32, nc: i32, dst: usize): void
   }
 }
 
-@inline export function fma4(c: v128, a: v128, b: v128): v128 { return f32x4.add(c, f32x4.mul(a, b)); }
+/**
+ * c + a·b per lane: a fused multiply-add in the relaxed-SIMD builds (one instruction where the
+ * hardware has FMA; the engine may also round twice), a multiply and an add otherwise.
+ */
+@inline export function fma4(c: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
 
 /** Spills a 4×8 tile of accumulators to `tile` (row i at byte 32·i), for edge handling. */
 @inline function spillTile(tile: usize, c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {

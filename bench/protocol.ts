@@ -18,8 +18,8 @@ const version: string = packageJson ? JSON.parse(readFileSync(packageJson, 'utf8
 
 /** The `info` of a result line: what ran it. */
 export function info(): { version: string; backend: string; threads: number; simd: string } {
-  const { backend, threads } = backendInfo();
-  return { version, backend, threads, simd: backend === 'js' ? 'none' : 'wasm-simd128' };
+  const { backend, threads, relaxedSimd } = backendInfo();
+  return { version, backend, threads, simd: backend === 'js' ? 'none' : relaxedSimd ? 'wasm-relaxed-simd' : 'wasm-simd128' };
 }
 
 export const seconds = (): number => Number(process.hrtime.bigint()) / 1e9;

@@ -12,7 +12,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { Node, grad, type BackwardOptions, type GradOptions, type VJP } from './autograd/engine.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
-export { createWasmBackend, registerWasmBackend, wasmSimdSupported, type WasmBackendOptions } from './backend/wasm/index.js';
+export { createWasmBackend, registerWasmBackend, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend/wasm/index.js';
 export { useFastestBackend, backendInfo, type BackendInfo } from './backend/select.js';
 export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
 export * as inspect from './inspect/index.js';

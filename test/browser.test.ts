@@ -1,7 +1,7 @@
 /**
  * The core entry in a real browser (Debian's chromium, driven by playwright-core): bundled by
  * esbuild and served with and without cross-origin isolation. Isolated, the wasm backend runs on
- * a pool of Web Workers; not isolated, on one thread. Either way a convolution training step and a
+ * a pool of Web Workers; not isolated, on one thread; both with the relaxed-SIMD builds. Either way a convolution training step and a
  * large matrix product give the JS backend's numbers.
  */
 import { after, before, test } from 'node:test';
@@ -42,9 +42,10 @@ before(async () => {
   const files: Record<string, [string, Uint8Array | string]> = {
     '/index.html': ['text/html', PAGE],
     '/pixelgrad.js': ['text/javascript', bundle.outputFiles[0].contents],
-    '/kernels.wasm': ['application/wasm', readFileSync(new URL('src/backend/wasm/kernels.wasm', root))],
-    '/kernels-threads.wasm': ['application/wasm', readFileSync(new URL('src/backend/wasm/kernels-threads.wasm', root))],
   };
+  for (const name of ['kernels', 'kernels-threads', 'kernels-relaxed', 'kernels-threads-relaxed']) {
+    files[`/${name}.wasm`] = ['application/wasm', readFileSync(new URL(`src/backend/wasm/${name}.wasm`, root))];
+  }
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const file = files[url.pathname];
@@ -104,7 +105,8 @@ function assertSameWork(got: PageResult['fast'], want: PageResult['js']): void {
 test('cross-origin isolated: the wasm backend on a pool of Web Workers matches the JS backend', async () => {
   const r = await run('/index.html?isolated');
   assert.equal(r.isolated, true);
-  assert.deepEqual(r.info, { backend: 'wasm', threads: r.threads });
+  // Chromium has relaxed SIMD: the fused-multiply-add builds run.
+  assert.deepEqual(r.info, { backend: 'wasm', threads: r.threads, relaxedSimd: true });
   assert.ok(r.threads > 1, 'the browser reports more than one hardware thread');
   assert.ok(64 * 32 * 20 * 20 * 9 >= MIN_PARALLEL_MACS && 300 * 200 * 260 >= MIN_PARALLEL_MACS, 'the page\'s convolution and product are split across threads');
   assertSameWork(r.fast, r.js);
@@ -113,6 +115,6 @@ test('cross-origin isolated: the wasm backend on a pool of Web Workers matches t
 test('not isolated: the wasm backend on one thread (no SharedArrayBuffer) matches the JS backend', async () => {
   const r = await run('/index.html');
   assert.equal(r.isolated, false);
-  assert.deepEqual(r.info, { backend: 'wasm', threads: 1 });
+  assert.deepEqual(r.info, { backend: 'wasm', threads: 1, relaxedSimd: true });
   assertSameWork(r.fast, r.js);
 });

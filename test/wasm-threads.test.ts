@@ -13,7 +13,7 @@ import type { ConvGeometry, Kernels } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
 import { MIN_PARALLEL_MACS, splitRange } from '../src/backend/wasm/kernels.js';
 import { sharedMemorySupported } from '../src/backend/wasm/threads.js';
-import { ArgumentError } from '../src/errors.js';
+import { ArgumentError, NotSupportedError } from '../src/errors.js';
 import { Generator } from '../src/random.js';
 import { assertClose } from './helpers/assert.js';
 
@@ -103,24 +103,47 @@ test('threaded convolutions split by images: forward and input gradient bit for 
   }
 });
 
+test('asking for relaxed SIMD where the engine lacks it is a NotSupportedError', async () => {
+  await assert.rejects(createWasmBackend({ relaxedSimd: true }), (err: unknown) => err instanceof NotSupportedError && /relaxed SIMD/.test((err as Error).message));
+});
+
 test('an invalid thread count is an ArgumentError naming the option', async () => {
   for (const threads of [0, 1.5, -2, 1000]) {
     await assert.rejects(createWasmBackend({ threads }), (err: unknown) => err instanceof ArgumentError && /threads/.test((err as Error).message));
   }
 });
 
-/** backendInfo() in a fresh process importing the package entry, with `env` added (empty = unset). */
-function infoAtImport(env: Record<string, string>): { backend?: string; threads?: number; error?: string } {
+/**
+ * In a fresh process importing the package entry, with `env` added (empty = unset) and extra node
+ * flags: backendInfo(), and the largest difference from the js backend of a 200×300·300×150 matmul.
+ */
+function infoAtImport(env: Record<string, string>, flags: string[] = []): { backend?: string; threads?: number; relaxedSimd?: boolean; error?: string; maxError?: number } {
   const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-  const script = `import(${JSON.stringify(entry)}).then((m) => console.log(JSON.stringify(m.backendInfo())), (e) => console.log(JSON.stringify({ error: e.message })))`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', ...env }, encoding: 'utf8' });
+  const script = `import(${JSON.stringify(entry)}).then((m) => {
+    const a = m.randn([200, 300]), b = m.randn([300, 150]), got = m.matmul(a, b).data;
+    const info = m.backendInfo(); m.setBackend('js'); const want = m.matmul(a, b).data;
+    console.log(JSON.stringify({ ...info, maxError: Math.max(...got.map((v, i) => Math.abs(v - want[i]))) }));
+  }, (e) => console.log(JSON.stringify({ error: e.message })))`;
+  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', '-e', script], { env: { ...process.env, PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', ...env }, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 test('importing the package selects wasm on every hardware thread; PIXELGRAD_BACKEND and PIXELGRAD_THREADS override it', () => {
-  assert.deepEqual(infoAtImport({}), { backend: 'wasm', threads: availableParallelism() });
-  assert.deepEqual(infoAtImport({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1 });
-  assert.deepEqual(infoAtImport({ PIXELGRAD_BACKEND: 'js' }), { backend: 'js', threads: 1 });
+  const info = (env: Record<string, string>) => { const { maxError: _, ...rest } = infoAtImport(env); return rest; };
+  assert.deepEqual(info({}), { backend: 'wasm', threads: availableParallelism(), relaxedSimd: false });
+  assert.deepEqual(info({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1, relaxedSimd: false });
+  assert.deepEqual(info({ PIXELGRAD_BACKEND: 'js' }), { backend: 'js', threads: 1, relaxedSimd: false });
   assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'cuda' }).error ?? '', /PIXELGRAD_BACKEND must be 'js' or 'wasm', got 'cuda'/);
   assert.match(infoAtImport({ PIXELGRAD_THREADS: 'many' }).error ?? '', /threads must be an integer/);
+});
+
+test('an engine with relaxed SIMD gets the fused-multiply-add builds, on one thread and on several, with float32-accurate results', () => {
+  // Node 20 has relaxed SIMD behind a flag (later engines and Chromium by default).
+  for (const threads of ['1', '2']) {
+    const r = infoAtImport({ PIXELGRAD_THREADS: threads }, ['--experimental-wasm-relaxed-simd']);
+    assert.equal(r.relaxedSimd, true, `${threads} thread(s)`);
+    assert.equal(r.threads, Number(threads));
+    // K = 300 terms of N(0,1)·N(0,1): float32 rounding leaves errors of ~1e-5; a wrong kernel, O(1).
+    assert.ok(r.maxError! < 1e-3, `${threads} thread(s): max error ${r.maxError}`);
+  }
 });

@@ -14,10 +14,12 @@ import { ArgumentError, NotSupportedError } from '../errors.js';
 export interface BackendInfo {
   backend: string;
   threads: number;
+  /** The wasm backend runs its relaxed-SIMD build (fused multiply-add). */
+  relaxedSimd: boolean;
   fallbackReason?: string;
 }
 
-let info: BackendInfo = { backend: 'js', threads: 1 };
+let info: BackendInfo = { backend: 'js', threads: 1, relaxedSimd: false };
 
 /** What the last backend selection chose (`setBackend` by name afterwards is not tracked here). */
 export function backendInfo(): BackendInfo {
@@ -26,7 +28,7 @@ export function backendInfo(): BackendInfo {
 
 /**
  * Registers the WebAssembly SIMD backend (with a pool of worker threads where the engine shares
- * memory) and selects it; keeps the current backend when WebAssembly SIMD or the compiled kernels
+ * memory, and fused multiply-adds where it has relaxed SIMD) and selects it; keeps the current backend when WebAssembly SIMD or the compiled kernels
  * are unavailable, and says why.
  * @example const { backend, threads } = await useFastestBackend(); // 'wasm' on Node 20 and current browsers
  */
@@ -35,10 +37,10 @@ export async function useFastestBackend(options: WasmBackendOptions = {}): Promi
     const wasm = await createWasmBackend(options);
     registerBackend(wasm);
     setBackend('wasm');
-    info = { backend: 'wasm', threads: wasm.threads };
+    info = { backend: 'wasm', threads: wasm.threads, relaxedSimd: wasm.relaxedSimd };
   } catch (err) {
     if (err instanceof ArgumentError) throw err;
-    info = { backend: getBackend().name, threads: 1, fallbackReason: (err as Error).message };
+    info = { backend: getBackend().name, threads: 1, relaxedSimd: false, fallbackReason: (err as Error).message };
   }
   return backendInfo();
 }
@@ -48,7 +50,7 @@ export async function selectDefaultBackend(): Promise<BackendInfo> {
   const env = (typeof process === 'object' ? process.env?.PIXELGRAD_BACKEND : undefined) || undefined;
   if (env === 'js') {
     setBackend('js');
-    info = { backend: 'js', threads: 1 };
+    info = { backend: 'js', threads: 1, relaxedSimd: false };
     return backendInfo();
   }
   if (env !== undefined && env !== 'wasm') {

@@ -1,8 +1,8 @@
 /**
  * The WebAssembly backend: float32 kernels compiled from assembly/ (AssemblyScript, f32x4 SIMD) to
- * two modules next to this one (`npm run build:wasm`): kernels.wasm for one thread, and
+ * modules next to this one (`npm run build:wasm`): kernels.wasm for one thread, and
  * kernels-threads.wasm, which runs on a shared memory with a pool of workers (threads.ts) where the
- * engine allows it. They load in Node (read from disk) and in browsers (fetched and compiled as
+ * engine allows it; each also as a -relaxed build (fused multiply-add) for engines with relaxed SIMD. They load in Node (read from disk) and in browsers (fetched and compiled as
  * they stream); everything the kernels do not run is delegated to the JS kernels (see kernels.ts).
  *
  *   await registerWasmBackend();
@@ -24,10 +24,12 @@ export interface WasmBackendOptions {
    * workers, gives the single-threaded module.
    */
   threads?: number;
+  /** Use the relaxed-SIMD builds (fused multiply-add). Default: where the engine has relaxed SIMD. */
+  relaxedSimd?: boolean;
   /**
    * Where the compiled kernels come from, when the modules next to this one do not suit (e.g. a
    * bundler that puts assets elsewhere): a URL to fetch, the bytes, or a compiled module — of
-   * kernels.wasm when `threads` is 1, of kernels-threads.wasm otherwise.
+   * kernels[-threads][-relaxed].wasm, as `threads` and `relaxedSimd` choose.
    */
   module?: URL | string | BufferSource | WebAssembly.Module;
 }
@@ -40,6 +42,25 @@ const SIMD_PROBE = new Uint8Array([
   0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, // code section: v128.const
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
 ]);
+
+/** A function computing relaxed_madd of three v128 constants: valid only with relaxed SIMD. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, // code section, one body without locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // three v128.const
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd, end
+]);
+
+/** Whether this engine has relaxed SIMD (fused multiply-add), which the faster kernel builds use. */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
 
 /** Whether this engine runs WebAssembly with 128-bit SIMD, which the wasm backend needs. */
 export function wasmSimdSupported(): boolean {
@@ -104,9 +125,10 @@ async function requestedThreads(threads: number | undefined): Promise<number> {
   return value;
 }
 
-/** A wasm backend: the kernels, and how many threads they run on. */
+/** A wasm backend: the kernels, how many threads they run on, and whether with relaxed SIMD. */
 export interface WasmBackend extends Backend {
   readonly threads: number;
+  readonly relaxedSimd: boolean;
 }
 
 /**
@@ -119,15 +141,20 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const wanted = await requestedThreads(options.threads);
   const threads = wanted > 1 && sharedMemorySupported() ? wanted : 1;
-  if (threads === 1) {
-    const instance = await WebAssembly.instantiate(await compile(options.module, 'kernels.wasm'), {});
-    return { name: 'wasm', threads, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), null) };
+  const relaxedSimd = options.relaxedSimd ?? relaxedSimdSupported();
+  if (relaxedSimd && !relaxedSimdSupported()) {
+    throw new NotSupportedError('createWasmBackend', 'relaxedSimd: this JavaScript engine does not support WebAssembly relaxed SIMD');
   }
-  const module = await compile(options.module, 'kernels-threads.wasm');
+  const suffix = relaxedSimd ? '-relaxed' : '';
+  if (threads === 1) {
+    const instance = await WebAssembly.instantiate(await compile(options.module, `kernels${suffix}.wasm`), {});
+    return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), null) };
+  }
+  const module = await compile(options.module, `kernels-threads${suffix}.wasm`);
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const pool = await ThreadPool.create(module, memory, instance.exports, threads);
-  return { name: 'wasm', threads, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), pool) };
+  return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), pool) };
 }
 
 /**
