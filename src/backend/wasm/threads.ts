@@ -63,14 +63,14 @@ function claim(gen, thread, control, ticket, table, fns) {
     if (Atomics.add(control, ${DONE}, 1) + 1 === count) Atomics.notify(control, ${DONE});
   }
 }`;
-type Claim = (gen: number, thread: number, control: Int32Array, ticket: BigInt64Array, table: Float64Array, fns: KernelFn[]) => void;
+type Claim = (gen: number, thread: number, control: Int32Array, ticket: BigUint64Array, table: Float64Array, fns: KernelFn[]) => void;
 
 /** The worker's side. */
 const SERVE = `${CLAIM}
 function serve(d, ready) {
   const instance = new WebAssembly.Instance(d.module, { env: { memory: d.memory } });
   const fns = d.kernels.map((name) => instance.exports[name]);
-  const control = new Int32Array(d.control), ticket = new BigInt64Array(d.ticket), table = new Float64Array(d.table);
+  const control = new Int32Array(d.control), ticket = new BigUint64Array(d.ticket), table = new Float64Array(d.table);
   let seen = 0;
   ready();
   for (;;) {
@@ -153,7 +153,7 @@ async function startWorker(data: Record<string, unknown>): Promise<StartedWorker
 
 export class ThreadPool {
   private readonly control: Int32Array;
-  private readonly ticket: BigInt64Array;
+  private readonly ticket: BigUint64Array;
   private readonly table: Float64Array;
   private readonly local: KernelFn[];
   /** The caller's copy of the claiming loop (made from the same source as the workers'). */
@@ -164,7 +164,7 @@ export class ThreadPool {
   private constructor(readonly size: number, buffers: PoolBuffers, exports: Record<string, unknown>, claim: Claim) {
     this.claim = claim;
     this.control = new Int32Array(buffers.control);
-    this.ticket = new BigInt64Array(buffers.ticket);
+    this.ticket = new BigUint64Array(buffers.ticket);
     this.table = new Float64Array(buffers.table);
     this.local = POOL_KERNELS.map((name) => exports[name] as KernelFn);
     this.canBlock = isNode() || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
@@ -179,7 +179,7 @@ export class ThreadPool {
     const claim = new Function(`${CLAIM}; return claim;`)() as Claim;
     const buffers: PoolBuffers = {
       control: new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT),
-      ticket: new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT),
+      ticket: new SharedArrayBuffer(BigUint64Array.BYTES_PER_ELEMENT),
       table: new SharedArrayBuffer((TABLE + MAX_TASKS * SLOT) * Float64Array.BYTES_PER_ELEMENT),
     };
     const workers = await Promise.all(Array.from({ length: threads - 1 }, (_, i) =>
