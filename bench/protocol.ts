@@ -3,8 +3,8 @@
  * figures sit in the same table as the peers': warm up for ≥ 2 calls and ≥ 0.5 s, calibrate k calls
  * per repeat of ≥ 0.3 s, then up to 5 repeats within the budget; report the median throughput.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { backendInfo } from '../src/index.js';
+import { packageVersion } from '../src/cli/version.js';
 
 const QUICK = process.env.PEER_BENCH_QUICK === '1';
 const WARMUP_S = QUICK ? 0.05 : 0.5;
@@ -12,9 +12,7 @@ const MIN_REPEAT_S = QUICK ? 0.05 : 0.3;
 const REPEATS = QUICK ? 2 : 5;
 const BUDGET_S = Number(process.env.PEER_BENCH_BUDGET_S || (QUICK ? 20 : 60));
 
-// bench/ under tsx, dist/bench/ when compiled (`npm run bench`): package.json is one or two levels up.
-const packageJson = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find(existsSync);
-const version: string = packageJson ? JSON.parse(readFileSync(packageJson, 'utf8')).version : 'unknown';
+const version = packageVersion();
 
 /** The `info` of a result line: what ran it. */
 export function info(): { version: string; backend: string; threads: number; simd: string } {

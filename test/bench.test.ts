@@ -22,10 +22,9 @@ test('measure warms up, calibrates and reports throughput samples', () => {
   assert.ok(m.min <= m.value && m.value <= m.max);
 });
 
-test('npm run bench prints one JSON line per case, and an error line for a workload not built yet', () => {
-  const run = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
-  const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-  const out = execFileSync(tsx, [run, 'W5'], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test' } });
+test('npm run bench (the compiled dist/bench/run.js) prints one JSON line per case, and an error line for a workload not built yet', () => {
+  const run = fileURLToPath(new URL('../dist/bench/run.js', import.meta.url));
+  const out = execFileSync(process.execPath, [run, 'W5'], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test' } });
   const lines = out.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines, [{ peer: 'pg-test', workload: 'W5', case: null, error: 'W5 is not implemented in pixelgrad yet' }]);
 });

@@ -121,3 +121,11 @@ function pickTimes(r: object): object {
   const { seconds, imagesPerSecond } = r as { seconds: number; imagesPerSecond: number };
   return { seconds, imagesPerSecond };
 }
+
+test('the compiled command (dist/, as installed and as npm start runs it) prints the package version', () => {
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  const built = spawnSync(process.execPath, [join(root, 'dist/src/cli/main.js'), '--version'], { cwd: root, encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  assert.equal(built.stdout.trim(), version);
+  assert.equal(run('--version').stdout.trim(), version, 'and from the sources');
+});

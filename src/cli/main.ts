@@ -21,8 +21,9 @@ import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
 import { loadDataset, type Sample } from './data.js';
 import { ProgressReporter } from './progress.js';
 import { selectDefaultBackend } from '../backend/select.js';
+import { packageVersion } from './version.js';
 
-const version: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const version = packageVersion();
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);
