@@ -1,34 +1,39 @@
 /**
- * Per-channel kernels over [N, C, P] float32 arrays, for batch normalisation: sums (each run of P
- * summed in f32x4 lanes, runs added in f64) and a per-channel affine mix of one or two inputs.
- * Per-channel parameters arrive as float32 vectors of C.
+ * Per-channel kernels over [N, C, P] float32 arrays, for batch normalisation: centred sums (each
+ * run of P summed in f32x4 lanes, runs added in f64) and a per-channel affine mix of one or two
+ * centred inputs. Centring by a value near the channel's mean keeps the float32 sums free of
+ * cancellation when the mean is large against the spread. Per-channel vectors are float32 of C;
+ * a pointer of 0 means "none" (centres 0, no second input).
  */
 
 @inline function hsum(v: v128): f64 {
   return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
 }
 
-/** sumA[c] = Σ a, sumAB[c] = Σ a·b (b = a when `b` is 0), as f64 at sumA and sumAB. */
-export function channelSums(a: usize, b: usize, N: i32, C: i32, P: i32, sumA: usize, sumAB: usize): void {
-  const w = b ? b : a;
+@inline function at(p: usize, c: i32): f32 { return p ? load<f32>(p + (<usize>c << 2)) : 0; }
+
+/** sumA[c] = Σ (a − ca[c]), sumAB[c] = Σ (a − ca[c])·(b − cb[c]) (b, cb = a, ca when b is 0), as f64. */
+export function channelSums(a: usize, ca: usize, b: usize, cb: usize, N: i32, C: i32, P: i32, sumA: usize, sumAB: usize): void {
+  if (!b) { b = a; cb = ca; }
   memory.fill(sumA, 0, <usize>C << 3);
   memory.fill(sumAB, 0, <usize>C << 3);
   let off: usize = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
+      const sa = at(ca, c), sb = at(cb, c), va = f32x4.splat(sa), vb = f32x4.splat(sb);
       let s = f32x4.splat(0), s2 = s;
       let i = 0;
       for (; i + 4 <= P; i += 4) {
         const o = off + (<usize>i << 2);
-        const x = v128.load(a + o);
+        const x = f32x4.sub(v128.load(a + o), va);
         s = f32x4.add(s, x);
-        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(w + o)));
+        s2 = f32x4.add(s2, f32x4.mul(x, f32x4.sub(v128.load(b + o), vb)));
       }
       let t = hsum(s), t2 = hsum(s2);
       for (; i < P; i++) {
-        const o = off + (<usize>i << 2), x = load<f32>(a + o);
+        const o = off + (<usize>i << 2), x = load<f32>(a + o) - sa;
         t += <f64>x;
-        t2 += <f64>(x * load<f32>(w + o));
+        t2 += <f64>(x * (load<f32>(b + o) - sb));
       }
       const pc = <usize>c << 3;
       store<f64>(sumA + pc, load<f64>(sumA + pc) + t);
@@ -38,32 +43,32 @@ export function channelSums(a: usize, b: usize, N: i32, C: i32, P: i32, sumA: us
   }
 }
 
-/** out = a·aScale[c] (+ b·bScale[c] when `b` is not 0) + shift[c]. */
-export function channelMix(a: usize, aScale: usize, b: usize, bScale: usize, shift: usize, N: i32, C: i32, P: i32, out: usize): void {
+/** out = (a − ca[c])·sa[c] (+ (b − cb[c])·sb[c] when b is not 0) + shift[c]. */
+export function channelMix(a: usize, ca: usize, sa: usize, b: usize, cb: usize, sb: usize, shift: usize, N: i32, C: i32, P: i32, out: usize): void {
   let off: usize = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
-      const pc = <usize>c << 2;
-      const sa = load<f32>(aScale + pc), sb: f32 = b ? load<f32>(bScale + pc) : 0, t = load<f32>(shift + pc);
-      const va = f32x4.splat(sa), vb = f32x4.splat(sb), vt = f32x4.splat(t);
+      const a0 = at(ca, c), a1 = at(sa, c), b0 = at(cb, c), b1 = at(sb, c), t = at(shift, c);
+      const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), vb0 = f32x4.splat(b0), vb1 = f32x4.splat(b1), vt = f32x4.splat(t);
       let i = 0;
       if (b) {
         for (; i + 4 <= P; i += 4) {
           const o = off + (<usize>i << 2);
-          v128.store(out + o, f32x4.add(f32x4.add(f32x4.mul(v128.load(a + o), va), f32x4.mul(v128.load(b + o), vb)), vt));
+          const u = f32x4.mul(f32x4.sub(v128.load(a + o), va0), va1), w = f32x4.mul(f32x4.sub(v128.load(b + o), vb0), vb1);
+          v128.store(out + o, f32x4.add(f32x4.add(u, w), vt));
         }
         for (; i < P; i++) {
           const o = off + (<usize>i << 2);
-          store<f32>(out + o, load<f32>(a + o) * sa + load<f32>(b + o) * sb + t);
+          store<f32>(out + o, (load<f32>(a + o) - a0) * a1 + (load<f32>(b + o) - b0) * b1 + t);
         }
       } else {
         for (; i + 4 <= P; i += 4) {
           const o = off + (<usize>i << 2);
-          v128.store(out + o, f32x4.add(f32x4.mul(v128.load(a + o), va), vt));
+          v128.store(out + o, f32x4.add(f32x4.mul(f32x4.sub(v128.load(a + o), va0), va1), vt));
         }
         for (; i < P; i++) {
           const o = off + (<usize>i << 2);
-          store<f32>(out + o, load<f32>(a + o) * sa + t);
+          store<f32>(out + o, (load<f32>(a + o) - a0) * a1 + t);
         }
       }
       off += <usize>P << 2;

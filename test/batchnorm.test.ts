@@ -69,25 +69,52 @@ test('fused training batch norm differentiates twice (createGraph): the same sec
   assertClose(got[1].data, want[1].data, { atol: 1e-10, rtol: 1e-8, what: 'd²/dx dweight' });
 });
 
-test('the wasm per-channel kernels match the JS reference (one and two inputs, odd run lengths)', async () => {
+test('a mean large against the spread cancels nothing: float32 results as close to the float64 definition as float32 inputs allow, on every backend', () => {
+  const previous = getBackend().name;
+  try {
+    for (const name of listBackends()) {
+      setBackend(name);
+      const g = new Generator(5);
+      const x = randn([16, 4, 8, 8], { generator: g }).mul(0.01).add(1000).detach().setRequiresGrad();
+      const gy = randn([16, 4, 8, 8], { generator: g });
+      const ones = randn([4], { generator: g }).mul(0).add(1), zeros = ones.mul(0);
+      const y = batchNorm(x, null, null, null, null, { training: true });
+      const [dx] = grad(y, [x], { gradOutput: gy }) as Tensor[];
+      const x64 = x.detach().to('float64').setRequiresGrad();
+      const want = composed(x64, ones.to('float64'), zeros.to('float64'));
+      const [dx64] = grad(want, [x64], { gradOutput: gy.to('float64') }) as Tensor[];
+      // x itself is float32: a step of 2⁻²⁴·1000 ≈ 6e-5 is 6e-3 standard deviations.
+      assertClose(y.data, want.data, { atol: 2e-2, rtol: 0, what: `${name} y` });
+      const scale = Math.max(...Array.from(dx64.data, Math.abs));
+      assertClose(dx.data, dx64.data, { atol: 1e-3 * scale, rtol: 0, what: `${name} dx` });
+    }
+  } finally {
+    setBackend(previous);
+  }
+});
+
+test('the wasm per-channel kernels match the JS reference (centred or not, one and two inputs, odd run lengths)', async () => {
   const wasm = (await createWasmBackend({ threads: 1 })).kernels, js = jsBackend.kernels;
   const g = new Generator(4);
   for (const [N, C, P] of [[4, 3, 37], [2, 8, 256], [5, 2, 1], [3, 6, 9]]) {
     const a = Float32Array.from({ length: N * C * P }, () => 2 + 3 * g.normal()), b = Float32Array.from(a, () => g.normal());
-    for (const second of [null, b]) {
+    const center = () => Float32Array.from({ length: C }, () => 2 + g.normal());
+    for (const [second, aCenter, bCenter] of [[null, null, null], [null, center(), null], [b, null, center()], [b, center(), center()]]) {
       const [s1, s2, r1, r2] = [0, 0, 0, 0].map(() => new Float64Array(C));
-      wasm.channelSums(a, second, N, C, P, s1, s2); js.channelSums(a, second, N, C, P, r1, r2);
+      wasm.channelSums(a, aCenter, second, bCenter, N, C, P, s1, s2); js.channelSums(a, aCenter, second, bCenter, N, C, P, r1, r2);
       // The wasm kernel sums each run of P in float32 lanes: error ≤ P·2⁻²³·Σ|terms| (the reference sums in float64).
       const [m1, m2] = [0, 0].map(() => new Float64Array(C));
-      js.channelSums(Float64Array.from(a, Math.abs), second && Float64Array.from(second, Math.abs), N, C, P, m1, m2);
+      const abs = (x: Float32Array | null, c: Float32Array | null) => x && Float64Array.from(x, (v, i) => Math.abs(v - (c ? c[Math.floor(i / P) % C] : 0)));
+      js.channelSums(abs(a, aCenter)!, null, abs(second, bCenter), null, N, C, P, m1, m2);
       const bound = (m: Float64Array) => Math.max(...m) * P * 2 ** -23;
-      assertClose(s1, r1, { atol: bound(m1), rtol: 0, what: `channelSums ${N},${C},${P} Σa` });
-      assertClose(s2, r2, { atol: bound(m2), rtol: 0, what: `channelSums ${N},${C},${P} Σab` });
+      const what = `channelSums ${N},${C},${P}${aCenter ? ' centred a' : ''}${bCenter ? ' centred b' : ''}`;
+      assertClose(s1, r1, { atol: bound(m1), rtol: 0, what: `${what} Σa` });
+      assertClose(s2, r2, { atol: bound(m2), rtol: 0, what: `${what} Σab` });
       const scale = Float64Array.from({ length: C }, () => g.normal()), bScale = Float64Array.from(scale, () => g.normal());
       const shift = Float64Array.from(scale, () => g.normal());
       const got = new Float32Array(a.length), want = new Float32Array(a.length);
-      wasm.channelMix(a, scale, second, second ? bScale : null, shift, N, C, P, got);
-      js.channelMix(a, scale, second, second ? bScale : null, shift, N, C, P, want);
+      wasm.channelMix(a, aCenter, scale, second, bCenter, second ? bScale : null, shift, N, C, P, got);
+      js.channelMix(a, aCenter, scale, second, bCenter, second ? bScale : null, shift, N, C, P, want);
       assertClose(got, want, { atol: 1e-5, rtol: 1e-5, what: `channelMix ${N},${C},${P}` });
     }
   }

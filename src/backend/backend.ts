@@ -78,13 +78,19 @@ export interface Kernels {
   /** gw[Cout, Cin/groups, kH, kW] = the gradient of conv2d wrt its weight. */
   conv2dBackwardWeight(x: TypedArray, gOut: TypedArray, gw: TypedArray, g: ConvGeometry): void;
   /**
-   * Per-channel sums over a and b viewed as [N, C, P], accumulated in float64: sumA[c] = Σ a and
-   * sumAB[c] = Σ a·b (Σ a² when b is null). Batch-norm statistics and gradients.
+   * Per-channel sums over a and b viewed as [N, C, P], accumulated in float64, of values centred
+   * per channel (null centres are 0; b and its centre default to a's): sumA[c] = Σ (a − aCenter[c])
+   * and sumAB[c] = Σ (a − aCenter[c])·(b − bCenter[c]). Batch-norm statistics and gradients;
+   * centring near the mean keeps float32 sums free of cancellation.
    */
-  channelSums(a: TypedArray, b: TypedArray | null, N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
-  /** out = a·aScale[c] (+ b·bScale[c]) + shift[c] over [N, C, P]: batch norm's forward and input gradient in one pass. */
-  channelMix(a: TypedArray, aScale: Float64Array, b: TypedArray | null, bScale: Float64Array | null, shift: Float64Array,
-    N: number, C: number, P: number, out: TypedArray): void;
+  channelSums(a: TypedArray, aCenter: TypedArray | null, b: TypedArray | null, bCenter: TypedArray | null,
+    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
+  /**
+   * out = (a − aCenter[c])·aScale[c] (+ (b − bCenter[c])·bScale[c]) + shift[c] over [N, C, P]:
+   * batch norm's forward and input gradient in one pass each. Centres share the data's dtype.
+   */
+  channelMix(a: TypedArray, aCenter: TypedArray | null, aScale: Float64Array, b: TypedArray | null, bCenter: TypedArray | null,
+    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: TypedArray): void;
   /** Max over each window; `argmax` gets the winner's index within its H×W plane. */
   maxPool2d(x: TypedArray, out: TypedArray, argmax: Int32Array, g: PoolGeometry): void;
   maxPool2dBackward(gOut: TypedArray, argmax: Int32Array, gx: TypedArray, g: PoolGeometry): void;

@@ -297,21 +297,25 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     gx.set(rt.f32(px, gx.length));
   };
 
-  const channelSums: Kernels['channelSums'] = (a, b, N, C, P, sumA, sumAB) => {
-    if (!isF32(a) || (b && !isF32(b)) || a.length < MIN_ELEMENTS) return js.channelSums(a, b, N, C, P, sumA, sumAB);
+  /** Copies an optional float32 array in; 0 (the kernels' "none") when absent. */
+  const putOptional = (x: TypedArray | null): number => (x ? rt.putF32(x) : 0);
+  const allF32 = (...xs: (TypedArray | null)[]): boolean => xs.every((x) => !x || isF32(x));
+
+  const channelSums: Kernels['channelSums'] = (a, aCenter, b, bCenter, N, C, P, sumA, sumAB) => {
+    if (!allF32(a, aCenter, b, bCenter) || a.length < MIN_ELEMENTS) return js.channelSums(a, aCenter, b, bCenter, N, C, P, sumA, sumAB);
     rt.reset();
-    const pa = rt.putF32(a), pb = b ? rt.putF32(b) : 0, ps = rt.alloc(C * 8), ps2 = rt.alloc(C * 8);
-    ex.channelSums(pa, pb, N, C, P, ps, ps2);
+    const args = [a, aCenter, b, bCenter].map(putOptional), ps = rt.alloc(C * 8), ps2 = rt.alloc(C * 8);
+    ex.channelSums(args[0], args[1], args[2], args[3], N, C, P, ps, ps2);
     sumA.set(new Float64Array(rt.memory.buffer, ps, C));
     sumAB.set(new Float64Array(rt.memory.buffer, ps2, C));
   };
 
-  const channelMix: Kernels['channelMix'] = (a, aScale, b, bScale, shift, N, C, P, out) => {
-    if (!isF32(a) || (b && !isF32(b)) || !isF32(out) || a.length < MIN_ELEMENTS) return js.channelMix(a, aScale, b, bScale, shift, N, C, P, out);
+  const channelMix: Kernels['channelMix'] = (a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out) => {
+    if (!allF32(a, aCenter, b, bCenter, out) || a.length < MIN_ELEMENTS) return js.channelMix(a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out);
     rt.reset();
-    const pa = rt.putF32(a), pb = b ? rt.putF32(b) : 0;
-    const psa = rt.putF32(aScale), psb = bScale ? rt.putF32(bScale) : 0, pt = rt.putF32(shift), po = rt.alloc(out.length * 4);
-    ex.channelMix(pa, psa, pb, psb, pt, N, C, P, po);
+    const [pa, pca, psa, pb, pcb, psb, pt] = [a, aCenter, aScale, b, bCenter, bScale, shift].map(putOptional);
+    const po = rt.alloc(out.length * 4);
+    ex.channelMix(pa, pca, psa, pb, pcb, psb, pt, N, C, P, po);
     out.set(rt.f32(po, out.length));
   };
 

@@ -17,8 +17,8 @@ export interface WasmExports {
   conv2dBackwardInput(gOut: number, w: number, gx: number, geo: number, work: number): void;
   conv2dBackwardWeight(x: number, gOut: number, gw: number, geo: number, work: number): void;
   addChannelBias(out: number, bias: number, N: number, C: number, P: number): void;
-  channelSums(a: number, b: number, N: number, C: number, P: number, sumA: number, sumAB: number): void;
-  channelMix(a: number, aScale: number, b: number, bScale: number, shift: number, N: number, C: number, P: number, out: number): void;
+  channelSums(a: number, aCenter: number, b: number, bCenter: number, N: number, C: number, P: number, sumA: number, sumAB: number): void;
+  channelMix(a: number, aCenter: number, aScale: number, b: number, bCenter: number, bScale: number, shift: number, N: number, C: number, P: number, out: number): void;
   maxPool2d(x: number, out: number, argmax: number, geo: number): void;
   maxPool2dBackward(gOut: number, argmax: number, gx: number, geo: number): void;
   avgPool2d(x: number, out: number, geo: number, includePad: number, divisor: number): void;

@@ -74,26 +74,32 @@ function batchNormComposed(x: Tensor, weight: Tensor | null, bias: Tensor | null
 
 /**
  * Batch norm with the batch's statistics as one op: a pass for the per-channel sums (float64), a
- * pass for y = x·γs + (β − μγs) with s = 1/√(σ² + eps); its gradient is again one pass for the
- * sums Σg, Σg·x and one for dx = γs·(g − mean(g) − x̂·mean(g·x̂)). When the backward pass is itself
- * recorded (createGraph), the gradient comes from the composed definition instead, so that it can
- * be differentiated again. Returns the batch's mean and biased variance for the running statistics.
+ * pass for y = (x − μ)·γs + β with s = 1/√(σ² + eps); its gradient is again one pass for the sums
+ * Σg, Σg·(x − μ) and one for dx = γs·(g − mean(g) − x̂·mean(g·x̂)). The sums are taken of values
+ * centred per channel (on one of its values, then on the mean), so a mean large against the spread
+ * cancels nothing. When the backward pass is itself recorded (createGraph), the gradient comes
+ * from the composed definition instead, so that it can be differentiated again. Returns the
+ * batch's mean and biased variance for the running statistics.
  */
 function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { y: Tensor; mean: Float64Array; variance: Float64Array } {
   const [N, C] = x.shape, P = x.size / (N * C), n = N * P;
-  const k = kernels();
+  // First centre: each channel's first value; second: the mean, in x's dtype (the value the kernels use).
+  const first = alloc(x.dtype, [C]).data, center = alloc(x.dtype, [C]).data;
+  for (let c = 0; c < C; c++) first[c] = x.data[c * P];
   const mu = new Float64Array(C), v = new Float64Array(C), s = new Float64Array(C);
-  k.channelSums(x.data, null, N, C, P, mu, v);
+  kernels().channelSums(x.data, first, null, null, N, C, P, mu, v);
   const scale = new Float64Array(C), shift = new Float64Array(C);
   for (let c = 0; c < C; c++) {
-    mu[c] /= n;
-    v[c] = Math.max(v[c] / n - mu[c] * mu[c], 0);
+    const d = mu[c] / n;
+    mu[c] = first[c] + d;
+    v[c] = Math.max(v[c] / n - d * d, 0);
     s[c] = 1 / Math.sqrt(v[c] + eps);
+    center[c] = mu[c];
     scale[c] = (weight ? weight.data[c] : 1) * s[c];
-    shift[c] = (bias ? bias.data[c] : 0) - mu[c] * scale[c];
+    shift[c] = (bias ? bias.data[c] : 0) - (mu[c] - center[c]) * scale[c];
   }
   const y = alloc(x.dtype, x.shape);
-  k.channelMix(x.data, scale, null, null, shift, N, C, P, y.data);
+  kernels().channelMix(x.data, center, scale, null, null, null, shift, N, C, P, y.data);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   const out = record(y, 'batchNorm', inputs, (g, needs) => {
     if (isGradEnabled()) {
@@ -101,21 +107,21 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
       const grads = grad(batchNormComposed(x, weight, bias, eps), wanted, { gradOutput: g, createGraph: true, allowUnused: true });
       return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
-    const sumG = new Float64Array(C), sumGX = new Float64Array(C);
-    k.channelSums(g.data, x.data, N, C, P, sumG, sumGX);
-    // Σ g·x̂ = s·(Σ g·x − μ·Σ g); dx = g·a + x·b + d per channel.
+    const sumG = new Float64Array(C), sumGXc = new Float64Array(C);
+    kernels().channelSums(g.data, null, x.data, center, N, C, P, sumG, sumGXc);
+    // With m the centre: Σ g·x̂ = s·(Σ g·(x − m) − (μ − m)·Σ g), and dx = g·a + (x − m)·b + d per channel.
     const a = new Float64Array(C), b = new Float64Array(C), d = new Float64Array(C), sumGXhat = new Float64Array(C);
     for (let c = 0; c < C; c++) {
-      sumGXhat[c] = s[c] * (sumGX[c] - mu[c] * sumG[c]);
+      sumGXhat[c] = s[c] * (sumGXc[c] - (mu[c] - center[c]) * sumG[c]);
       const gs = (weight ? weight.data[c] : 1) * s[c];
       a[c] = gs;
       b[c] = -gs * s[c] * sumGXhat[c] / n;
-      d[c] = -gs * sumG[c] / n - b[c] * mu[c];
+      d[c] = -gs * sumG[c] / n - b[c] * (mu[c] - center[c]);
     }
     const grads: (Tensor | null)[] = [];
     if (needs[0]) {
       const dx = alloc(g.dtype, x.shape);
-      k.channelMix(g.data, a, x.data, b, d, N, C, P, dx.data);
+      kernels().channelMix(g.data, null, a, x.data, center, b, d, N, C, P, dx.data);
       grads.push(dx);
     } else grads.push(null);
     if (weight) grads.push(needs[grads.length] ? vector(sumGXhat, weight) : null);
