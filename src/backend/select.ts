@@ -28,8 +28,8 @@ export function backendInfo(): BackendInfo {
 
 /**
  * Registers the WebAssembly SIMD backend (with a pool of worker threads where the engine shares
- * memory, and fused multiply-adds where it has relaxed SIMD) and selects it; keeps the current backend when WebAssembly SIMD or the compiled kernels
- * are unavailable, and says why.
+ * memory, and fused multiply-adds where it has relaxed SIMD) and selects it; keeps the current
+ * backend when WebAssembly SIMD or the compiled kernels are unavailable, and says why.
  * @example const { backend, threads } = await useFastestBackend(); // 'wasm' on Node 20 and current browsers
  */
 export async function useFastestBackend(options: WasmBackendOptions = {}): Promise<BackendInfo> {

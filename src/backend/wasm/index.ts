@@ -2,8 +2,9 @@
  * The WebAssembly backend: float32 kernels compiled from assembly/ (AssemblyScript, f32x4 SIMD) to
  * modules next to this one (`npm run build:wasm`): kernels.wasm for one thread, and
  * kernels-threads.wasm, which runs on a shared memory with a pool of workers (threads.ts) where the
- * engine allows it; each also as a -relaxed build (fused multiply-add) for engines with relaxed SIMD. They load in Node (read from disk) and in browsers (fetched and compiled as
- * they stream); everything the kernels do not run is delegated to the JS kernels (see kernels.ts).
+ * engine allows it; each also as a -relaxed build (fused multiply-add) for engines with relaxed
+ * SIMD. They load in Node (read from disk) and in browsers (fetched and compiled as they stream);
+ * everything the kernels do not run is delegated to the JS kernels (see kernels.ts).
  *
  *   await registerWasmBackend();
  *   setBackend('wasm');
@@ -141,8 +142,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const wanted = await requestedThreads(options.threads);
   const threads = wanted > 1 && sharedMemorySupported() ? wanted : 1;
-  const relaxedSimd = options.relaxedSimd ?? relaxedSimdSupported();
-  if (relaxedSimd && !relaxedSimdSupported()) {
+  const hasRelaxedSimd = relaxedSimdSupported();
+  const relaxedSimd = options.relaxedSimd ?? hasRelaxedSimd;
+  if (relaxedSimd && !hasRelaxedSimd) {
     throw new NotSupportedError('createWasmBackend', 'relaxedSimd: this JavaScript engine does not support WebAssembly relaxed SIMD');
   }
   const suffix = relaxedSimd ? '-relaxed' : '';
