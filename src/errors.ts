@@ -22,6 +22,16 @@ export class ArgumentError extends PixelgradError {}
 /** A feature that pixelgrad knows about but does not implement. */
 export class NotSupportedError extends PixelgradError {}
 
+/** A computation that needs more memory than can be had (a tensor too large, a wasm kernel call past 4 GiB). */
+export class MemoryError extends PixelgradError {}
+
+/** A file or folder that could not be written (read-only, full disk, a file in the way, ...). */
+export class FileError extends PixelgradError {
+  constructor(op: string, message: string, readonly path: string, readonly code: string) {
+    super(op, message);
+  }
+}
+
 /** `[2,3,4]` as text, for error messages. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

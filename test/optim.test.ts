@@ -471,7 +471,9 @@ test('scheduler errors', () => {
     ['onecycle steps', () => new OneCycleLR(sgd(), { maxLr: 1 }), /^OneCycleLR: give either totalSteps or both epochs and stepsPerEpoch$/, ArgumentError],
     ['onecycle epochs', () => new OneCycleLR(sgd(), { maxLr: 1, epochs: 2 }), /^OneCycleLR: stepsPerEpoch must be a positive integer, got undefined$/, ArgumentError],
     ['onecycle anneal', () => new OneCycleLR(sgd(), { maxLr: 1, totalSteps: 10, annealStrategy: 'exp' as never }), /^OneCycleLR: annealStrategy must be one of 'cos', 'linear', got 'exp'$/, ArgumentError],
-    ['onecycle empty phase', () => new OneCycleLR(sgd(), { maxLr: 1, totalSteps: 3, pctStart: 0.3 }), /^OneCycleLR: pctStart=0.3 with totalSteps=3 gives a phase of no steps/, ArgumentError],
+    // PyTorch divides by zero on these (a first phase ending at step 0; a last phase of no length).
+    ['onecycle empty phase', () => new OneCycleLR(sgd(), { maxLr: 1, totalSteps: 4, pctStart: 0.25 }), /^OneCycleLR: pctStart=0.25 with totalSteps=4 gives a phase of length zero \(it ends at step 0, where it starts\)/, ArgumentError],
+    ['onecycle empty last phase', () => new OneCycleLR(sgd(), { maxLr: 1, totalSteps: 4, pctStart: 1 }), /^OneCycleLR: pctStart=1 with totalSteps=4 gives a phase of length zero \(it ends at step 3, where it starts\)/, ArgumentError],
     ['onecycle momentum', () => new OneCycleLR(new Adagrad([w0()]), { maxLr: 1, totalSteps: 10 }), /^OneCycleLR: cycleMomentum needs an optimizer with momentum or betas/, ArgumentError],
     ['sequential optimizer', () => { const a = sgd(), b = sgd(); return new SequentialLR(a, { schedulers: [new LinearLR(a), new StepLR(b, { stepSize: 2 })], milestones: [2] }); },
       /^SequentialLR: schedulers\[1\] belongs to a different optimizer/, ArgumentError],

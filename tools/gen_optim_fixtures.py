@@ -221,6 +221,12 @@ SCHED_CASES = [
         "threePhase": True, "divFactor": 10.0, "finalDivFactor": 100.0, "baseMomentum": 0.8, "maxMomentum": 0.9}}, 30, None),
     ("onecycle_rmsprop_no_momentum", RMS1, {"type": "OneCycleLR", "options": {
         "maxLr": 0.2, "totalSteps": 40, "pctStart": 0.4, "cycleMomentum": False}}, 30, None),
+    # Runs of one to three steps: phases shorter than a step, or ending before step 0.
+    ("onecycle_one_step", SGD2, {"type": "OneCycleLR", "options": {"maxLr": 0.1, "totalSteps": 1}}, 1, None),
+    ("onecycle_two_steps", SGD2, {"type": "OneCycleLR", "options": {"maxLr": 0.1, "totalSteps": 2}}, 2, None),
+    ("onecycle_three_steps", SGD2, {"type": "OneCycleLR", "options": {"maxLr": 0.1, "epochs": 3, "stepsPerEpoch": 1}}, 3, None),
+    ("onecycle_two_steps_three_phase", SGD2, {"type": "OneCycleLR", "options": {
+        "maxLr": 0.1, "totalSteps": 2, "threePhase": True}}, 2, None),
     ("plateau_min_rel", SGD2, {"type": "ReduceLROnPlateau", "options": {
         "factor": 0.5, "patience": 2, "cooldown": 1, "minLr": [0.02, 0.004]}}, 30, PLATEAU_METRICS),
     ("plateau_max_abs", SGD1, {"type": "ReduceLROnPlateau", "options": {

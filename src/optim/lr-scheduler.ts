@@ -539,11 +539,13 @@ export class OneCycleLR extends LRScheduler {
     const cycleMomentum = checkBoolean(op, 'cycleMomentum', options.cycleMomentum ?? true);
     const divFactor = checkPositive(op, 'divFactor', options.divFactor ?? 25);
     const finalDivFactor = checkPositive(op, 'finalDivFactor', options.finalDivFactor ?? 1e4);
-    const phases = OneCycleLR.phases(totalSteps, pctStart, threePhase);
+    // As PyTorch, phases may be shorter than a step or end before step 0 (a run of one to three
+    // steps): a step falls in the first phase whose end it has not passed. Only a phase of length
+    // zero cannot be interpolated (PyTorch divides by zero when a step reaches it).
     let start = 0;
-    for (const p of phases) {
-      if (!(p.endStep > start)) {
-        throw new ArgumentError(op, `pctStart=${pctStart} with totalSteps=${totalSteps} gives a phase of no steps (phase ends at step ${p.endStep}, after step ${start})`);
+    for (const p of OneCycleLR.phases(totalSteps, pctStart, threePhase)) {
+      if (p.endStep === start) {
+        throw new ArgumentError(op, `pctStart=${pctStart} with totalSteps=${totalSteps} gives a phase of length zero (it ends at step ${p.endStep}, where it starts); choose another pctStart`);
       }
       start = p.endStep;
     }
