@@ -9,7 +9,7 @@ export { variance as var } from './ops/reduce.js';
 export type { DType, TypedArray, FloatArray } from './dtype.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
-export { Node, grad, type BackwardOptions, type GradOptions, type VJP } from './autograd/engine.js';
+export { Node, grad, withGradientRules, type BackwardOptions, type GradOptions, type VJP, type GradientRule, type GradientRuleContext } from './autograd/engine.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
 export { createWasmBackend, registerWasmBackend, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend/wasm/index.js';
@@ -23,6 +23,7 @@ export * as data from './data/index.js';
 export * as viz from './viz/index.js';
 export * as train from './train/index.js';
 export * as io from './io/index.js';
+export * as explain from './explain/index.js';
 
 import { selectDefaultBackend } from './backend/select.js';
 

@@ -55,9 +55,40 @@ export class Node {
 export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: VJP, attrs?: Record<string, unknown>): Tensor {
   if (isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
-    out.gradFn = new Node(op, inputs, vjp, attrs);
+    const rule = gradientRules?.get(op);
+    out.gradFn = new Node(op, inputs, rule ? (g, needsGrad) => rule(g, { inputs, output: out, needsGrad, vjp }) : vjp, attrs);
   }
   return out;
+}
+
+/** What a replacement gradient rule sees: the op's inputs and output, and its own VJP to call or ignore. */
+export interface GradientRuleContext {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly needsGrad: readonly boolean[];
+  readonly vjp: VJP;
+}
+
+/** A replacement VJP for one op, e.g. guided backprop's relu: `(g, c) => c.vjp(relu(g), c.needsGrad)`. */
+export type GradientRule = (grad: Tensor, context: GradientRuleContext) => readonly (Tensor | null)[];
+
+let gradientRules: ReadonlyMap<string, GradientRule> | null = null;
+
+/**
+ * Runs `fn` with the VJPs of the named ops replaced, for graphs recorded inside it (the rule is
+ * fixed when the op runs, so a backward pass later still uses it). The rule follows the op, not a
+ * module, so functional calls (`relu(x)` inside a model's forward) are covered as well as layers.
+ * Scopes nest; an inner rule for the same op wins.
+ * @example withGradientRules({ relu: (g, c) => c.vjp(relu(g), c.needsGrad) }, () => model.forward(x).sum().backward());
+ */
+export function withGradientRules<T>(rules: Readonly<Record<string, GradientRule>>, fn: () => T): T {
+  const saved = gradientRules;
+  gradientRules = new Map([...(saved ?? []), ...Object.entries(rules)]);
+  try {
+    return fn();
+  } finally {
+    gradientRules = saved;
+  }
 }
 
 export interface BackwardOptions {

@@ -4,11 +4,19 @@
  * and `stateDict()`. Training/eval mode is per module and `train()`/`eval()` recurse.
  */
 import { noGrad } from '../autograd/grad-mode.js';
+import { record } from '../autograd/engine.js';
 import { ArgumentError, NotSupportedError, ShapeError, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
+import { sameShape } from '../shape.js';
 
 export type ForwardPreHook<Args extends unknown[]> = (module: Module<Args, any>, inputs: Args) => Args | void;
 export type ForwardHook<Args extends unknown[], Out> = (module: Module<Args, Out>, inputs: Args, output: Out) => Out | void;
+/**
+ * Called when the gradient with respect to the module's input is known: `gradInput` has one entry
+ * per positional argument (null for non-tensors and inputs that need no gradient), `gradOutput`
+ * one for the output. It may return a replacement `gradInput`.
+ */
+export type BackwardHook = (module: Module<any, any>, gradInput: readonly (Tensor | null)[], gradOutput: readonly (Tensor | null)[]) => readonly (Tensor | null)[] | void;
 
 export interface LoadResult {
   missingKeys: string[];
@@ -24,6 +32,7 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   private readonly children_ = new Map<string, Module<any, any> | null>();
   private preHooks: ForwardPreHook<Args>[] = [];
   private postHooks: ForwardHook<Args, Out>[] = [];
+  private backwardHooks: BackwardHook[] = [];
 
   /** The computation. Subclasses define it as a method (not an arrow-function field). */
   forward(..._inputs: Args): Out {
@@ -208,15 +217,70 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return () => { this.postHooks = this.postHooks.filter((h) => h !== hook); };
   }
 
+  /**
+   * `register_full_backward_hook`: `hook(module, gradInput, gradOutput)` runs during backward once
+   * the gradient with respect to the module's tensor input is complete, and may return a
+   * replacement. Modules with one tensor argument and a tensor output (every layer here).
+   * @example relu.registerFullBackwardHook((_m, [gi]) => [clamp(gi!, 0)]); // guided backprop on nn.ReLU
+   */
+  registerFullBackwardHook(hook: BackwardHook): () => void {
+    this.backwardHooks.push(hook);
+    this.wrapForward();
+    return () => { this.backwardHooks = this.backwardHooks.filter((h) => h !== hook); };
+  }
+
   /** Hooks run inside `forward` itself: the first hook replaces it by a wrapper on this instance. */
   private wrapForward(): void {
     if (Object.prototype.hasOwnProperty.call(this, 'forward')) return;
     const inner = this.forward;
     this.forward = (...inputs: Args): Out => {
       for (const h of this.preHooks) inputs = h(this, inputs) ?? inputs;
-      let out = inner.apply(this, inputs);
+      const tap = this.backwardHooks.length ? this.backwardTap(inputs) : null;
+      let out = inner.apply(this, tap ? tap.inputs : inputs);
       for (const h of this.postHooks) out = h(this, inputs, out) ?? out;
-      return out;
+      return tap ? tap.output(out) : out;
+    };
+  }
+
+  /**
+   * Identity ops around the forward call: the one on the output keeps gradOutput, the one on the
+   * input receives the complete gradInput (the engine sums every use inside the module before it)
+   * and runs the hooks. With no input needing a gradient, the hooks run at the output with nulls.
+   */
+  private backwardTap(inputs: Args): { inputs: Args; output: (out: Out) => Out } {
+    const op = `${this.constructor.name}.backwardHook`;
+    const tensorArgs = inputs.filter((a) => a instanceof Tensor);
+    if (tensorArgs.length !== 1) throw new NotSupportedError(op, `full backward hooks need exactly one tensor argument, got ${tensorArgs.length}`);
+    const k = inputs.findIndex((a) => a instanceof Tensor);
+    const x = inputs[k] as Tensor;
+    let gradOutput: Tensor | null = null;
+    const runHooks = (gi: Tensor | null): (Tensor | null)[] => {
+      let gradInput = inputs.map((_, i) => (i === k ? gi : null));
+      for (const h of this.backwardHooks) {
+        const r = h(this, gradInput, [gradOutput]);
+        if (!r) continue;
+        if (r.length !== inputs.length) throw new ArgumentError(op, `a backward hook returned ${r.length} gradients for ${inputs.length} inputs`);
+        const g = r[k];
+        if (gi && g && !(g instanceof Tensor && sameShape(g.shape, x.shape))) {
+          throw new ShapeError(op, `a backward hook returned a gradient of shape ${g instanceof Tensor ? fmtShape(g.shape) : typeof g} for an input of shape ${fmtShape(x.shape)}`);
+        }
+        gradInput = [...r];
+      }
+      return gradInput;
+    };
+    const alias = (t: Tensor, name: string, onGrad: (g: Tensor) => Tensor | null) => record(new Tensor(t.data, t.shape), name, [t], (g) => [onGrad(g)]);
+    const tapped = [...inputs] as Args;
+    if (x.requiresGrad) tapped[k] = alias(x, 'backwardHookInput', (g) => runHooks(g)[k]);
+    return {
+      inputs: tapped,
+      output: (out) => {
+        if (!(out instanceof Tensor)) throw new NotSupportedError(op, 'full backward hooks need a tensor output');
+        return alias(out, 'backwardHookOutput', (g) => {
+          gradOutput = g;
+          if (!x.requiresGrad) runHooks(null);
+          return g;
+        }) as Out;
+      },
     };
   }
 
