@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import * as attack from '../src/attack/index.js';
 import * as nn from '../src/nn/index.js';
 import { Generator } from '../src/random.js';
-import { tensor } from '../src/creation.js';
+import { tensor, rand, randint } from '../src/creation.js';
+import { ArgumentError, ShapeError } from '../src/errors.js';
 import { assertClose } from './helpers/assert.js';
 
 interface Arr { shape: number[]; data: number[] }
@@ -41,3 +42,131 @@ for (const c of fx.cases) {
     assert.deepEqual([...attack.logitsOf(model, adv, fx.normalize).argmax(1).data], c.advPred);
   });
 }
+
+test('every attack stays in [0, 1] and in its ε-ball with a normalising model; ε = 0 returns the input', () => {
+  const model = fixtureModel();
+  const g = new Generator(1);
+  for (let trial = 0; trial < 6; trial++) {
+    // Pixels in [0, 1], a quarter of them on the box's faces.
+    const x = rand([4, 3, 8, 8], { generator: g }).mul(1.5).sub(0.25).clamp(0, 1);
+    const y = randint(0, 5, [4], { generator: g });
+    for (const method of attack.ATTACK_METHODS) {
+      const eps = method === 'pgdL2' ? 0.3 + g.random() : 0.02 + 0.3 * g.random();
+      const opts: attack.PgdOptions = { eps, normalize: fx.normalize, ...(trial % 2 ? { target: 2 } : {}) };
+      if (method !== 'fgsm') Object.assign(opts, { alpha: eps / 3, steps: 4 });
+      if (method.startsWith('pgd')) opts.generator = g;
+      const adv = attack.runAttack(method, model, x, y, opts);
+      const s = attack.attackStats(model, x, adv, y);
+      for (const v of adv.data) assert.ok(v >= 0 && v <= 1, `${method}: pixel ${v} outside [0, 1]`);
+      if (method === 'pgdL2') assert.ok(s.l2.max <= eps * (1 + 1e-5), `pgdL2: L2 ${s.l2.max} > ε ${eps}`);
+      else assert.ok(s.linf.max <= eps + 1e-6, `${method}: L∞ ${s.linf.max} > ε ${eps}`);
+      assert.ok(s.linf.max > 0, `${method} moved nothing`);
+      const same = attack.runAttack(method, model, x, y, { ...opts, eps: 0 });
+      assert.deepEqual([...same.data], [...x.data], `${method} at ε = 0`);
+    }
+  }
+});
+
+test('an attack leaves the model as it was: modes, weights, requiresGrad and .grad', () => {
+  const model = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Dropout(0.5), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(64, 5));
+  model.loadStateDict(Object.fromEntries(Object.entries(fixtureModel().stateDict()).map(([k, v]) => [k.replace(/^4\./, '5.'), v])));
+  model.train();
+  model.at(2).eval(); // a mixed state must survive too
+  const [w, b] = model.parameters();
+  w.grad = tensor(new Float32Array(w.size).fill(0.5), { shape: w.shape });
+  b.requiresGrad = false;
+  const before = model.parameters().map((p) => [...p.data]);
+  const modes = model.modules().map((m) => m.training);
+  const a = attack.pgd(model, images, labels, { eps: 0.1, alpha: 0.03, steps: 3, generator: new Generator(0) });
+  // Dropout was active (train mode) for the model but the attack ran in eval mode: deterministic.
+  const again = attack.pgd(model, images, labels, { eps: 0.1, alpha: 0.03, steps: 3, generator: new Generator(0) });
+  assert.deepEqual([...a.data], [...again.data]);
+  assert.deepEqual(model.modules().map((m) => m.training), modes);
+  assert.deepEqual(model.parameters().map((p) => [...p.data]), before);
+  assert.deepEqual(model.parameters().map((p) => p.requiresGrad), [true, false, true, true]);
+  assert.ok(w.grad && w.grad.data.every((v) => v === 0.5));
+  assert.deepEqual(model.parameters().slice(1).map((p) => p.grad), [null, null, null]);
+});
+
+test('bad arguments name the attack, the argument and the shapes', () => {
+  const model = fixtureModel();
+  assert.throws(() => attack.fgsm(model, images, labels, { eps: -0.1 }), (e: Error) => e instanceof ArgumentError && /^fgsm: eps must be a non-negative number, got -0.1/.test(e.message));
+  assert.throws(() => attack.pgd(model, images, labels, { steps: 0 }), /pgd: steps must be a positive integer, got 0/);
+  assert.throws(() => attack.bim(model, images, labels, { alpha: 0 }), /bim: alpha must be a positive number/);
+  assert.throws(() => attack.fgsm(model, images, labels, { steps: 3 } as attack.AttackOptions), /fgsm: unknown option 'steps'/);
+  assert.throws(() => attack.fgsm(model, images, ints([1, 2])), (e: Error) => e instanceof ShapeError && /labels must be an int32 tensor \[6\].*\[2\]/.test(e.message));
+  assert.throws(() => attack.fgsm(model, images.mul(3), labels), /fgsm: images must be pixels in \[0, 1\], got values from 0 to 3 .*normalize/);
+  assert.throws(() => attack.fgsm(model, images, labels, { target: 7, normalize: fx.normalize }), /fgsm: target holds class 7, out of range for a model with 5 classes/);
+  assert.throws(() => attack.fgsm(model, images, labels, { normalize: { mean: [0.5, 0.5], std: 0.2 } }), /fgsm: normalize.mean has 2 values but the images have 3 channels/);
+  assert.throws(() => attack.fgsm(model, images, labels, { normalize: { mean: 0.5, std: 0 } }), /fgsm: normalize.std must be a positive number/);
+});
+
+test('attackStats, robustAccuracy and attackBatched give the numbers of the PyTorch predictions', () => {
+  const model = fixtureModel();
+  const normalize = fx.normalize;
+  const byName = Object.fromEntries(fx.cases.map((c) => [c.name, c]));
+  const expectAccuracy = (pred: number[]) => pred.filter((p, i) => p === fx.labels[i]).length / pred.length;
+  // The fixture's labels are the model's clean predictions: clean accuracy 1, success = 1 − robust accuracy.
+  const fg = attack.fgsm(model, images, labels, { eps: 0.1, normalize });
+  const s = attack.attackStats(model, images, fg, labels, { normalize });
+  assert.equal(s.cleanAccuracy, 1);
+  assert.equal(s.accuracy, expectAccuracy(byName.fgsm.advPred));
+  assert.equal(s.successRate, 1 - s.accuracy);
+  assert.ok(Math.abs(s.linf.max - 0.1) < 1e-6 && s.linf.mean <= s.linf.max);
+  assert.ok(s.wrongConfidence! > 0.2 && s.wrongConfidence! <= 1);
+  const tg = attack.attackStats(model, images, f32(byName['fgsm-targeted'].adv), labels, { target: targets, normalize });
+  assert.equal(tg.successRate, byName['fgsm-targeted'].advPred.filter((p, i) => p === fx.targets[i]).length / 6);
+
+  const curve = attack.robustAccuracy(model, images, labels, 'fgsm', { eps: [0, 0.1], normalize, batchSize: 4 });
+  assert.deepEqual(curve.map((p) => [p.eps, p.accuracy]), [[0, 1], [0.1, s.accuracy]]);
+  assert.equal(curve[0].linf.max, 0);
+  // Batches of 4 and a per-image target give the images of one call.
+  const whole = attack.bim(model, images, labels, { eps: 0.1, alpha: 0.02, steps: 3, target: targets, normalize });
+  const batched = attack.attackBatched('bim', model, images, labels, { eps: 0.1, alpha: 0.02, steps: 3, target: targets, normalize, batchSize: 4 });
+  assertClose(batched.data, whole.data, { atol: 1e-7, rtol: 0 });
+  const pgdCurve = attack.robustAccuracy(model, images, labels, 'pgd', { eps: [0.05, 0.1], steps: 5, alphaRatio: 0.25, normalize, generator: new Generator(7) });
+  assert.ok(pgdCurve[1].linf.max <= 0.1 + 1e-6 && pgdCurve[1].linf.max > 0.05);
+  assert.throws(() => attack.robustAccuracy(model, images, labels, 'pgd', { eps: [0.1], alpha: 0.01, alphaRatio: 0.25 }), /give alpha or alphaRatio/);
+});
+
+test('transfer measures a source model\'s adversarial images on another model', () => {
+  const source = fixtureModel(), other = fixtureModel();
+  const normalize = fx.normalize;
+  const self = attack.transfer(source, source, images, labels, 'fgsm', { eps: 0.1, normalize });
+  assert.equal(self.targetAccuracy, self.sourceAccuracy);
+  assert.equal(self.targetCleanAccuracy, 1);
+  // Another head: its accuracy on the source's images is what attackStats says of them.
+  const head = other.at(4) as nn.Linear;
+  head.weight.data.reverse();
+  const t = attack.transfer(source, other, images, labels, 'fgsm', { eps: 0.1, normalize });
+  const adv = attack.fgsm(source, images, labels, { eps: 0.1, normalize });
+  assert.equal(t.targetAccuracy, attack.attackStats(other, images, adv, labels, { normalize }).accuracy);
+  assert.equal(t.sourceAccuracy, self.sourceAccuracy);
+});
+
+test('robustAccuracySpec draws one line per model over ε, in percent', () => {
+  const a = { name: 'LeNet', points: [{ eps: 0, accuracy: 0.98 }, { eps: 0.1, accuracy: 0.7 }] };
+  const b = { name: 'LeNet (adversarial)', points: [{ eps: 0, accuracy: 0.97 }, { eps: 0.1, accuracy: 0.9 }] };
+  const spec = attack.robustAccuracySpec([a, b]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(spec.datasets.series, [
+    { x: 0, series: 'LeNet', y: 98 }, { x: 0.1, series: 'LeNet', y: 70 },
+    { x: 0, series: 'LeNet (adversarial)', y: 97 }, { x: 0.1, series: 'LeNet (adversarial)', y: 90 },
+  ]);
+  assert.match(spec.encoding.x.title, /ε/);
+  assert.throws(() => attack.robustAccuracySpec([a, { ...b, points: b.points.slice(1) }]), /robustAccuracySpec: curve 'LeNet \(adversarial\)' is measured at ε \[0.1\]/);
+});
+
+test('triptychs: original, perturbation on a shared grey scale, adversarial, with captions', () => {
+  const model = fixtureModel();
+  const adv = f32(fx.cases[0].adv);
+  const t = attack.triptychs(model, images.narrow(0, 0, 2), adv.narrow(0, 0, 2), { classes: ['a', 'b', 'c', 'd', 'e'], normalize: fx.normalize });
+  assert.equal(t.images.length, 6);
+  assert.deepEqual(t.images[0].data, images.data.subarray(0, 192));
+  assert.deepEqual(t.images[2].data, adv.data.subarray(0, 192));
+  assert.ok(Math.abs(t.scale - 0.1) < 1e-6);
+  const d = t.images[1].data, x = t.images[0].data, y = t.images[2].data;
+  for (let i = 0; i < d.length; i++) assert.ok(Math.abs(d[i] - (0.5 + (y[i] - x[i]) / (2 * t.scale))) < 1e-6);
+  assert.match(t.labels[0], new RegExp(`^${'abcde'[fx.labels[0]]} \\d+%$`));
+  assert.match(t.labels[2], new RegExp(`^${'abcde'[fx.cases[0].advPred[0]]} \\d+%$`));
+  assert.match(t.labels[1], /^δ ±0.10$/);
+});
