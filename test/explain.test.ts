@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  explain, nn, tensor, zeros, randn, relu, clamp, maxPool2d, flatten, conv2d, withGradientRules, Generator, models, type Tensor,
+  explain, nn, tensor, zeros, randn, relu, clamp, maxPool2d, avgPool2d, flatten, conv2d, withGradientRules, Generator, models, type Tensor,
 } from '../src/index.js';
 import { assertClose, assertTensor } from './helpers/assert.js';
 
@@ -107,4 +107,91 @@ test('occlusion matches PyTorch (windows over all channels, strides, baselines)'
   for (const c of fx.cases.filter((k) => k.name.startsWith('occlusion.'))) {
     expectArr(explain.occlusion(model, x, targets, { window: c.window, stride: c.stride, baseline: c.baseline, batchSize: 5 }), c.expected, c.name);
   }
+});
+
+test('full backward hooks on nn.ReLU modules give guided backprop and deconvolution (PyTorch semantics)', () => {
+  const model = sequentialCnn();
+  const relus = model.modules().filter((m) => m instanceof nn.ReLU);
+  let removes = relus.map((r) => r.registerFullBackwardHook((_m, [gi]) => [clamp(gi!, 0)]));
+  expectArr(explain.saliency(model, x, targets, { abs: false }), caseOf('guidedBackprop').expected, 'hooked guided backprop');
+  removes.forEach((r) => r());
+  removes = relus.map((r) => r.registerFullBackwardHook((_m, _gi, [go]) => [clamp(go!, 0)]));
+  expectArr(explain.saliency(model, x, targets, { abs: false }), caseOf('deconvolution').expected, 'hooked deconvolution');
+  removes.forEach((r) => r());
+  // With the hooks removed the gradient is the plain one again; the gradient-rule scope gives the same as the hooks.
+  expectArr(explain.saliency(model, x, targets, { abs: false }), caseOf('saliency').signed, 'hooks removed');
+  expectArr(explain.guidedBackprop(model, x, targets), caseOf('guidedBackprop').expected, 'rule on nn.ReLU');
+});
+
+test('a full backward hook sees gradInput and gradOutput, and its replacement flows on', () => {
+  const lin = new nn.Linear(3, 2);
+  const seen: { gi: (Tensor | null)[]; go: (Tensor | null)[] }[] = [];
+  const remove = lin.registerFullBackwardHook((m, gi, go) => {
+    assert.equal(m, lin);
+    seen.push({ gi: [...gi], go: [...go] });
+    return gi[0] ? [gi[0].mul(10)] : undefined;
+  });
+  const input = randn([4, 3], { requiresGrad: true, generator: new Generator(1) });
+  const up = randn([4, 2], { generator: new Generator(2) });
+  lin.forward(input).mul(up).sum().backward();
+  assert.equal(seen.length, 1);
+  assertTensor(seen[0].go[0]!, [4, 2], up.data, { what: 'gradOutput' });
+  const expected = up.matmul(lin.weight.detach());
+  assertTensor(seen[0].gi[0]!, [4, 3], expected.data, { what: 'gradInput' });
+  assertTensor(input.grad!, [4, 3], expected.mul(10).data, { what: 'replaced gradient' });
+  // An input that needs no gradient: the hook still runs, with null for it.
+  lin.forward(input.detach()).sum().backward();
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1].gi[0], null);
+  remove();
+  lin.forward(input).sum().backward();
+  assert.equal(seen.length, 2);
+  // A replacement of the wrong shape is an error naming the module.
+  lin.registerFullBackwardHook(() => [zeros([1])]);
+  assert.throws(() => lin.forward(input).sum().backward(), /Linear\.backwardHook: .*shape \[1\].*\[4,3\]/);
+});
+
+test('withGradientRules: scoped, nested, and fixed when the op runs', () => {
+  const a = tensor([-1, 2, -3, 4], { requiresGrad: true });
+  const double = { relu: (g: Tensor, c: { vjp: (g: Tensor, n: readonly boolean[]) => readonly (Tensor | null)[]; needsGrad: readonly boolean[] }) => c.vjp(g.mul(2), c.needsGrad) };
+  const y = withGradientRules(double, () => relu(a).sum());
+  y.backward(); // outside the scope: the rule recorded with the op still applies
+  assertTensor(a.grad!, [4], [0, 2, 0, 2]);
+  a.grad = null;
+  withGradientRules(double, () => withGradientRules({ relu: (g) => [g] }, () => relu(a).sum())).backward();
+  assertTensor(a.grad!, [4], [1, 1, 1, 1], { what: 'inner rule wins' });
+  a.grad = null;
+  relu(a).sum().backward();
+  assertTensor(a.grad!, [4], [0, 1, 0, 1], { what: 'no rule outside' });
+});
+
+/** The fixture network in float64, with the given activation and pooling. */
+function cnn64(act: (t: Tensor) => Tensor, pool: (t: Tensor) => Tensor): nn.Module {
+  const p = Object.fromEntries(Object.entries(fx.state).map(([k, v]) => [k, toTensor(v).double()]));
+  return new (class extends nn.Module {
+    override forward(t: Tensor): Tensor {
+      t = pool(act(conv2d(t, p['conv1.weight'], p['conv1.bias'], { padding: 1 })));
+      t = act(conv2d(t, p['conv2.weight'], p['conv2.bias'], { padding: 1 }));
+      return nn.functional.linear(flatten(t, 1), p['fc.weight'], p['fc.bias']);
+    }
+  })();
+}
+
+test('integratedGradients in float64: completeness to the rule\'s error (Gauss-Legendre exact to 1e-10; Riemann O(1/n), midpoint and trapezoid O(1/n²))', () => {
+  const x64 = x.double();
+  const baseline = randn(x.shape, { dtype: 'float64', generator: new Generator(5) }).mul(0.1);
+  // tanh and average pooling: smooth along the path, so each rule shows its order.
+  const smooth = cnn64((t) => t.tanh(), (t) => avgPool2d(t, 2));
+  const delta = (method: explain.IntegrationMethod, steps: number) =>
+    Math.max(...explain.integratedGradients(smooth, x64, targets, { method, steps, baseline, returnConvergenceDelta: true }).delta.abs().data);
+  assert.ok(delta('gaussLegendre', 16) < 1e-10, `Gauss-Legendre residual ${delta('gaussLegendre', 16)}`);
+  for (const [method, order] of [['riemannLeft', 1], ['riemannRight', 1], ['riemannMiddle', 2], ['riemannTrapezoid', 2]] as const) {
+    const d32 = delta(method, 32), d64 = delta(method, 64);
+    const ratio = d64 / d32;
+    assert.ok(Math.abs(ratio - 2 ** -order) < 0.1, `${method}: residual ${d32} at 32 steps, ${d64} at 64 (ratio ${ratio}, expected ${2 ** -order})`);
+  }
+  // With relu and max pooling the gradient jumps along the path; the residual still shrinks with the steps.
+  const relu64 = cnn64(relu, (t) => maxPool2d(t, 2));
+  const r = (steps: number) => Math.max(...explain.integratedGradients(relu64, x64, targets, { method: 'riemannTrapezoid', steps, baseline, returnConvergenceDelta: true }).delta.abs().data);
+  assert.ok(r(400) < r(10) / 10, `relu net: residual ${r(10)} at 10 steps, ${r(400)} at 400`);
 });
