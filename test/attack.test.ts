@@ -10,9 +10,18 @@ import { readFileSync } from 'node:fs';
 // The modules directly (not the package entry), so that this test runs while other areas are in progress.
 import * as attack from '../src/attack/index.js';
 import * as nn from '../src/nn/index.js';
-import { Generator } from '../src/random.js';
+import { Generator, manualSeed } from '../src/random.js';
 import { tensor, rand, randint } from '../src/creation.js';
 import { ArgumentError, ShapeError } from '../src/errors.js';
+import type { Tensor } from '../src/tensor.js';
+import { selectDefaultBackend } from '../src/backend/select.js';
+import { mnist } from '../src/data/node/mnist.js';
+import { DataLoader } from '../src/data/dataloader.js';
+import { Subset } from '../src/data/dataset.js';
+import { LeNet5 } from '../src/models/lenet.js';
+import { Adam } from '../src/optim/adam.js';
+import { crossEntropy } from '../src/nn/functional/loss.js';
+import { fit, type Batch } from '../src/train/fit.js';
 import { assertClose } from './helpers/assert.js';
 
 interface Arr { shape: number[]; data: number[] }
@@ -169,4 +178,20 @@ test('triptychs: original, perturbation on a shared grey scale, adversarial, wit
   assert.match(t.labels[0], new RegExp(`^${'abcde'[fx.labels[0]]} \\d+%$`));
   assert.match(t.labels[2], new RegExp(`^${'abcde'[fx.cases[0].advPred[0]]} \\d+%$`));
   assert.match(t.labels[1], /^δ ±0.10$/);
+});
+
+test('a LeNet-5 trained briefly on the bundled digits: FGSM at ε = 0.1 and 0.2 lowers its accuracy, PGD lowers it further', async () => {
+  await selectDefaultBackend();
+  manualSeed(0);
+  const digits = mnist(), testDigits = mnist({ train: false });
+  const model = new LeNet5();
+  const loader = new DataLoader<{ input: Tensor; target: number | Tensor }, Batch>(new Subset(digits, Array.from({ length: 2000 }, (_, i) => i)), { batchSize: 32, shuffle: true, generator: new Generator(1) });
+  await fit(model, { train: loader, optimizer: new Adam(model.parameters(), { lr: 5e-3 }), loss: crossEntropy, epochs: 2 });
+  const x = testDigits.inputs.narrow(0, 0, 200), y = testDigits.targets.narrow(0, 0, 200);
+  const fg = attack.robustAccuracy(model, x, y, 'fgsm', { eps: [0, 0.1, 0.2] });
+  const pg = attack.robustAccuracy(model, x, y, 'pgd', { eps: [0.1, 0.2], steps: 10, alphaRatio: 0.25, generator: new Generator(0) });
+  const [clean, f1, f2] = fg.map((p) => p.accuracy), [p1, p2] = pg.map((p) => p.accuracy);
+  assert.ok(clean > 0.85, `clean accuracy ${clean}`);
+  assert.ok(f1 < clean - 0.05 && f2 < f1, `FGSM: clean ${clean}, ε 0.1 → ${f1}, ε 0.2 → ${f2}`);
+  assert.ok(p1 < f1 && p2 < f2 && p2 < 0.2, `PGD-10: ε 0.1 → ${p1} (FGSM ${f1}), ε 0.2 → ${p2} (FGSM ${f2})`);
 });
