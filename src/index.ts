@@ -23,6 +23,7 @@ export * as data from './data/index.js';
 export * as viz from './viz/index.js';
 export * as train from './train/index.js';
 export * as io from './io/index.js';
+export * as attack from './attack/index.js';
 export * as explain from './explain/index.js';
 
 import { selectDefaultBackend } from './backend/select.js';
