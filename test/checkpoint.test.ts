@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { Generator, Tensor, defaultGenerator, manualSeed, nn, randint, randn } f
 import { SafetensorsError, parseSafetensors, serializeSafetensors } from '../src/io/index.js';
 import { Adam, CosineAnnealingLR, Optimizer, ReduceLROnPlateau, SGD, SchedulerBase, StepLR } from '../src/optim/index.js';
 import {
-  CHECKPOINT_METADATA_KEY, CheckpointError, loadCheckpoint, parseCheckpoint, restoreCheckpoint, saveCheckpoint, serializeCheckpoint,
+  CHECKPOINT_CHECKSUM_KEY, CHECKPOINT_METADATA_KEY, CheckpointError, MAX_JSON_DEPTH, loadCheckpoint, parseCheckpoint, restoreCheckpoint, saveCheckpoint, serializeCheckpoint,
   type Checkpoint,
 } from '../src/train/checkpoint.js';
 
@@ -103,7 +104,8 @@ test('the checkpoint is one safetensors file: model.*, optimizer.state.*, and th
   trainStep(run);
   const bytes = serializeCheckpoint({ model: run.model, optimizer: run.optimizer, scheduler: run.scheduler, epoch: 0, generators: { data: run.data } });
   const { tensors, metadata } = parseSafetensors(bytes);
-  assert.deepEqual(Object.keys(metadata), [CHECKPOINT_METADATA_KEY]);
+  assert.deepEqual(Object.keys(metadata), [CHECKPOINT_METADATA_KEY, CHECKPOINT_CHECKSUM_KEY]);
+  assert.equal(metadata[CHECKPOINT_CHECKSUM_KEY], createHash('sha256').update(serializeSafetensors(tensors)).update(metadata[CHECKPOINT_METADATA_KEY]).digest('hex'));
   const names = Object.keys(tensors).sort();
   const modelNames = Object.keys(run.model.stateDict()).map((n) => `model.${n}`);
   const optimizerNames = [0, 1, 2, 3, 4, 5].map((i) => `optimizer.state.${i}.momentumBuffer`);
@@ -200,7 +202,7 @@ const CORRUPT: [string, (p: { tensors: Record<string, Tensor>; doc: Record<strin
     /not a pixelgrad checkpoint: its __metadata__ has no 'pixelgrad' entry \(a plain safetensors file\? use loadSafetensors or loadModel\)/],
   ['metadata not JSON', ({ tensors }) => serializeSafetensors(tensors, { pixelgrad: '{"format": "pixelgrad-checkpoint", ' }), /the 'pixelgrad' metadata is not valid JSON \(/],
   ['metadata JSON not an object', ({ tensors }) => serializeSafetensors(tensors, { pixelgrad: '[1]' }), /the 'pixelgrad' metadata must be a JSON object, got \[1\]/],
-  ['wrong format', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, format: 'other' }) }), /format is 'other', expected 'pixelgrad-checkpoint'/],
+  ['wrong format', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, format: 'other' }) }), /format is "other", expected 'pixelgrad-checkpoint'/],
   ['newer version', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, version: 2 }) }),
     /version 2 is not supported: this pixelgrad reads version 1 \(the file is from a newer pixelgrad\)/],
   ['missing version', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, version: undefined }) }), /version must be a number, got undefined/],
@@ -208,11 +210,11 @@ const CORRUPT: [string, (p: { tensors: Record<string, Tensor>; doc: Record<strin
   ['missing optimizer tensor', ({ tensors, doc }) => {
     const { ['optimizer.state.2.momentumBuffer']: _gone, ...rest } = tensors;
     return serializeSafetensors(rest, { pixelgrad: JSON.stringify(doc) });
-  }, /optimizer\.stateDict\.state\[2\]\.momentumBuffer refers to tensor 'optimizer\.state\.2\.momentumBuffer', which is not in the file/],
+  }, /optimizer\.stateDict\.state\[2\]\.momentumBuffer refers to tensor "optimizer\.state\.2\.momentumBuffer", which is not in the file/],
   ['unreferenced optimizer tensor', ({ tensors, doc }) => serializeSafetensors({ ...tensors, 'optimizer.state.9.x': randn([2]) }, { pixelgrad: JSON.stringify(doc) }),
-    /tensor 'optimizer\.state\.9\.x' is not referenced by the optimizer state/],
+    /tensor "optimizer\.state\.9\.x" is not referenced by the optimizer state/],
   ['stray tensor', ({ tensors, doc }) => serializeSafetensors({ ...tensors, other: randn([2]) }, { pixelgrad: JSON.stringify(doc) }),
-    /unexpected tensor 'other' \(a checkpoint holds model\.\* and optimizer\.\* tensors\)/],
+    /unexpected tensor "other" \(a checkpoint holds model\.\* and optimizer\.\* tensors\)/],
   ['bad optimizer', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, optimizer: { type: 'SGD' } }) }), /optimizer must be \{ type, stateDict \}/],
   ['bad rng state', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, rng: { ...doc.rng, default: { s: [1, 2, 3], spareNormal: null } } }) }),
     /rng\.default: s must be 4 unsigned 32-bit integers, got \[1,2,3\]/],
@@ -242,6 +244,73 @@ test('a truncated checkpoint file (what a non-atomic write could leave) is a Saf
   assert.throws(() => loadCheckpoint(join(dir, 'none.safetensors')), /ENOENT/);
 });
 
+// ---- integrity ----
+
+/** `parseCheckpoint(bytes)` throws a CheckpointError whose message matches `message`. */
+function assertCorrupt(bytes: Uint8Array, message: RegExp): void {
+  assert.throws(() => parseCheckpoint(bytes, 'c.safetensors'), (e: Error) => {
+    assert.ok(e instanceof CheckpointError, `${e.name}: ${e.message.slice(0, 300)}`);
+    assert.match(e.message, message);
+    assert.ok(e.message.length < 400, `a ${e.message.length}-character message`);
+    return true;
+  });
+}
+
+test('a checksum of tensors and JSON: any changed byte is refused, files without one still load', () => {
+  const run = makeRun('SGD+StepLR', 8);
+  trainStep(run);
+  const bytes = serializeCheckpoint({ model: run.model, optimizer: run.optimizer, epoch: 2, config: { lr: 0.1 } });
+  const headerEnd = 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  parseCheckpoint(bytes);
+  // One flipped bit in the data region (first, middle and last byte): a valid file otherwise.
+  for (const at of [headerEnd, Math.floor((headerEnd + bytes.length) / 2), bytes.length - 1]) {
+    const bad = bytes.slice();
+    bad[at] ^= 0x01;
+    assertCorrupt(bad, /^loadCheckpoint: c\.safetensors: checksum mismatch: the file's tensors or metadata changed after it was written \(SHA-256 [0-9a-f]{12}\.\.\., stored [0-9a-f]{12}\.\.\.\); the file is corrupt$/);
+  }
+  // A changed number in the JSON (epoch 2 → 3) that is still a valid checkpoint.
+  const { tensors, metadata } = parseSafetensors(bytes);
+  const edited = { ...metadata, [CHECKPOINT_METADATA_KEY]: metadata[CHECKPOINT_METADATA_KEY].replace('"epoch":2', '"epoch":3') };
+  assert.notEqual(edited[CHECKPOINT_METADATA_KEY], metadata[CHECKPOINT_METADATA_KEY]);
+  assertCorrupt(serializeSafetensors(tensors, edited), /checksum mismatch/);
+  // Two tensors of one shape swapped by name: same data region, different checkpoint.
+  const [a, b] = Object.keys(tensors).filter((k) => tensors[k].shape.join() === tensors[Object.keys(tensors)[0]].shape.join());
+  assert.ok(a && b, 'two tensors of one shape');
+  assertCorrupt(serializeSafetensors({ ...tensors, [a]: tensors[b], [b]: tensors[a] }, metadata), /checksum mismatch/);
+  assertCorrupt(serializeSafetensors(tensors, { ...metadata, [CHECKPOINT_CHECKSUM_KEY]: 'abc' }),
+    /the 'pixelgrad_sha256' metadata must be a SHA-256 digest \(64 hex digits\), got "abc"$/);
+  // Written before checksums: loads, the same checkpoint.
+  const { [CHECKPOINT_CHECKSUM_KEY]: _digest, ...older } = metadata;
+  const loaded = parseCheckpoint(serializeSafetensors(tensors, older));
+  assert.equal(loaded.epoch, 2);
+  assert.deepEqual(loaded.config, { lr: 0.1 });
+});
+
+test('hostile JSON in a checkpoint: deep nesting and huge names give short CheckpointErrors, never a RangeError', () => {
+  const { tensors, doc } = validParts();
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const json = JSON.stringify({ ...doc, history: null }).replace('"history":null', `"history":${deep(100_000)}`);
+  assertCorrupt(serializeSafetensors(tensors, { pixelgrad: json }), new RegExp(`the 'pixelgrad' metadata nests deeper than ${MAX_JSON_DEPTH + 1} levels$`));
+  // Within the limit it loads (config and history keep their nesting).
+  const ok = JSON.stringify({ ...doc, history: null }).replace('"history":null', `"history":${deep(MAX_JSON_DEPTH)}`);
+  let h = parseCheckpoint(serializeSafetensors(tensors, { pixelgrad: ok })).history;
+  for (let d = 1; d < MAX_JSON_DEPTH; d++) h = (h as unknown[])[0] as never;
+  assert.deepEqual(h, []);
+  // Deeply nested wrong values are described without recursion.
+  assertCorrupt(serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, rng: null }).replace('"rng":null', `"rng":${deep(MAX_JSON_DEPTH)}`) }),
+    /rng must be \{ default, generators \}, got \[\[\.\.\.\]\]$/);
+  const long = 'x'.repeat(1_000_000);
+  assertCorrupt(serializeSafetensors({ ...tensors, [long]: randn([1]) }, { pixelgrad: JSON.stringify(doc) }), /unexpected tensor "x{70,}\.\.\." \(a checkpoint holds/);
+  assertCorrupt(serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, format: long }) }), /format is "x+\.\.\.", expected 'pixelgrad-checkpoint'$/);
+  assertCorrupt(serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, optimizer: { ...doc.optimizer, type: long } }) }), /optimizer must be \{ type, stateDict \}, got an object$/);
+  assertCorrupt(serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, rng: { ...doc.rng, generators: { [long]: null } } }) }), /rng\.generators\.x+\.\.\.: a generator state must be/);
+  // Saving refuses what loading would refuse.
+  let nested: unknown[] = [];
+  for (let d = 0; d < MAX_JSON_DEPTH; d++) nested = [nested];
+  const run = makeRun('SGD+StepLR', 9);
+  assert.throws(() => serializeCheckpoint({ model: run.model, epoch: 0, config: nested }), new RegExp(`^ArgumentError: saveCheckpoint: config(\\[0\\])+\\.\\.\\. nests deeper than ${MAX_JSON_DEPTH} levels`));
+});
+
 // ---- restoring into the wrong objects ----
 
 function savedRun(kind: Kind = 'SGD+StepLR'): Checkpoint {
@@ -259,11 +328,11 @@ test('restoreCheckpoint: mismatches are clear errors', () => {
     /restoreCheckpoint: the checkpoint's optimizer is SGD but the optimizer given is Adam/);
   const oneGroup = new SGD(fresh.model.parameters(), { lr: 0.1, momentum: 0.9 });
   assert.throws(() => restoreCheckpoint(ckpt, { model: fresh.model, optimizer: oneGroup }),
-    /restoreCheckpoint: the checkpoint's SGD has parameter groups of \[2, 4\] parameters but the optimizer given has \[6\]/);
+    /restoreCheckpoint: the checkpoint's SGD has parameter groups of \[2,4\] parameters but the optimizer given has \[6\]/);
   assert.throws(() => restoreCheckpoint(ckpt, { model: fresh.model, scheduler: adam.scheduler }),
     /restoreCheckpoint: the checkpoint's scheduler is StepLR but the scheduler given is CosineAnnealingLR/);
   assert.throws(() => restoreCheckpoint(ckpt, { model: fresh.model, generators: { loader: new Generator() } }),
-    /restoreCheckpoint: the checkpoint has no generator 'loader' \(it has 'data'\)/);
+    /restoreCheckpoint: the checkpoint has no generator 'loader' \(it has \["data"\]\)/);
   const modelOnly = parseCheckpoint(serializeCheckpoint({ model: fresh.model, epoch: 0 }));
   assert.throws(() => restoreCheckpoint(modelOnly, { model: fresh.model, optimizer: fresh.optimizer }), /restoreCheckpoint: an optimizer was given but the checkpoint has no optimizer state/);
   assert.throws(() => restoreCheckpoint(modelOnly, { model: fresh.model, scheduler: fresh.scheduler }), /restoreCheckpoint: a scheduler was given but the checkpoint has no scheduler state/);

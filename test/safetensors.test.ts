@@ -199,6 +199,14 @@ const HOSTILE: [string, () => Uint8Array, RegExp][] = [
   ['non-string metadata', () => craft({ __metadata__: { epoch: 3 } }), /^__metadata__\["epoch"\] must be a string, got 3$/],
   ['metadata not an object', () => craft({ __metadata__: ['a'] }), /^__metadata__ must be an object of strings, got \["a"\]$/],
   ['null metadata', () => craft({ __metadata__: null }), /^__metadata__ must be an object of strings, got null$/],
+  // Error paths must not recurse over the file or quote all of it.
+  ['an entry nested 100,000 levels deep', () => craft(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+    /^tensor "a": expected \{ dtype, shape, data_offsets \}, got \[\[\.\.\.\]\]$/],
+  ['metadata nested 100,000 levels deep', () => craft(`{"__metadata__":{"k":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`),
+    /^__metadata__\["k"\] must be a string, got an object$/],
+  ['a shape of a million dims', () => craft({ a: { ...F32x2, shape: new Array(1_000_000).fill(1) } }, 8),
+    /^tensor "a": shape \[1,1,1,(1,)*\.\.\.\] of F32 needs 4 bytes but data_offsets \[0,8\] hold 8$/],
+  ['a name of a million characters', () => craft({ ['n'.repeat(1_000_000)]: 5 }), /^tensor "n{77}\.\.\.": expected/],
 ];
 
 for (const [what, make, message] of HOSTILE) {
@@ -209,6 +217,7 @@ for (const [what, make, message] of HOSTILE) {
       const prefix = 'parseSafetensors: evil.safetensors: ';
       assert.ok(e.message.startsWith(prefix), e.message);
       assert.match(e.message.slice(prefix.length), message);
+      assert.ok(e.message.length < 300, `a ${e.message.length}-character message`);
       return true;
     });
   });

@@ -18,7 +18,7 @@
  * counters such as BatchNorm's `num_batches_tracked` as I64). Every other dtype of the format
  * (BOOL, U8, I8, I16, U16, U32, U64, F8_*) is rejected with `NotSupportedError`.
  */
-import { NotSupportedError, PixelgradError, fmtShape } from '../errors.js';
+import { NotSupportedError, PixelgradError, describeValue as describe, fmtText as quote } from '../errors.js';
 import { Tensor } from '../tensor.js';
 
 /** A safetensors file (or buffer) that breaks the format; the message names the file and the problem. */
@@ -49,10 +49,6 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 /** Sets `obj[key]` as an own property, even for keys such as `__proto__`. */
 function put<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function quote(s: string): string {
-  return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
 }
 
 // ---- writing ----
@@ -212,7 +208,7 @@ export function parseSafetensors(bytes: Uint8Array, name = 'safetensors data'): 
     for (const d of dims) count *= d;
     const nbytes = count * DTYPE_SIZES[dtype as string];
     if (!Number.isSafeInteger(nbytes) || nbytes !== end - begin) {
-      fail(`${at}: shape ${fmtShape(dims)} of ${dtype} needs ${Number.isSafeInteger(nbytes) ? nbytes : 'too many'} bytes but data_offsets [${begin},${end}] hold ${end - begin}`);
+      fail(`${at}: shape ${describe(dims)} of ${dtype} needs ${Number.isSafeInteger(nbytes) ? nbytes : 'too many'} bytes but data_offsets [${begin},${end}] hold ${end - begin}`);
     }
     entries.push({ name: key, dtype: dtype as string, shape: dims, begin, end });
   }
@@ -289,17 +285,4 @@ function halfToFloat(h: number): number {
   if (exp === 0) return sign * frac * 2 ** -24;
   if (exp === 31) return frac ? NaN : sign * Infinity;
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-/** A short description of a value for error messages. */
-function describe(v: unknown): string {
-  if (v instanceof Tensor) return 'a Tensor';
-  if (typeof v === 'string') return quote(v);
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  if (Array.isArray(v)) {
-    const s = JSON.stringify(v);
-    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-  }
-  return typeof v;
 }

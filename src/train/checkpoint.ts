@@ -18,8 +18,9 @@
  *
  * Node only (files); `serializeCheckpoint`/`parseCheckpoint` work on bytes.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ArgumentError, PixelgradError } from '../errors.js';
+import { ArgumentError, PixelgradError, describeValue as describe, fmtText as quote } from '../errors.js';
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -32,6 +33,10 @@ export const CHECKPOINT_FORMAT = 'pixelgrad-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 /** The `__metadata__` key that holds the checkpoint's JSON. */
 export const CHECKPOINT_METADATA_KEY = 'pixelgrad';
+/** The `__metadata__` key that holds the SHA-256 of the tensors and the JSON (see `checkpointDigest`). */
+export const CHECKPOINT_CHECKSUM_KEY = 'pixelgrad_sha256';
+/** How deeply `config` and `history` may nest (deeper JSON is refused on save and on load). */
+export const MAX_JSON_DEPTH = 1000;
 
 /** A checkpoint file that cannot be read (not a checkpoint, a newer version, corrupt JSON, ...) or does not fit what it is restored into. */
 export class CheckpointError extends PixelgradError {}
@@ -160,7 +165,17 @@ export function serializeCheckpoint(input: CheckpointInput): Uint8Array {
     config: input.config === undefined ? null : toJson(op, 'config', input.config),
     history: input.history === undefined ? null : toJson(op, 'history', input.history),
   };
-  return serializeSafetensors(tensors, { [CHECKPOINT_METADATA_KEY]: JSON.stringify(doc) });
+  const json = JSON.stringify(doc);
+  return serializeSafetensors(tensors, { [CHECKPOINT_METADATA_KEY]: json, [CHECKPOINT_CHECKSUM_KEY]: checkpointDigest(tensors, json) });
+}
+
+/**
+ * SHA-256 (hex) of the tensors as the safetensors writer lays them out without metadata (names,
+ * dtypes, shapes and data, in a canonical order) followed by the checkpoint's JSON. Loading
+ * recomputes it from the tensors read, so any changed byte of data, shape, name or JSON is caught.
+ */
+function checkpointDigest(tensors: Record<string, Tensor>, json: string): string {
+  return createHash('sha256').update(serializeSafetensors(tensors)).update(json, 'utf8').digest('hex');
 }
 
 function checkCount(op: string, what: string, v: unknown): number {
@@ -179,6 +194,7 @@ function toJson(op: string, at: string, v: unknown, userData = true, stack: obje
   if (typeof v === 'number') return Number.isFinite(v) ? v : { $float: String(v) };
   if (typeof v !== 'object') throw new ArgumentError(op, `${at} is ${describe(v)}, which JSON cannot hold`);
   if (stack.includes(v)) throw new ArgumentError(op, `${at} refers back to itself (a cycle), which JSON cannot hold`);
+  if (stack.length >= MAX_JSON_DEPTH) throw new ArgumentError(op, `${at.slice(0, 60)}... nests deeper than ${MAX_JSON_DEPTH} levels, which a checkpoint does not hold`);
   stack.push(v);
   try {
     if (Array.isArray(v)) return v.map((x, i) => (x === undefined ? null : toJson(op, `${at}[${i}]`, x, userData, stack)));
@@ -216,6 +232,15 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
   if (!Object.prototype.hasOwnProperty.call(metadata, CHECKPOINT_METADATA_KEY)) {
     fail(`not a pixelgrad checkpoint: its __metadata__ has no '${CHECKPOINT_METADATA_KEY}' entry (a plain safetensors file? use loadSafetensors or loadModel)`);
   }
+  // Checked first: a changed byte anywhere is then reported as what it is. Older files have no checksum.
+  if (Object.prototype.hasOwnProperty.call(metadata, CHECKPOINT_CHECKSUM_KEY)) {
+    const stored = metadata[CHECKPOINT_CHECKSUM_KEY];
+    if (!/^[0-9a-f]{64}$/.test(stored)) fail(`the '${CHECKPOINT_CHECKSUM_KEY}' metadata must be a SHA-256 digest (64 hex digits), got ${describe(stored)}`);
+    const actual = checkpointDigest(tensors, metadata[CHECKPOINT_METADATA_KEY]);
+    if (actual !== stored) {
+      fail(`checksum mismatch: the file's tensors or metadata changed after it was written (SHA-256 ${actual.slice(0, 12)}..., stored ${stored.slice(0, 12)}...); the file is corrupt`);
+    }
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(metadata[CHECKPOINT_METADATA_KEY]);
@@ -223,6 +248,9 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
     fail(`the '${CHECKPOINT_METADATA_KEY}' metadata is not valid JSON (${(err as Error).message})`);
   }
   if (!isObject(raw)) fail(`the '${CHECKPOINT_METADATA_KEY}' metadata must be a JSON object, got ${describe(raw)}`);
+  // The document wraps config and history, hence one level more; checked without recursion, so that
+  // the recursive steps below (and the caller's) stay within the stack.
+  if (jsonDepthOver(raw, MAX_JSON_DEPTH + 1)) fail(`the '${CHECKPOINT_METADATA_KEY}' metadata nests deeper than ${MAX_JSON_DEPTH + 1} levels`);
   const doc = fromJson(raw) as Record<string, unknown>;
   if (doc.format !== CHECKPOINT_FORMAT) fail(`format is ${describe(doc.format)}, expected '${CHECKPOINT_FORMAT}'`);
   if (typeof doc.version !== 'number') fail(`version must be a number, got ${describe(doc.version)}`);
@@ -242,29 +270,29 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
   for (const [key, t] of Object.entries(tensors)) {
     if (key.startsWith(MODEL_PREFIX)) put(model, key.slice(MODEL_PREFIX.length), t);
     else if (key.startsWith(OPTIMIZER_PREFIX)) optimizerTensors.set(key, t);
-    else fail(`unexpected tensor '${key}' (a checkpoint holds model.* and optimizer.* tensors)`);
+    else fail(`unexpected tensor ${quote(key)} (a checkpoint holds model.* and optimizer.* tensors)`);
   }
 
   let optimizer: Checkpoint['optimizer'] = null;
   if (doc.optimizer !== null && doc.optimizer !== undefined) {
     const o = doc.optimizer;
-    if (!isObject(o) || typeof o.type !== 'string' || !isObject(o.stateDict)) fail(`optimizer must be { type, stateDict }, got ${describe(o)}`);
+    if (!isObject(o) || !isClassName(o.type) || !isObject(o.stateDict)) fail(`optimizer must be { type, stateDict }, got ${describe(o)}`);
     const { type, stateDict: sd } = o as { type: string; stateDict: Record<string, unknown> };
     if (!isObject(sd.state) || !Array.isArray(sd.paramGroups) || !sd.paramGroups.every(isObject)) {
       fail('optimizer.stateDict must be { state: {...}, paramGroups: [...] }');
     }
     const state: OptimizerStateDict['state'] = {};
     for (const [index, entry] of Object.entries(sd.state as Record<string, unknown>)) {
-      if (!isObject(entry)) fail(`optimizer.stateDict.state[${index}] must be an object, got ${describe(entry)}`);
+      if (!isObject(entry)) fail(`optimizer.stateDict.state[${seg(index)}] must be an object, got ${describe(entry)}`);
       const out: { [key: string]: EncodedBuffer | number } = {};
       for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
-        const at = `optimizer.stateDict.state[${index}].${key}`;
+        const at = `optimizer.stateDict.state[${seg(index)}].${seg(key)}`;
         if (typeof value === 'number') { put(out, key, value); continue; }
         if (!isObject(value) || typeof value.$tensor !== 'string') fail(`${at} must be a number or a { $tensor } reference, got ${describe(value)}`);
         const ref = (value as { $tensor: string }).$tensor;
         const t = optimizerTensors.get(ref);
-        if (t === undefined) fail(`${at} refers to tensor '${ref}', which is not in the file`);
-        if (t!.dtype === 'int32') fail(`tensor '${ref}' (${at}) must be floating-point, got int32`);
+        if (t === undefined) fail(`${at} refers to tensor ${quote(ref)}, which is not in the file`);
+        if (t!.dtype === 'int32') fail(`tensor ${quote(ref)} (${at}) must be floating-point, got int32`);
         put(out, key, { dtype: t!.dtype as 'float32' | 'float64', shape: [...t!.shape], data: Array.from(t!.data) });
         optimizerTensors.delete(ref);
       }
@@ -272,12 +300,12 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
     }
     optimizer = { type, stateDict: { state, paramGroups: sd.paramGroups as OptimizerStateDict['paramGroups'] } };
   }
-  if (optimizerTensors.size > 0) fail(`tensor '${[...optimizerTensors.keys()][0]}' is not referenced by the optimizer state`);
+  if (optimizerTensors.size > 0) fail(`tensor ${quote([...optimizerTensors.keys()][0])} is not referenced by the optimizer state`);
 
   let scheduler: Checkpoint['scheduler'] = null;
   if (doc.scheduler !== null && doc.scheduler !== undefined) {
     const s = doc.scheduler as Record<string, unknown>;
-    if (!isObject(s) || typeof s.type !== 'string' || !isObject(s.stateDict)) fail(`scheduler must be { type, stateDict }, got ${describe(s)}`);
+    if (!isObject(s) || !isClassName(s.type) || !isObject(s.stateDict)) fail(`scheduler must be { type, stateDict }, got ${describe(s)}`);
     scheduler = { type: s.type as string, stateDict: s.stateDict as SchedulerStateDict };
   }
 
@@ -291,7 +319,7 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
     return { s: [...s], spareNormal };
   };
   const generators: Record<string, GeneratorState> = {};
-  for (const [k, st] of Object.entries(r.generators)) put(generators, k, checkState(`rng.generators.${k}`, st));
+  for (const [k, st] of Object.entries(r.generators)) put(generators, k, checkState(`rng.generators.${seg(k)}`, st));
 
   return {
     format: CHECKPOINT_FORMAT,
@@ -360,7 +388,7 @@ export function restoreCheckpoint(ckpt: Checkpoint, targets: RestoreTargets): vo
     const savedCounts = saved!.stateDict.paramGroups.map((g) => (Array.isArray(g.params) ? g.params.length : NaN));
     const counts = optimizer.paramGroups.map((g) => g.params.length);
     if (savedCounts.join() !== counts.join()) {
-      fail(`the checkpoint's ${saved!.type} has parameter groups of [${savedCounts.join(', ')}] parameters but the optimizer given has [${counts.join(', ')}]`);
+      fail(`the checkpoint's ${saved!.type} has parameter groups of ${describe(savedCounts)} parameters but the optimizer given has ${describe(counts)}`);
     }
   }
   if (scheduler !== undefined) {
@@ -373,10 +401,10 @@ export function restoreCheckpoint(ckpt: Checkpoint, targets: RestoreTargets): vo
     if (g === null || typeof g !== 'object' || typeof g.setState !== 'function') fail(`generators.${name} must be a Generator`);
     if (!Object.prototype.hasOwnProperty.call(ckpt.rng.generators, name)) {
       const have = Object.keys(ckpt.rng.generators);
-      fail(`the checkpoint has no generator '${name}' (it has ${have.length ? have.map((n) => `'${n}'`).join(', ') : 'none'})`);
+      fail(`the checkpoint has no generator '${name}' (it has ${have.length ? describe(have) : 'none'})`);
     }
   }
-  for (const [at, st] of [['rng.default', ckpt.rng.default], ...Object.entries(ckpt.rng.generators).map(([k, s]) => [`rng.generators.${k}`, s])] as [string, unknown][]) {
+  for (const [at, st] of [['rng.default', ckpt.rng.default], ...Object.entries(ckpt.rng.generators).map(([k, s]) => [`rng.generators.${seg(k)}`, s])] as [string, unknown][]) {
     const problem = generatorStateProblem(st);
     if (problem) fail(`${at}: ${problem}`);
   }
@@ -410,26 +438,28 @@ export function restoreCheckpoint(ckpt: Checkpoint, targets: RestoreTargets): vo
 
 // ---- helpers ----
 
+/** An optimiser's or scheduler's class name as saved (so that messages quoting it stay short). */
+const isClassName = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z_$][\w$]{0,99}$/.test(v);
+
+/** A key read from a file, escaped and cut short, for a path in an error message (`state[2].momentumBuffer`). */
+const seg = (key: string): string => quote(key, 40).slice(1, -1);
+
+/** Whether parsed JSON nests deeper than `limit` (objects and arrays), found without recursion. */
+function jsonDepthOver(v: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (depth > limit) return true;
+    for (const y of Object.values(x)) stack.push([y, depth + 1]);
+  }
+  return false;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function put<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function describe(v: unknown): string {
-  if (v instanceof Tensor) return 'a Tensor';
-  if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 57)}...` : v}'`;
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'bigint') return `a bigint (${v}n)`;
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'symbol') return 'a symbol';
-  if (Array.isArray(v)) {
-    const s = JSON.stringify(v);
-    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  }
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null && proto?.constructor?.name) return `a ${proto.constructor.name}`;
-  return 'an object';
 }
