@@ -1,0 +1,329 @@
+/**
+ * Principal component analysis with scikit-learn's semantics (sklearn.decomposition.PCA, 1.2):
+ * the data are centred, components are the right singular vectors, signs follow `svd_flip` (the
+ * largest-magnitude entry of each column of U is positive), explained variance is S²/(N−1), and
+ * `whiten` scales the projections to unit variance.
+ *
+ * Solvers: 'full' computes the exact decomposition from the smaller cross-product (XᵀX when
+ * N ≥ D, XXᵀ otherwise) with a float64 symmetric eigensolver; 'randomized' is Halko et al.'s
+ * range finder with power iterations and oversampling (sklearn's `randomized_svd`, each iteration
+ * re-orthonormalised by Gram–Schmidt where sklearn uses LU: the same subspace, more stable);
+ * 'auto' picks as sklearn 1.2 does. The cross-products and projections run on the backend's GEMM
+ * in the input's dtype: float64 input is exact to rounding, float32 input uses the fast kernels.
+ */
+import { ArgumentError, NotSupportedError, ShapeError, fmtShape } from '../errors.js';
+import { checkBoolean, checkOneOf, checkPositiveInt, fmtValue, resolveOptions } from '../options.js';
+import { Generator } from '../random.js';
+import { Tensor } from '../tensor.js';
+import type { DType, FloatArray } from '../dtype.js';
+import { orthonormalColumns, symmetricEigen } from './linalg.js';
+import { asMatrix, computeDType, gemm } from './matrix.js';
+
+export interface PCAOptions {
+  /**
+   * Components to keep: an integer in [1, min(N, D)], a fraction in (0, 1) (keep the fewest
+   * components whose explained-variance ratios add up to more than it; 'full' solver only), or
+   * undefined for min(N, D).
+   */
+  nComponents?: number;
+  /** Scale projections to unit variance (divide by √explainedVariance). Default false. */
+  whiten?: boolean;
+  /** Default 'auto': 'full' when max(N, D) ≤ 500 or nComponents is a fraction or ≥ 0.8·min(N, D), else 'randomized'. */
+  svdSolver?: 'auto' | 'full' | 'randomized';
+  /** Power iterations of the randomized solver. Default 'auto': 7 when nComponents < 0.1·min(N, D), else 4. */
+  iteratedPower?: number | 'auto';
+  /** Extra random directions of the randomized solver. Default 10. */
+  nOversamples?: number;
+  /** Seed of the randomized solver's Gaussian test matrix. Default 0. */
+  seed?: number;
+}
+
+const KNOWN = ['nComponents', 'whiten', 'svdSolver', 'iteratedPower', 'nOversamples', 'seed'];
+const UNSUPPORTED_SOLVERS = ['arpack'];
+
+/**
+ * PCA fitted on an [N, D] tensor.
+ * @example
+ * const pca = new PCA({ nComponents: 2 });
+ * const y = pca.fitTransform(x);             // [N, 2]
+ * pca.explainedVarianceRatio.toArray();      // e.g. [0.42, 0.17]
+ */
+export class PCA {
+  readonly options: Required<Omit<PCAOptions, 'nComponents'>> & { nComponents: number | undefined };
+  private fitted: {
+    components: Tensor; explainedVariance: Tensor; explainedVarianceRatio: Tensor; singularValues: Tensor; mean: Tensor;
+    noiseVariance: number; nSamples: number; nFeatures: number; solver: 'full' | 'randomized';
+  } | null = null;
+
+  constructor(options: PCAOptions = {}) {
+    const op = 'PCA';
+    if (options && typeof options === 'object' && 'svdSolver' in options && UNSUPPORTED_SOLVERS.includes(options.svdSolver as string)) {
+      throw new NotSupportedError(op, `svdSolver '${options.svdSolver}' is not supported (use 'full' or 'randomized')`);
+    }
+    const o = resolveOptions<PCAOptions>(op, options, { whiten: false, svdSolver: 'auto', iteratedPower: 'auto', nOversamples: 10, seed: 0 }, KNOWN);
+    const k = o.nComponents;
+    if (k !== undefined && !(typeof k === 'number' && ((Number.isInteger(k) && k >= 1) || (k > 0 && k < 1)))) {
+      throw new ArgumentError(op, `nComponents must be a positive integer or a fraction in (0, 1), got ${fmtValue(k)}`);
+    }
+    checkBoolean(op, 'whiten', o.whiten);
+    checkOneOf(op, 'svdSolver', o.svdSolver, ['auto', 'full', 'randomized']);
+    if (o.iteratedPower !== 'auto') checkPositiveInt(op, 'iteratedPower', o.iteratedPower);
+    checkPositiveInt(op, 'nOversamples', o.nOversamples);
+    if (!Number.isInteger(o.seed)) throw new ArgumentError(op, `seed must be an integer, got ${fmtValue(o.seed)}`);
+    if (o.svdSolver === 'randomized' && k !== undefined && !Number.isInteger(k)) {
+      throw new ArgumentError(op, `nComponents ${k} (a fraction) needs svdSolver 'full'`);
+    }
+    this.options = o as PCA['options'];
+  }
+
+  private get state() {
+    if (!this.fitted) throw new ArgumentError('PCA', 'not fitted yet: call fit() or fitTransform() first');
+    return this.fitted;
+  }
+
+  /** Principal axes, [nComponents, D] float64, one per row, by decreasing explained variance. */
+  get components(): Tensor { return this.state.components; }
+  /** Variance of the data along each component (S²/(N−1)), float64. */
+  get explainedVariance(): Tensor { return this.state.explainedVariance; }
+  /** Fraction of the total variance along each component, float64. */
+  get explainedVarianceRatio(): Tensor { return this.state.explainedVarianceRatio; }
+  /** Singular values of the centred data, float64. */
+  get singularValues(): Tensor { return this.state.singularValues; }
+  /** Per-feature mean of the training data, [D] float64. */
+  get mean(): Tensor { return this.state.mean; }
+  /** Mean variance of the discarded directions (0 when every component is kept), as sklearn's `noise_variance_`. */
+  get noiseVariance(): number { return this.state.noiseVariance; }
+  /** The number of components kept. */
+  get nComponents(): number { return this.state.components.shape[0]; }
+  /** The solver used by the last fit ('auto' resolved). */
+  get solver(): 'full' | 'randomized' { return this.state.solver; }
+
+  /** Fits the components to `x` [N, D] (N ≥ 2). */
+  fit(x: Tensor): this {
+    const op = 'PCA.fit';
+    const { data, rows: n, cols: d } = asMatrix(op, 'x', x);
+    if (n < 2) throw new ShapeError(op, `needs at least 2 samples, got shape ${fmtShape(x.shape)}`);
+    const small = Math.min(n, d);
+    const requested = this.options.nComponents;
+    if (requested !== undefined && requested >= 1 && requested > small) {
+      throw new ArgumentError(op, `nComponents ${requested} must be at most min(N, D) = ${small} for x of shape ${fmtShape(x.shape)}`);
+    }
+    let solver = this.options.svdSolver;
+    if (solver === 'auto') {
+      const k = requested ?? small;
+      solver = Math.max(n, d) <= 500 || k < 1 || k >= 0.8 * small ? 'full' : 'randomized';
+    }
+    // Centre in float64, then compute products in the input's dtype.
+    const mean = new Float64Array(d);
+    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+    for (let j = 0; j < d; j++) mean[j] /= n;
+    const dtype = computeDType(data);
+    const xc = new Float64Array(n * d);
+    let totalSq = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < d; j++) {
+        const v = data[i * d + j] - mean[j];
+        xc[i * d + j] = v;
+        totalSq += v * v;
+      }
+    }
+    const totalVar = totalSq / (n - 1);
+    const xcD = dtype === 'float64' ? xc : Float32Array.from(xc);
+    const svd = solver === 'full' ? fullSvd(xcD, n, d) : randomizedSvd(xcD, n, d, requested as number, this.options);
+    let k = svd.s.length;
+    if (requested !== undefined && requested < 1) {
+      // The fewest components whose cumulative ratio exceeds the fraction (sklearn's searchsorted(..., side='right') + 1).
+      let cum = 0;
+      k = 0;
+      while (k < svd.s.length) {
+        cum += (svd.s[k] * svd.s[k]) / (n - 1) / totalVar;
+        k++;
+        if (cum > requested) break;
+      }
+    } else if (requested !== undefined) k = requested;
+    const s = svd.s.slice(0, k);
+    const ev = s.map((v) => (v * v) / (n - 1));
+    const ratio = ev.map((v) => (totalVar > 0 ? v / totalVar : 0));
+    const kept = ev.reduce((a, b) => a + b, 0);
+    this.fitted = {
+      components: new Tensor(svd.vt.slice(0, k * d), [k, d]),
+      explainedVariance: new Tensor(ev, [k]),
+      explainedVarianceRatio: new Tensor(ratio, [k]),
+      singularValues: new Tensor(s, [k]),
+      mean: new Tensor(mean, [d]),
+      noiseVariance: k < small ? Math.max(0, totalVar - kept) / (small - k) : 0,
+      nSamples: n, nFeatures: d, solver,
+    };
+    return this;
+  }
+
+  /** Projects `x` [M, D] onto the components: (x − mean)·componentsᵀ, divided by √explainedVariance when whitening. [M, k] in x's dtype. */
+  transform(x: Tensor): Tensor {
+    const st = this.state;
+    const { data, rows: m, cols: d } = asMatrix('PCA.transform', 'x', x);
+    if (d !== st.nFeatures) throw new ShapeError('PCA.transform', `x has ${d} features but the PCA was fitted on ${st.nFeatures} (x ${fmtShape(x.shape)})`);
+    const k = this.nComponents;
+    const dtype = computeDType(data);
+    const xc = dtype === 'float64' ? new Float64Array(m * d) : new Float32Array(m * d);
+    const mu = st.mean.data;
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) xc[i * d + j] = data[i * d + j] - mu[j];
+    const y = gemm(xc, [m, d], st.components.data, [k, d], dtype, { transposeB: true });
+    if (this.options.whiten) {
+      const ev = st.explainedVariance.data;
+      for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) y[i * k + j] /= Math.sqrt(ev[j]);
+    }
+    return new Tensor(y, [m, k]);
+  }
+
+  fitTransform(x: Tensor): Tensor {
+    return this.fit(x).transform(x);
+  }
+
+  /** Maps projections `y` [M, k] back to data space: y·components (whitening undone) + mean. [M, D] in y's dtype. */
+  inverseTransform(y: Tensor): Tensor {
+    const st = this.state;
+    const { data, rows: m, cols: k } = asMatrix('PCA.inverseTransform', 'y', y);
+    if (k !== this.nComponents) throw new ShapeError('PCA.inverseTransform', `y has ${k} columns but the PCA keeps ${this.nComponents} components (y ${fmtShape(y.shape)})`);
+    const d = st.nFeatures;
+    let comps: FloatArray = st.components.data as Float64Array;
+    if (this.options.whiten) {
+      const ev = st.explainedVariance.data;
+      comps = comps.map((v, i) => v * Math.sqrt(ev[Math.floor(i / d)]));
+    }
+    const out = gemm(data, [m, k], comps, [k, d], computeDType(data));
+    const mu = st.mean.data;
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) out[i * d + j] += mu[j];
+    return new Tensor(out, [m, d]);
+  }
+
+  /** `x` [M, D] rebuilt from its first `k` components (no whitening involved): [M, D] in x's dtype. */
+  reconstruct(x: Tensor, k = this.nComponents): Tensor {
+    const st = this.state;
+    const { data, rows: m, cols: d } = asMatrix('PCA.reconstruct', 'x', x);
+    if (d !== st.nFeatures) throw new ShapeError('PCA.reconstruct', `x has ${d} features but the PCA was fitted on ${st.nFeatures} (x ${fmtShape(x.shape)})`);
+    if (!Number.isInteger(k) || k < 0 || k > this.nComponents) throw new ArgumentError('PCA.reconstruct', `k must be an integer in [0, ${this.nComponents}], got ${fmtValue(k)}`);
+    const dtype = computeDType(data);
+    const mu = st.mean.data;
+    const out = dtype === 'float64' ? new Float64Array(m * d) : new Float32Array(m * d);
+    if (k > 0) {
+      const xc = out.map((_, i) => data[i] - mu[i % d]);
+      const comps = st.components.data.subarray(0, k * d);
+      const y = gemm(xc, [m, d], comps, [k, d], dtype, { transposeB: true });
+      out.set(gemm(y, [m, k], comps, [k, d], dtype));
+    }
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) out[i * d + j] += mu[j];
+    return new Tensor(out, [m, d]);
+  }
+}
+
+interface Svd {
+  /** Singular values, largest first. */
+  s: Float64Array;
+  /** Right singular vectors as rows, s.length × d. */
+  vt: Float64Array;
+}
+
+/** Exact SVD of the centred n×d matrix from the eigen-decomposition of its smaller cross-product. */
+function fullSvd(xc: FloatArray, n: number, d: number): Svd {
+  const dtype = computeDType(xc);
+  const k = Math.min(n, d);
+  const s = new Float64Array(k);
+  if (n >= d) {
+    const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeA: true })), d);
+    for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+    const vt = vectors;
+    // svd_flip decides on U = X·V/S: the sign of each column's largest-magnitude entry.
+    const u = gemm(xc, [n, d], vt, [d, d], dtype, { transposeB: true });
+    flipRows(vt, d, (j) => signOfLargest(u, n, k, j));
+    return { s, vt };
+  }
+  const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeB: true })), n);
+  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+  // Rows of `vectors` are the columns of U; V's rows are Uᵀ·X / S.
+  const vt = Float64Array.from(gemm(vectors, [n, n], xc, [n, d], dtype));
+  completeRows(vt, s, d, dtype);
+  flipRows(vt, d, (j) => signOfLargest(vectors, 1, n, j * n, true));
+  return { s, vt };
+}
+
+/** Halko–Martinsson–Tropp randomized SVD of the centred n×d matrix, first k components. */
+function randomizedSvd(xc: FloatArray, n: number, d: number, k: number, o: PCA['options']): Svd {
+  const dtype = computeDType(xc);
+  const l = Math.min(k + o.nOversamples, Math.min(n, d));
+  const iters = o.iteratedPower === 'auto' ? (k < 0.1 * Math.min(n, d) ? 7 : 4) : o.iteratedPower;
+  const gen = new Generator(o.seed);
+  const omega = new Float64Array(d * l).map(() => gen.normal());
+  let q = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], omega, [d, l], dtype)), n, l);
+  for (let it = 0; it < iters; it++) {
+    const z = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], q, [n, l], dtype, { transposeA: true })), d, l);
+    q = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], z, [d, l], dtype)), n, l);
+  }
+  // B = Qᵀ X (l×d); its SVD from the eigen-decomposition of B·Bᵀ (l×l).
+  const b = Float64Array.from(gemm(q, [n, l], xc, [n, d], dtype, { transposeA: true }));
+  const { values, vectors } = symmetricEigen(Float64Array.from(gemm(b, [l, d], b, [l, d], 'float64', { transposeB: true })), l);
+  const s = new Float64Array(k);
+  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+  const vt = Float64Array.from(gemm(vectors.subarray(0, k * l), [k, l], b, [l, d], 'float64'));
+  completeRows(vt, s, d, dtype);
+  // U = Q·Û, for the sign decision.
+  const u = gemm(q, [n, l], vectors.subarray(0, k * l), [k, l], 'float64', { transposeB: true });
+  flipRows(vt, d, (j) => signOfLargest(u, n, k, j));
+  return { s, vt };
+}
+
+/**
+ * Divides row j of vt (the unnormalised Uᵀ·X) by s[j]. The singular values come from eigenvalues
+ * of a cross-product, accurate to about eps·s[0]² (eps of the product's dtype), so those below s[0]·√(eps·size) are zero to
+ * working precision: their rows carry no direction of the data and are replaced by unit vectors
+ * orthogonal to the rows before them (LAPACK's choice there is as arbitrary).
+ */
+function completeRows(vt: Float64Array, s: Float64Array, d: number, dtype: DType): void {
+  const eps = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
+  const tol = s[0] * Math.sqrt(eps * Math.max(vt.length / d, d)) * 4;
+  let basis = 0;
+  for (let j = 0; j < s.length; j++) {
+    const row = vt.subarray(j * d, (j + 1) * d);
+    if (s[j] > tol) {
+      for (let i = 0; i < d; i++) row[i] /= s[j];
+      continue;
+    }
+    s[j] = 0;
+    for (; ; basis++) {
+      if (basis >= d) throw new ArgumentError('PCA', 'could not complete an orthonormal basis');
+      row.fill(0);
+      row[basis] = 1;
+      for (let p = 0; p < j; p++) {
+        const prev = vt.subarray(p * d, (p + 1) * d);
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += prev[i] * row[i];
+        for (let i = 0; i < d; i++) row[i] -= dot * prev[i];
+      }
+      let norm = 0;
+      for (let i = 0; i < d; i++) norm += row[i] * row[i];
+      if (norm > 0.5) {
+        for (let i = 0; i < d; i++) row[i] /= Math.sqrt(norm);
+        basis++;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * The sign of the largest-magnitude entry of column j of the rows×cols matrix `u` (with `contiguous`,
+ * of the `cols` values starting at `j`): +1 for a zero column.
+ */
+function signOfLargest(u: ArrayLike<number>, rows: number, cols: number, j: number, contiguous = false): number {
+  let best = 0, sign = 1;
+  const count = contiguous ? cols : rows;
+  for (let i = 0; i < count; i++) {
+    const v = contiguous ? u[j + i] : u[i * cols + j];
+    if (Math.abs(v) > best) { best = Math.abs(v); sign = Math.sign(v); }
+  }
+  return sign;
+}
+
+function flipRows(vt: Float64Array, d: number, sign: (j: number) => number): void {
+  const k = vt.length / d;
+  for (let j = 0; j < k; j++) if (sign(j) < 0) for (let i = 0; i < d; i++) vt[j * d + i] = -vt[j * d + i];
+}
