@@ -1,0 +1,146 @@
+/**
+ * A flat, array-based 2-D point quadtree for the Barnes-Hut t-SNE repulsion (browser-safe).
+ *
+ * The tree is the one scikit-learn's `_QuadTree` builds from the same points: the root cell spans
+ * the points' bounding box (its upper bounds nudged outwards so every point lies inside), a cell is
+ * split at the centre of its bounds when a second point that is not a duplicate of the first
+ * (every coordinate within 1e-6) arrives, and each leaf holds one point or one group of duplicates.
+ * Cells live in typed arrays that are reused from one build to the next, so a gradient step
+ * allocates nothing once the arrays have grown to fit.
+ */
+
+/** Two points closer than this in every coordinate share a leaf (scikit-learn's EPSILON). */
+const DUPLICATE = 1e-6;
+/** Floats per cell in `node`: centre of mass x, y, then squared width (−1 marks a leaf), point count. */
+const STRIDE = 4;
+
+export class QuadTree {
+  /** Per cell: centre of mass x, y (sums of coordinates while building), squared max width or −1 for a leaf, number of points. */
+  private node = new Float64Array(0);
+  /** Per cell: bounds xmin, ymin, xmax, ymax (only needed while building). */
+  private bounds = new Float64Array(0);
+  /** Per cell: the four children (−1 where empty), child q = 2·(x ≥ centre x) + (y ≥ centre y). */
+  private child = new Int32Array(0);
+  private stack = new Int32Array(0);
+  private cells = 0;
+
+  /** Number of cells of the last build. */
+  get size(): number { return this.cells; }
+
+  /** Builds the tree of the `n` points `y` (x0, y0, x1, y1, ...), replacing the previous one. */
+  build(y: Float64Array, n: number): this {
+    let xmin = Infinity, ymin = Infinity, xmax = -Infinity, ymax = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const px = y[2 * i], py = y[2 * i + 1];
+      if (px < xmin) xmin = px;
+      if (px > xmax) xmax = px;
+      if (py < ymin) ymin = py;
+      if (py > ymax) ymax = py;
+    }
+    this.cells = 0;
+    this.newCell(xmin, ymin, nudge(xmax), nudge(ymax));
+    for (let i = 0; i < n; i++) this.insert(y[2 * i], y[2 * i + 1]);
+    const node = this.node;
+    for (let c = 0; c < this.cells; c++) {
+      const count = node[c * STRIDE + 3];
+      node[c * STRIDE] /= count;
+      node[c * STRIDE + 1] /= count;
+    }
+    if (this.stack.length < this.cells + 4) this.stack = new Int32Array(this.node.length / STRIDE + 4);
+    return this;
+  }
+
+  /**
+   * Repulsion of the tree's points on the point (px, py) with the Student-t kernel q = 1/(1 + d²):
+   * writes Σ n·q²·(p − c) (x, y) and Σ n·q into out[0..2], over the cells that are far enough
+   * (squared width < angle²·d², scikit-learn's criterion) or leaves; leaves at the point itself
+   * (duplicates included) are skipped. angle 0 visits every leaf: the exact sum.
+   */
+  repulsion(px: number, py: number, angle2: number, out: Float64Array): void {
+    const node = this.node, child = this.child, stack = this.stack;
+    let fx = 0, fy = 0, sumQ = 0, sp = 0;
+    if (this.cells > 0) stack[sp++] = 0;
+    while (sp > 0) {
+      const c = stack[--sp], o = c * STRIDE;
+      const dx = px - node[o], dy = py - node[o + 1], d2 = dx * dx + dy * dy;
+      const w2 = node[o + 2];
+      if (w2 < 0) {
+        if (Math.abs(dx) <= DUPLICATE && Math.abs(dy) <= DUPLICATE) continue;
+      } else if (!(w2 < angle2 * d2)) {
+        const k = c * 4;
+        for (let q = 3; q >= 0; q--) if (child[k + q] >= 0) stack[sp++] = child[k + q];
+        continue;
+      }
+      const q = 1 / (1 + d2), nq = node[o + 3] * q;
+      sumQ += nq;
+      fx += nq * q * dx;
+      fy += nq * q * dy;
+    }
+    out[0] = fx;
+    out[1] = fy;
+    out[2] = sumQ;
+  }
+
+  private newCell(xmin: number, ymin: number, xmax: number, ymax: number): number {
+    const c = this.cells++;
+    if (c * STRIDE >= this.node.length) this.grow();
+    const o = c * STRIDE;
+    this.node[o] = 0; this.node[o + 1] = 0; this.node[o + 2] = -1; this.node[o + 3] = 0;
+    this.bounds[c * 4] = xmin; this.bounds[c * 4 + 1] = ymin; this.bounds[c * 4 + 2] = xmax; this.bounds[c * 4 + 3] = ymax;
+    this.child.fill(-1, c * 4, c * 4 + 4);
+    return c;
+  }
+
+  private grow(): void {
+    const cap = Math.max(64, (this.node.length / STRIDE) * 2);
+    const node = new Float64Array(cap * STRIDE), bounds = new Float64Array(cap * 4), child = new Int32Array(cap * 4);
+    node.set(this.node); bounds.set(this.bounds); child.set(this.child);
+    this.node = node; this.bounds = bounds; this.child = child;
+  }
+
+  /** The child of cell c (creating it, empty, if needed) whose quadrant holds (px, py). */
+  private childFor(c: number, px: number, py: number): number {
+    const b = this.bounds, o = c * 4;
+    const cx = (b[o] + b[o + 2]) / 2, cy = (b[o + 1] + b[o + 3]) / 2;
+    const right = px >= cx, up = py >= cy, q = (right ? 2 : 0) + (up ? 1 : 0);
+    let k = this.child[c * 4 + q];
+    if (k < 0) {
+      k = this.newCell(right ? cx : b[o], up ? cy : b[o + 1], right ? b[o + 2] : cx, up ? b[o + 3] : cy);
+      this.child[c * 4 + q] = k;
+    }
+    return k;
+  }
+
+  private insert(px: number, py: number): void {
+    let c = 0;
+    for (;;) {
+      const node = this.node, o = c * STRIDE, count = node[o + 3];
+      if (count === 0) {
+        node[o] = px; node[o + 1] = py; node[o + 3] = 1;
+        return;
+      }
+      if (node[o + 2] < 0) {
+        // A leaf: a duplicate joins it; otherwise its points move down one level and the cell splits.
+        const lx = node[o] / count, ly = node[o + 1] / count;
+        if (Math.abs(px - lx) <= DUPLICATE && Math.abs(py - ly) <= DUPLICATE) {
+          node[o] += px; node[o + 1] += py; node[o + 3] = count + 1;
+          return;
+        }
+        const b = this.bounds, bo = c * 4;
+        const wx = b[bo + 2] - b[bo], wy = b[bo + 3] - b[bo + 1];
+        const k = this.childFor(c, lx, ly);
+        const n2 = this.node, ko = k * STRIDE;
+        n2[ko] = n2[o]; n2[ko + 1] = n2[o + 1]; n2[ko + 3] = count;
+        n2[o + 2] = Math.max(wx * wx, wy * wy);
+      }
+      const n3 = this.node;
+      n3[o] += px; n3[o + 1] += py; n3[o + 3] += 1;
+      c = this.childFor(c, px, py);
+    }
+  }
+}
+
+/** scikit-learn's upper bound of the root cell: max·(1 + 1e-3·sign(max)), at least max + 1e-3. */
+function nudge(max: number): number {
+  return Math.max(max * (1 + 1e-3 * Math.sign(max)), max + 1e-3);
+}
