@@ -195,3 +195,119 @@ test('integratedGradients in float64: completeness to the rule\'s error (Gauss-L
   const r = (steps: number) => Math.max(...explain.integratedGradients(relu64, x64, targets, { method: 'riemannTrapezoid', steps, baseline, returnConvergenceDelta: true }).delta.abs().data);
   assert.ok(r(400) < r(10) / 10, `relu net: residual ${r(10)} at 10 steps, ${r(400)} at 400`);
 });
+
+test('channelGuidedBackprop: guided backprop from the strongest activation of a layer matches PyTorch', () => {
+  const c = caseOf('channelGuidedBackprop');
+  const r = explain.channelGuidedBackprop(tinyCnn(), x, { layer: c.layer });
+  assert.deepEqual(r.channels, c.channels);
+  expectArr(r.attributions, c.expected, 'channelGuidedBackprop');
+  // A fixed channel: its strongest position only.
+  const fixed = explain.channelGuidedBackprop(tinyCnn(), x, { layer: 'conv2', channel: 1 });
+  assert.deepEqual(fixed.channels, [1, 1]);
+  assert.throws(() => explain.channelGuidedBackprop(tinyCnn(), x, { layer: 'conv2', channel: 6 }), /channelGuidedBackprop: channel must be an integer in \[0, 6\)/);
+});
+
+/** Counts the model's forward calls and their batch sizes. */
+function countPasses(model: nn.Module): number[] {
+  const sizes: number[] = [];
+  model.registerForwardHook((_m, [inp]) => { sizes.push((inp as Tensor).shape[0]); });
+  return sizes;
+}
+
+test('smoothGrad and integratedGradients batch their passes; chunking does not change the result', () => {
+  const model = tinyCnn();
+  const passes = countPasses(model);
+  explain.smoothGrad(model, x, targets, { samples: 50, generator: new Generator(3) });
+  assert.deepEqual(passes.splice(0), [100], 'smoothGrad: one pass of 2 × 50 images');
+  explain.integratedGradients(model, x, targets, { steps: 50, returnConvergenceDelta: true });
+  assert.deepEqual(passes.splice(0), [100, 4], 'IG: one pass of 2 × 50 path points, one for f(x) and f(baseline)');
+  const whole = explain.integratedGradients(model, x, targets, { steps: 9, method: 'riemannMiddle' });
+  const chunked = explain.integratedGradients(model, x, targets, { steps: 9, method: 'riemannMiddle', batchSize: 4 });
+  assert.deepEqual(passes.splice(0).slice(1), [4, 4, 4, 4, 2]);
+  assertClose(chunked.data, whole.data, { atol: 1e-6, what: 'chunked IG' });
+  const sg = explain.smoothGrad(model, x, targets, { samples: 7, generator: new Generator(4) });
+  const sgChunked = explain.smoothGrad(model, x, targets, { samples: 7, generator: new Generator(4), batchSize: 3 });
+  assertClose(sgChunked.data, sg.data, { atol: 1e-6, what: 'chunked smoothGrad' });
+});
+
+test('smoothGrad: zero noise gives saliency; squared averages squares; seeded', () => {
+  const model = tinyCnn();
+  const sal = explain.saliency(model, x, targets);
+  assertClose(explain.smoothGrad(model, x, targets, { samples: 3, stdev: 0 }).data, sal.data, { atol: 1e-6, what: 'no noise' });
+  assertClose(explain.smoothGrad(model, x, targets, { samples: 3, noiseLevel: 0, squared: true }).data, sal.mul(sal).data, { atol: 1e-6, what: 'squared' });
+  const a = explain.smoothGrad(model, x, targets, { samples: 20, generator: new Generator(9) });
+  const b = explain.smoothGrad(model, x, targets, { samples: 20, generator: new Generator(9) });
+  assert.deepEqual([...a.data], [...b.data]);
+  const diff = a.sub(sal).abs().max().item();
+  assert.ok(diff > 1e-4, `noise changed nothing (${diff})`);
+  // Signed SmoothGrad is the plain average of noisy gradients: its mean lies between their extremes.
+  const signed = explain.smoothGrad(model, x, targets, { samples: 20, generator: new Generator(9), abs: false });
+  assert.ok(signed.abs().sum().item() <= a.sum().item() + 1e-5);
+});
+
+test('every method leaves the model\'s modes, requiresGrad and parameter gradients as they were', () => {
+  const model = tinyCnn();
+  model.train();
+  model.conv2.eval();
+  const before = model.conv1.weight.grad = zeros(model.conv1.weight.shape).add(7);
+  model.fc.bias.requiresGrad = false;
+  const all: [string, () => unknown][] = [
+    ['saliency', () => explain.saliency(model, x, targets)],
+    ['inputXGradient', () => explain.inputXGradient(model, x, targets)],
+    ['smoothGrad', () => explain.smoothGrad(model, x, targets, { samples: 2 })],
+    ['integratedGradients', () => explain.integratedGradients(model, x, targets, { steps: 3 })],
+    ['guidedBackprop', () => explain.guidedBackprop(model, x, targets)],
+    ['deconvolution', () => explain.deconvolution(model, x, targets)],
+    ['gradCam', () => explain.gradCam(model, x, targets)],
+    ['guidedGradCam', () => explain.guidedGradCam(model, x, targets)],
+    ['occlusion', () => explain.occlusion(model, x, targets, { window: 4, stride: 4 })],
+    ['channelGuidedBackprop', () => explain.channelGuidedBackprop(model, x, { layer: 'conv1' })],
+    ['activationMaximization', () => explain.activationMaximization(model, { shape: [2, 8, 8], target: 1, steps: 2 })],
+  ];
+  for (const [name, run] of all) {
+    run();
+    assert.deepEqual(model.modules().map((m) => m.training), [true, true, false, true], name);
+    assert.equal(model.conv1.weight.grad, before, `${name}: conv1.weight.grad`);
+    assert.deepEqual([...before.data.slice(0, 3)], [7, 7, 7]);
+    assert.equal(model.conv2.weight.grad, null, `${name}: conv2.weight.grad`);
+    assert.deepEqual(model.parameters().map((p) => p.requiresGrad), [true, true, true, true, true, false], name);
+    assert.equal(x.requiresGrad, false);
+  }
+});
+
+test('sanity check (Adebayo et al.): randomising the top layer changes Grad-CAM and saliency', () => {
+  const model = tinyCnn();
+  const cam = explain.gradCam(model, x, targets, { upsample: false });
+  const sal = explain.saliency(model, x, targets);
+  const shuffled = tinyCnn();
+  shuffled.fc.weight.data.set(randn(shuffled.fc.weight.shape, { generator: new Generator(21) }).mul(0.1).data);
+  const cam2 = explain.gradCam(shuffled, x, targets, { upsample: false });
+  const sal2 = explain.saliency(shuffled, x, targets);
+  // Rank correlation of the maps: a method that ignored the top layer (an edge detector of the input) would give 1.
+  const spearman = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    const rank = (v: ArrayLike<number>) => { const idx = [...Array(v.length).keys()].sort((i, j) => v[i] - v[j]); const r = new Array<number>(v.length); idx.forEach((k, i) => { r[k] = i; }); return r; };
+    const ra = rank(a), rb = rank(b), n = a.length, m = (n - 1) / 2;
+    let num = 0, da = 0, db = 0;
+    for (let i = 0; i < n; i++) { num += (ra[i] - m) * (rb[i] - m); da += (ra[i] - m) ** 2; db += (rb[i] - m) ** 2; }
+    return num / Math.sqrt(da * db);
+  };
+  const rc = spearman(cam.data, cam2.data), rs = spearman(sal.data, sal2.data);
+  assert.ok(rc < 0.6, `Grad-CAM rank correlation after randomising fc: ${rc}`);
+  assert.ok(rs < 0.6, `saliency rank correlation after randomising fc: ${rs}`);
+  // ...while the same weights give the same map.
+  assert.equal(spearman(cam.data, explain.gradCam(tinyCnn(), x, targets, { upsample: false }).data), 1);
+});
+
+test('bad input: clear errors naming the method and listing what is valid', () => {
+  const model = tinyCnn();
+  assert.throws(() => explain.gradCam(model, x, targets, { layer: 'conv9' }), /gradCam: the model has no layer 'conv9' \(layers: conv1, conv2, fc\)/);
+  assert.throws(() => explain.gradCam(model, x, targets, { layer: 'fc' }), /gradCam: layer 'fc' is not spatial: its output has shape \[2,3\]/);
+  assert.throws(() => explain.saliency(model, x, [0]), /saliency: got 1 targets for 2 inputs/);
+  assert.throws(() => explain.saliency(model, x, [0, 3]), /saliency: target\[1\] = 3 but the model has 3 classes/);
+  assert.throws(() => explain.saliency(model, x, 0, { abs: 1 as unknown as boolean }), /saliency: abs must be a boolean/);
+  assert.throws(() => explain.integratedGradients(model, x, 0, { method: 'simpson' as explain.IntegrationMethod }), /integratedGradients: method must be one of 'riemannLeft'/);
+  assert.throws(() => explain.integratedGradients(model, x, 0, { baseline: zeros([3, 8, 8]) }), /integratedGradients: baseline of shape \[3,8,8\] does not broadcast to the input's shape \[2,2,8,8\]/);
+  assert.throws(() => explain.occlusion(model, x, 0, { window: [9, 9] }), /occlusion: window \[2,9,9\] is larger than the input \[2,8,8\]/);
+  assert.throws(() => explain.smoothGrad(model, x, 0, { n_samples: 5 } as never), /smoothGrad: unknown option 'n_samples'/);
+  assert.throws(() => explain.saliency(model, zeros([2, 1, 8, 8]), 0), /conv2d: input has 1 channels but weight expects 2/);
+});

@@ -6,7 +6,8 @@ ReLU, linear 96->3) on two 2x8x8 inputs with targets [0, 2]: saliency (signed an
 input x gradient, guided backprop and deconvolution (full backward hooks on the ReLU modules that
 clamp the gradient), Grad-CAM on both conv layers (pre- and post-ReLU maps at the layer's
 resolution, and upsampled bilinearly), guided Grad-CAM, integrated gradients with every
-quadrature rule (Captum's points and weights) and its convergence delta, and occlusion.
+quadrature rule (Captum's points and weights) and its convergence delta, occlusion, and guided
+backprop from the strongest activation of conv2.
 
 Run: python3 tools/gen_explain_fixtures.py  (writes test/fixtures/explain.json)
 """
@@ -78,6 +79,28 @@ def grad_cam(layer):
 
 
 cams = {name: grad_cam(getattr(model, name)) for name in ["conv1", "conv2"]}
+
+
+def channel_guided(layer):
+    """Guided backprop from each input's strongest activation (any channel, any position) of the layer."""
+    store = {}
+    h = layer.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+
+    def run():
+        inp = x.clone().requires_grad_(True)
+        model(inp)
+        a = store["a"].flatten(1)
+        best = a.argmax(1)
+        (g,) = torch.autograd.grad(a.gather(1, best.view(-1, 1)).sum(), [inp])
+        return g, (best // (store["a"].shape[2] * store["a"].shape[3])).tolist()
+
+    try:
+        return with_relu_hooks(lambda m, gin, gout: (gin[0].clamp(min=0),), run)
+    finally:
+        h.remove()
+
+
+channel_grad, channel_ids = channel_guided(model.conv2)
 guided_grad_cam = guided * cams["conv2"][2]
 
 
@@ -131,6 +154,7 @@ cases = [
     {"name": "guidedBackprop", "expected": enc(guided)},
     {"name": "deconvolution", "expected": enc(deconv)},
     {"name": "guidedGradCam", "layer": "conv2", "expected": enc(guided_grad_cam)},
+    {"name": "channelGuidedBackprop", "layer": "conv2", "channels": channel_ids, "expected": enc(channel_grad)},
 ]
 for name, (pre, post, up) in cams.items():
     cases.append({"name": "gradCam." + name, "layer": name, "pre": enc(pre), "post": enc(post), "upsampled": enc(up)})

@@ -8,3 +8,5 @@ export {
   INTEGRATION_METHODS, type IntegrationMethod, type SaliencyOptions, type SmoothGradOptions, type IntegratedGradientsOptions, type GradCamOptions, type OcclusionOptions,
 } from './attribution.js';
 export { GUIDED_RELU, DECONV_RELU, convLayerNames, type Classifier, type Target } from './common.js';
+export { filterImages, firstConv, channelGuidedBackprop, activationMaximization, type ActivationMaximizationOptions } from './visualize.js';
+export { explanationFigure, METHOD_STYLES, type ColumnStyle, type FigureColumn, type ExplanationFigureOptions } from './figure.js';

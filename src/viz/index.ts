@@ -5,3 +5,7 @@ export {
   type VegaLiteSpec, type ChartOptions, type EpochRecord, type LearningCurvesOptions, type ConfusionMatrixOptions,
   type CapacityPoint, type CapacitySweepOptions, type Series, type LineOptions, type ScatterPoint, type ScatterOptions,
 } from './charts.js';
+export {
+  applyColormap, colormapColor, channelMap, normalizeMap, overlayHeatmap, percentileOfSorted, COLORMAPS,
+  type ColormapName, type AttributionSign, type NormalizeMapOptions,
+} from './heatmap.js';
