@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  explain, nn, tensor, zeros, randn, relu, clamp, maxPool2d, avgPool2d, flatten, conv2d, withGradientRules, Generator, models, type Tensor,
+  explain, viz, nn, tensor, zeros, randn, relu, clamp, maxPool2d, avgPool2d, flatten, conv2d, withGradientRules, Generator, models, type Tensor,
 } from '../src/index.js';
 import { assertClose, assertTensor } from './helpers/assert.js';
 
@@ -310,4 +310,81 @@ test('bad input: clear errors naming the method and listing what is valid', () =
   assert.throws(() => explain.occlusion(model, x, 0, { window: [9, 9] }), /occlusion: window \[2,9,9\] is larger than the input \[2,8,8\]/);
   assert.throws(() => explain.smoothGrad(model, x, 0, { n_samples: 5 } as never), /smoothGrad: unknown option 'n_samples'/);
   assert.throws(() => explain.saliency(model, zeros([2, 1, 8, 8]), 0), /conv2d: input has 1 channels but weight expects 2/);
+});
+
+test('activationMaximization: the objective rises, the image stays in range, the seed fixes the result', () => {
+  const model = tinyCnn();
+  const run = (o: Partial<explain.ActivationMaximizationOptions>) => explain.activationMaximization(model, { shape: [2, 8, 8], steps: 30, ...o });
+  const cls = run({ target: 2, seed: 1 });
+  assert.equal(cls.objective.length, 30);
+  assert.ok(cls.objective[29] > cls.objective[0] * 1.2, `class logit ${cls.objective[0]} → ${cls.objective[29]}`);
+  assert.deepEqual(cls.image.shape, [1, 2, 8, 8]);
+  assert.ok(Math.min(...cls.image.data) >= 0 && Math.max(...cls.image.data) <= 1);
+  assert.deepEqual([...run({ target: 2, seed: 1 }).image.data], [...cls.image.data]);
+  assert.notDeepEqual([...run({ target: 2, seed: 2 }).image.data], [...cls.image.data]);
+  const ch = run({ layer: 'conv2', channel: 3, range: [-1, 1], jitter: 0, blurEvery: 0 });
+  assert.ok(ch.objective[29] > ch.objective[0], `channel activation ${ch.objective[0]} → ${ch.objective[29]}`);
+  assert.ok(Math.min(...ch.image.data) >= -1 && Math.max(...ch.image.data) <= 1);
+  assert.throws(() => run({}), /activationMaximization: give either target \(a class\) or layer and channel/);
+  assert.throws(() => run({ layer: 'conv2', channel: 9 }), /activationMaximization: channel 9 is out of range for layer 'conv2'/);
+});
+
+test('filterImages: the first layer\'s filters as tiles with 0 at mid-grey', () => {
+  const model = tinyCnn();
+  const conv = explain.firstConv(model);
+  assert.equal(conv, model.conv1);
+  const tiles = explain.filterImages(conv); // 2 input channels: one gray tile per (filter, channel)
+  assert.equal(tiles.length, 8);
+  const w = model.conv1.weight.data;
+  const peak = Math.max(...[...w].map(Math.abs));
+  assertTensor(tiles[3], [1, 3, 3], [...w.slice(27, 36)].map((v) => 0.5 + v / (2 * peak)), { what: 'filter 1, channel 1' });
+  const rgb = explain.filterImages(new nn.Conv2d(3, 5, 3));
+  assert.equal(rgb.length, 5);
+  assert.deepEqual(rgb[0].shape, [3, 3, 3]);
+  assert.ok(Math.min(...rgb.flatMap((t) => [...t.data])) >= 0 && Math.max(...rgb.flatMap((t) => [...t.data])) <= 1);
+});
+
+test('viz heatmaps: colour maps, channel maps, percentile normalisation, overlays', () => {
+  assertClose(viz.colormapColor('viridis', 0), [68 / 255, 1 / 255, 84 / 255]);
+  assertClose(viz.colormapColor('viridis', 1), [253 / 255, 231 / 255, 37 / 255]);
+  assertClose(viz.colormapColor('viridis', 0.05), [70 / 255, 18.5 / 255, 100.5 / 255], { what: 'halfway between the first two stops' });
+  assertClose(viz.colormapColor('coolwarm', 0.5), [221 / 255, 221 / 255, 221 / 255]);
+  const img = viz.applyColormap(tensor([[0, 1]]), 'gray');
+  assertTensor(img, [3, 1, 2], [0, 1, 0, 1, 0, 1]);
+  const attr = tensor([[[1, -2]], [[-3, 0.5]]]); // [2, 1, 2]
+  assertTensor(viz.channelMap(attr), [1, 1, 2], [4, 2.5]);
+  assertTensor(viz.channelMap(attr, 'all'), [1, 1, 2], [-2, -1.5]);
+  assertTensor(viz.channelMap(attr, 'positive'), [1, 1, 2], [1, 0.5]);
+  // 101 values 0..100: the 90th percentile of |v| is 90, so 45 → 0.5 and 95 saturates.
+  const ramp = tensor(Array.from({ length: 101 }, (_, i) => i));
+  const nm = viz.normalizeMap(ramp, { percentile: 90 });
+  assertClose([nm.data[45], nm.data[90], nm.data[95]], [0.5, 1, 1]);
+  const signed = viz.normalizeMap(tensor([-2, 0, 1, 4]), { percentile: 100, signed: true });
+  assertClose(signed.data, [0.25, 0.5, 0.625, 1]);
+  assertClose(viz.normalizeMap(zeros([3])).data, [0, 0, 0]);
+  const over = viz.overlayHeatmap(tensor([[[1, 0]]]), viz.applyColormap(tensor([[1, 0]]), 'gray'), 0.25);
+  assertTensor(over, [3, 1, 2], [1, 0, 1, 0, 1, 0]);
+  const over2 = viz.overlayHeatmap(tensor([[[1, 0]]]), viz.applyColormap(tensor([[0, 1]]), 'gray'), 0.25);
+  assertTensor(over2, [3, 1, 2], [0.75, 0.25, 0.75, 0.25, 0.75, 0.25]);
+  assert.throws(() => viz.overlayHeatmap(tensor([[[1, 0]]]), zeros([3, 2, 2])), /overlayHeatmap: heat must be RGB \[3, 1, 2\]/);
+  assert.throws(() => viz.applyColormap(zeros([1, 1]), 'jet' as never), /applyColormap: colormap must be one of 'viridis', 'coolwarm', 'gray'/);
+});
+
+test('explanationFigure: image | one tile per method per row, captions, styles', () => {
+  const model = tinyCnn();
+  const imgs = x.narrow(1, 0, 1); // a 1-channel view for the picture
+  const sal = explain.saliency(model, x, targets).narrow(1, 0, 1);
+  const cam = explain.gradCam(model, x, targets).narrow(1, 0, 1);
+  const f = explain.explanationFigure(imgs, [
+    { title: 'saliency', attributions: sal, style: 'magnitude' },
+    { title: 'Grad-CAM', attributions: cam, style: 'overlay' },
+  ], { rowLabels: ['a', 'b'] });
+  assert.equal(f.nrow, 3);
+  assert.deepEqual(f.captions, ['a', 'saliency', 'Grad-CAM', 'b', 'saliency', 'Grad-CAM']);
+  assert.deepEqual(f.tiles.map((t) => t.shape[0]), [1, 3, 3, 1, 3, 3]);
+  // The saliency tile is viridis of the normalised map: its brightest pixel is where |gradient| is largest.
+  const s0 = sal.narrow(0, 0, 1).data;
+  const hot = s0.indexOf(Math.max(...s0));
+  assertClose([f.tiles[1].data[hot], f.tiles[1].data[64 + hot]], viz.colormapColor('viridis', 1).slice(0, 3).slice(0, 2));
+  assert.throws(() => explain.explanationFigure(imgs, [{ title: 'x', attributions: zeros([2, 1, 4, 4]), style: 'signed' }]), /explanationFigure: column 'x' has attributions of shape \[2,1,4,4\], expected \[2, C, 8, 8\]/);
 });
