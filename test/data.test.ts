@@ -148,6 +148,50 @@ test('IDX: truncated files, wrong magic, lying headers and mismatched pairs give
   assert.throws(() => datasets.idx(good, good), /good: expected images of shape \[N, H, W\], got \[2\]/);
 });
 
+test('IDX: empty sets, zero-size images and non-integer labels are data errors naming the file; non-square images load', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pixelgrad-idx-sets-'));
+  const put = (name: string, bytes: Uint8Array) => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
+  const noLabels = put('no-labels', idxBytes(0x08, [0], new Uint8Array(0)));
+  const empty = put('empty-images', idxBytes(0x08, [0, 28, 28], new Uint8Array(0)));
+  assert.throws(() => datasets.idx(empty, noLabels), /^ArgumentError: idx: .*empty-images: the file holds no images \(shape \[0,28,28\]\): an empty IDX set$/);
+  const flat = put('flat', idxBytes(0x08, [2, 0, 5], new Uint8Array(0)));
+  const two = put('two-labels', idxBytes(0x08, [2], Uint8Array.of(1, 2)));
+  assert.throws(() => datasets.idx(flat, two), /flat: the images are 0×5 pixels \(shape \[2,0,5\]\); each needs at least one pixel/);
+  const wide = put('wide', idxBytes(0x08, [2, 2, 3], new Uint8Array(12)));
+  assert.deepEqual(datasets.idx(wide, two).inputs.shape, [2, 1, 2, 3]);
+  const f32 = new Uint8Array(8);
+  new DataView(f32.buffer).setFloat32(0, 1, false);
+  new DataView(f32.buffer).setFloat32(4, 2.5, false);
+  assert.throws(() => datasets.idx(wide, put('float-labels', idxBytes(0x0d, [2], f32))), /float-labels: label 1 is 2\.5, not an integer class label/);
+});
+
+test('IDX: a gzip bomb is refused after inflating no more than its header declares, fast and in little memory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pixelgrad-idx-bomb-'));
+  // 2 GiB of zeros in 2 MB: the header declares 2×2×2 bytes, then 2,048 gzip members of 1 MiB of zeros each.
+  const header = gzipSync(idxBytes(0x08, [2, 2, 2], new Uint8Array(8)));
+  const mib = gzipSync(new Uint8Array(2 ** 20), { level: 9 });
+  const bomb = join(dir, 'bomb.gz');
+  writeFileSync(bomb, Buffer.concat([header, ...new Array<Buffer>(2048).fill(mib)]));
+  const labels = join(dir, 'labels');
+  writeFileSync(labels, idxBytes(0x08, [2], Uint8Array.of(0, 1)));
+  const rss = process.resourceUsage().maxRSS;
+  const t0 = performance.now();
+  assert.throws(() => datasets.idx(bomb, labels),
+    /^ArgumentError: idx: .*bomb\.gz: the gzip data decompresses to more than the 24 bytes its IDX header declares \(\[2,2,2\] uint8 values, 24 bytes with the header\); stopped there \(a decompression bomb, or a corrupt file\)$/);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1000, `refused after ${ms.toFixed(0)} ms`);
+  assert.ok(process.resourceUsage().maxRSS - rss < 100 * 1024, `peak memory grew by ${process.resourceUsage().maxRSS - rss} KiB`);
+  // A header declaring more than the limit is refused before inflating anything else.
+  const huge = join(dir, 'huge.gz');
+  writeFileSync(huge, Buffer.concat([gzipSync(idxBytes(0x08, [60000, 1000, 1000], new Uint8Array(0))), mib]));
+  assert.throws(() => datasets.idx(huge, labels), /huge\.gz: the header declares \[60000,1000,1000\] uint8 values, 60000000016 bytes with the header, over the limit of 2147483647 bytes$/);
+  // A valid file that compresses a thousandfold (the first compressed bytes alone inflate past the header probe's cap) loads.
+  const zeros = join(dir, 'zeros.gz');
+  writeFileSync(zeros, gzipSync(idxBytes(0x08, [1, 500, 500], new Uint8Array(250_000)), { level: 9 }));
+  writeFileSync(labels, idxBytes(0x08, [1], Uint8Array.of(3)));
+  assert.deepEqual(datasets.idx(zeros, labels).inputs.shape, [1, 1, 500, 500]);
+});
+
 test('MNIST: the 10,000 bundled digits in the benchmark split (same bytes as its mnist_8k2k bundle)', () => {
   const t0 = performance.now();
   const train = datasets.mnist(), test = datasets.mnist({ train: false });

@@ -23,8 +23,22 @@ export interface IdxArray {
   data: Uint8Array | Float64Array;
 }
 
-/** Parses IDX bytes; `name` (e.g. the file path) goes into error messages. */
-export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+/** What an IDX header declares. */
+export interface IdxHeader {
+  shape: number[];
+  /** The element type, e.g. 'uint8'. */
+  type: string;
+  /** Bytes of the header (4 + 4 per dim). */
+  headerBytes: number;
+  /** Bytes the whole file must have: the header plus every value. */
+  totalBytes: number;
+}
+
+/**
+ * Reads and checks the header at the start of `bytes` (which may hold only the start of a file);
+ * `name` goes into error messages.
+ */
+export function parseIdxHeader(bytes: Uint8Array, name = 'IDX data'): IdxHeader {
   const fail = (why: string): never => { throw new ArgumentError('idx', `${name}: ${why}`); };
   if (bytes.length < 4) fail(`too short for an IDX header (${bytes.length} bytes)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) fail(`not an IDX file: the magic number must start with two zero bytes, got 0x${hex(bytes[0])}${hex(bytes[1])}`);
@@ -36,13 +50,21 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   if (bytes.length < headerBytes) fail(`truncated header: ${ndim} dims need ${headerBytes} bytes, the file has ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i, false));
-  const count = shape.reduce((a, b) => a * b, 1);
-  const expected = headerBytes + count * type.bytes;
-  if (!Number.isSafeInteger(expected)) fail(`the header's sizes [${shape.join(',')}] are impossibly large`);
-  if (bytes.length !== expected) {
-    fail(`the header says [${shape.join(',')}] ${type.name} values (${expected} bytes with the header) but the file has ${bytes.length} bytes${bytes.length < expected ? ' (truncated?)' : ''}`);
+  const totalBytes = headerBytes + shape.reduce((a, b) => a * b, 1) * type.bytes;
+  if (!Number.isSafeInteger(totalBytes)) fail(`the header's sizes [${shape.join(',')}] are impossibly large`);
+  return { shape, type: type.name, headerBytes, totalBytes };
+}
+
+/** Parses IDX bytes; `name` (e.g. the file path) goes into error messages. */
+export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+  const { shape, type: typeName, headerBytes, totalBytes } = parseIdxHeader(bytes, name);
+  if (bytes.length !== totalBytes) {
+    throw new ArgumentError('idx', `${name}: the header says [${shape.join(',')}] ${typeName} values (${totalBytes} bytes with the header) but the file has ${bytes.length} bytes${bytes.length < totalBytes ? ' (truncated?)' : ''}`);
   }
-  if (type.bytes === 1 && type.name === 'uint8') return { shape, type: type.name, data: bytes.subarray(headerBytes) };
+  const type = TYPES[bytes[2]];
+  if (type.name === 'uint8') return { shape, type: type.name, data: bytes.subarray(headerBytes) };
+  const count = (totalBytes - headerBytes) / type.bytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = type.read(view, headerBytes + i * type.bytes);
   return { shape, type: type.name, data };
