@@ -1,6 +1,8 @@
 /**
  * Run faults below the command line: write failures named in one line (read-only and pseudo file
- * systems, a file in the way, a full disk), no endless mkdir, leftover temporary files removed.
+ * systems, a file in the way, a full disk), no endless mkdir, leftover temporary files removed;
+ * fit stopping on a non-finite loss; evaluation and prediction in batches; a wasm kernel call
+ * past its memory named as a MemoryError.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +11,20 @@ import { syncBuiltinESMExports } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileError } from '../src/errors.js';
+import { FileError, MemoryError } from '../src/errors.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../src/io/files.js';
+import { DivergenceError, evaluate, fit, predict, type Batch, type EpochRecord } from '../src/train/fit.js';
+import { getBackend, registerBackend, setBackend } from '../src/backend/backend.js';
+import { createWasmBackend, wasmSimdSupported } from '../src/backend/wasm/index.js';
+import { Linear } from '../src/nn/layers/linear.js';
+import { Sequential } from '../src/nn/layers/container.js';
+import { ReLU } from '../src/nn/layers/activation.js';
+import { SGD } from '../src/optim/sgd.js';
+import { crossEntropy } from '../src/nn/functional/loss.js';
+import { conv2d } from '../src/ops/conv.js';
+import { randn, randint } from '../src/creation.js';
+import { manualSeed } from '../src/random.js';
+import type { Tensor } from '../src/tensor.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-runs-'));
 
@@ -89,4 +103,95 @@ test('removeStaleTempFiles removes the temporary files of dead processes and of 
   for (const n of Object.values(names)) writeFileSync(join(dir, n), 'x');
   assert.deepEqual(removeStaleTempFiles(dir).sort(), [names.dead, names.self].sort());
   assert.deepEqual(readdirSync(dir).sort(), [names.alive, names.kept, names.other].sort());
+});
+
+// ---- fit on a non-finite loss ----
+
+function tinyProblem(batches: number) {
+  manualSeed(1);
+  const model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 3));
+  const data: Batch[] = Array.from({ length: batches }, () => ({ input: randn([5, 4]), target: randint(0, 3, [5]) }));
+  return { model, data };
+}
+const weights = (m: Sequential) => m.parameters().map((p) => [...p.data]);
+
+test('fit stops before the step of a batch whose loss is NaN, and no epoch-end callback sees it', async () => {
+  const { model, data } = tinyProblem(4);
+  let calls = 0, before: number[][] = [];
+  // The 7th loss (epoch 2, batch 3) is NaN.
+  const loss = (o: Tensor, t: Tensor) => {
+    const l = crossEntropy(o, t);
+    if (++calls === 7) { before = weights(model); return l.mul(NaN); }
+    return l;
+  };
+  const ended: number[] = [];
+  const err = await fit(model, { train: data, optimizer: new SGD(model.parameters(), { lr: 0.1 }), loss, epochs: 3,
+    callbacks: [{ onEpochEnd: (_ctx, r) => { ended.push(r.epoch); } }] }).catch((e: unknown) => e);
+  assert.ok(err instanceof DivergenceError, String(err));
+  assert.equal(err.message, 'fit: the loss is NaN at epoch 2, batch 3; training stopped before that batch\'s step (lower the learning rate)');
+  assert.deepEqual([err.epoch, err.batch], [2, 2]);
+  assert.deepEqual(err.history.map((r: EpochRecord) => r.epoch), [1]);
+  assert.deepEqual(ended, [1]);
+  assert.deepEqual(weights(model), before, 'the weights are those from before the NaN batch');
+});
+
+test('fit stops at the end of an epoch whose step made a parameter infinite, before the callbacks', async () => {
+  const { model, data } = tinyProblem(1);
+  const ended: number[] = [];
+  const err = await fit(model, { train: data, optimizer: new SGD(model.parameters(), { lr: 1e300 }), loss: crossEntropy, epochs: 2,
+    callbacks: [{ onEpochEnd: (_ctx, r) => { ended.push(r.epoch); } }] }).catch((e: unknown) => e);
+  assert.ok(err instanceof DivergenceError, String(err));
+  assert.match(err.message, /^fit: a parameter became (-?Infinity|NaN) in epoch 1; training stopped before the epoch's end/);
+  assert.deepEqual(ended, []);
+});
+
+test('fit with stopOnNonFinite: false trains on through NaN losses', async () => {
+  const { model, data } = tinyProblem(2);
+  const history = await fit(model, { train: data, optimizer: new SGD(model.parameters(), { lr: 0.1 }), loss: (o, t) => crossEntropy(o, t).mul(NaN), epochs: 2, stopOnNonFinite: false });
+  assert.deepEqual(history.map((r) => Number.isNaN(r.trainLoss)), [true, true]);
+  await assert.rejects(fit(model, { train: data, optimizer: new SGD(model.parameters(), { lr: 0.1 }), loss: crossEntropy, epochs: 1, stopOnNonFinite: 'no' as never }), /^ArgumentError: fit: stopOnNonFinite must be a boolean, got no$/);
+});
+
+// ---- evaluation and prediction in batches ----
+
+test('predict runs a tensor batchSize samples at a time, with the same outputs as one batch', () => {
+  const { model } = tinyProblem(0);
+  const x = randn([23, 4]);
+  const seen: number[] = [];
+  model.registerForwardHook((_m, inputs) => { seen.push((inputs[0] as Tensor).shape[0]); });
+  const whole = predict(model, x, { batchSize: 64 }), parts = predict(model, x, { batchSize: 10 });
+  assert.deepEqual(seen, [23, 10, 10, 3]);
+  assert.deepEqual([...parts.shape], [23, 3]);
+  assert.deepEqual([...parts.data], [...whole.data]);
+  assert.throws(() => predict(model, x, { batchSize: 0 }), /^ArgumentError: predict: batchSize must be a positive integer, got 0$/);
+});
+
+test('evaluate hands each batch and its output to onBatch', () => {
+  const { model, data } = tinyProblem(3);
+  const sizes: number[] = [];
+  const r = evaluate(model, data, { loss: crossEntropy, numClasses: 3, onBatch: (b, out) => { sizes.push(b.input.shape[0], out.shape[1]); } });
+  assert.deepEqual(sizes, [5, 3, 5, 3, 5, 3]);
+  assert.equal(r.samples, 15);
+});
+
+// ---- the wasm arena ----
+
+test('a wasm kernel call past the memory limit throws a MemoryError naming the op, the shapes and the bytes', { skip: !wasmSimdSupported() }, async () => {
+  const small = await createWasmBackend({ threads: 1, maxMemory: 8 * 2 ** 20 });
+  const previous = getBackend().name;
+  registerBackend({ ...small, name: 'wasm-8mib' });
+  setBackend('wasm-8mib');
+  try {
+    const x = randn([2, 3, 64, 64]), w = randn([8, 3, 3, 3]);
+    assert.equal(conv2d(x, w, null, { padding: 1 }).shape[0], 2, 'a small call fits');
+    assert.throws(() => conv2d(randn([40, 3, 64, 64]), w, null, { padding: 1 }), (e: unknown) => {
+      assert.ok(e instanceof MemoryError, String(e));
+      assert.match(e.message, /^wasm conv2d: float32\[491520\], float32\[216\], float32\[1310720\], input \[40,3,64,64\] → output \[40,8,64,64\], window 3×3 needs at least \d+ MiB of WebAssembly memory in one call, more than the 8 MiB it can have; use smaller batches/);
+      return true;
+    });
+    assert.throws(() => randn([3_000_000]).relu(), /^MemoryError: wasm unary: relu, float32\[3000000\], float32\[3000000\] needs at least 12 MiB/);
+  } finally {
+    setBackend(previous);
+  }
+  await assert.rejects(createWasmBackend({ threads: 1, maxMemory: 2 ** 33 }), /^ArgumentError: createWasmBackend: maxMemory must be a positive integer of bytes up to 4 GiB/);
 });

@@ -25,11 +25,20 @@ import { packageVersion } from './version.js';
 
 const version = packageVersion();
 
-const int = (name: string) => (v: string): number => {
+/**
+ * An integer option in [min, max]: bounds refuse the absurdly large (runs that would never end,
+ * batches that cannot be allocated) as well as the non-positive.
+ */
+const int = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
+  const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive integer' : `an integer ≥ ${min}`) : `an integer from ${min} to ${max}`;
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be ${range}, got '${v}'`);
   return n;
 };
+/** Images classified per batch by `predict`. */
+const PREDICT_BATCH = 256;
+/** Most values an input image may have in `summary` (16M: e.g. 4×2048×2048). */
+const MAX_INPUT_VALUES = 2 ** 24;
 const float = (name: string) => (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
@@ -51,8 +60,8 @@ export function buildProgram(): Command {
     .description('train a model; with no options, LeNet-5 on the bundled MNIST digits (98.2% test accuracy after its 12 epochs)')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default(DEFAULT_CONFIG.model))
     .option('--dataset <mnist|path>', "'mnist', a folder of IDX files, or an image folder", DEFAULT_CONFIG.dataset)
-    .option('--epochs <n>', 'epochs', int('--epochs'), DEFAULT_CONFIG.epochs)
-    .option('--batch-size <n>', 'batch size', int('--batch-size'), DEFAULT_CONFIG.batchSize)
+    .option('--epochs <n>', 'epochs', int('--epochs', 1, 100_000), DEFAULT_CONFIG.epochs)
+    .option('--batch-size <n>', 'batch size', int('--batch-size', 1, 65_536), DEFAULT_CONFIG.batchSize)
     .option('--lr <x>', 'learning rate (the peak of the one-cycle schedule)', float('--lr'), DEFAULT_CONFIG.lr)
     .addOption(new Option('--optimizer <name>', 'optimiser').choices(['sgd', 'adam', 'adamw']).default(DEFAULT_CONFIG.optimizer))
     .option('--momentum <x>', 'SGD momentum', float('--momentum'), DEFAULT_CONFIG.momentum)
@@ -60,10 +69,11 @@ export function buildProgram(): Command {
     .option('--weight-decay <x>', 'weight decay', float('--weight-decay'), DEFAULT_CONFIG.weightDecay)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['onecycle', 'cosine', 'none']).default(DEFAULT_CONFIG.schedule))
     .addOption(new Option('--augment <name>', 'augmentation: random affine (±10°, ±10% shift and scale) or none').choices(['affine', 'none']).default(DEFAULT_CONFIG.augment))
-    .option('--seed <n>', 'random seed', int('--seed'), DEFAULT_CONFIG.seed)
-    .option('--limit <n>', 'use only the first n training (and n/4 test) images, for quick trials', int('--limit'))
+    .option('--seed <n>', 'random seed', int('--seed', 0, 2 ** 32 - 1), DEFAULT_CONFIG.seed)
+    .option('--limit <n>', 'use only the first n training (and n/4 test) images, for quick trials', int('--limit', 4))
     .option('--out <dir>', 'run folder (default runs/<model>-<date>)')
     .option('--resume', 'continue the run in --out from its last checkpoint, with its saved configuration')
+    .option('--allow-nonfinite', 'train on when the loss becomes NaN or infinite (default: stop with an error, keeping the last finite checkpoint)')
     .action(async (o, cmd: Command) => {
       if (o.resume && !o.out) throw new ArgumentError('train', '--resume needs --out <run folder>');
       const out = o.out ?? join('runs', `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
@@ -74,7 +84,7 @@ export function buildProgram(): Command {
       };
       if (o.optimizer !== 'sgd' && o.lr === DEFAULT_CONFIG.lr) config.lr = 0.003;
       const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
-      await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter() });
+      await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter(), allowNonFinite: Boolean(o.allowNonfinite) });
     });
 
   program.command('eval')
@@ -104,19 +114,22 @@ export function buildProgram(): Command {
       const [c, size] = data.inputShape;
       const model = createModel(config.model, { inChannels: c, numClasses: data.classes.length, inputSize: size });
       restoreCheckpoint(ckpt, { model, defaultGenerator: false });
-      const inputs = [];
-      for (const path of images) {
-        const img = await readImage(path, { mode: c === 1 ? 'gray' : 'rgb' });
-        if (img.shape[1] !== size || img.shape[2] !== size) throw new ArgumentError('predict', `${path} is ${img.shape[2]}×${img.shape[1]} but the model expects ${size}×${size} images`);
-        inputs.push(img);
-      }
-      const probs = predict(model, stack(inputs, 0)).softmax(1);
       const k = Math.min(o.top, data.classes.length);
-      images.forEach((path, i) => {
-        const row = [...probs.data.subarray(i * data.classes.length, (i + 1) * data.classes.length)];
-        const best = row.map((p, j) => [p, j]).sort((a, b) => b[0] - a[0]).slice(0, k);
-        console.log(`${path}: ${best.map(([p, j]) => `${data.classes[j]} (${(100 * p).toFixed(1)}%)`).join(', ')}`);
-      });
+      // A batch of images at a time: any number of files, in bounded memory.
+      for (let start = 0; start < images.length; start += PREDICT_BATCH) {
+        const paths = images.slice(start, start + PREDICT_BATCH), inputs = [];
+        for (const path of paths) {
+          const img = await readImage(path, { mode: c === 1 ? 'gray' : 'rgb' });
+          if (img.shape[1] !== size || img.shape[2] !== size) throw new ArgumentError('predict', `${path} is ${img.shape[2]}×${img.shape[1]} but the model expects ${size}×${size} images`);
+          inputs.push(img);
+        }
+        const probs = predict(model, stack(inputs, 0)).softmax(1);
+        paths.forEach((path, i) => {
+          const row = [...probs.data.subarray(i * data.classes.length, (i + 1) * data.classes.length)];
+          const best = row.map((p, j) => [p, j]).sort((a, b) => b[0] - a[0]).slice(0, k);
+          console.log(`${path}: ${best.map(([p, j]) => `${data.classes[j]} (${(100 * p).toFixed(1)}%)`).join(', ')}`);
+        });
+      }
     });
 
   // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
@@ -128,10 +141,12 @@ export function buildProgram(): Command {
     .description('print a model\'s layers with output shapes and parameter counts')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default('lenet5'))
     .option('--input-shape <c,h,w>', 'input shape', '1,28,28')
-    .option('--classes <n>', 'number of classes', int('--classes'), 10)
+    .option('--classes <n>', 'number of classes', int('--classes', 1, 100_000), 10)
     .action((o) => {
       const shape = String(o.inputShape).split(',').map(Number);
       if (shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ArgumentError('summary', `--input-shape must be c,h,w (positive integers), got '${o.inputShape}'`);
+      const values = shape[0] * shape[1] * shape[2];
+      if (values > MAX_INPUT_VALUES) throw new ArgumentError('summary', `--input-shape ${o.inputShape} is too large: ${values.toLocaleString('en')} values per image (${(4 * values / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB as float32), at most ${MAX_INPUT_VALUES.toLocaleString('en')}`);
       const model = createModel(o.model, { inChannels: shape[0], numClasses: o.classes, inputSize: shape[1] });
       console.log(summary(model, [1, ...shape]).toString());
     });
@@ -151,10 +166,22 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code?.startsWith('commander.')) return e.exitCode ?? 1;
     if (process.env.PIXELGRAD_DEBUG) console.error(e.stack);
     const known = e instanceof PixelgradError || (e as NodeJS.ErrnoException).code !== undefined;
-    console.error(`pixelgrad: ${known ? e.message : `unexpected error: ${e.message}`}`);
+    // An allocation that failed outside pixelgrad's own checks (the engine's heap, a typed array).
+    const memory = e instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer/i.test(e.message);
+    console.error(`pixelgrad: ${known ? e.message : memory ? `out of memory (${e.message}): use smaller batches, images or models` : `unexpected error: ${e.message}`}`);
     return 1;
   }
 }
 
 const invokedDirectly = process.argv[1] !== undefined && existsSync(process.argv[1]) && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
-if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));
+if (invokedDirectly) {
+  // A reader that stops early (`pixelgrad eval ... | head -1`) closes the pipe: end quietly, as
+  // Unix tools do, instead of an EPIPE stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -4,7 +4,7 @@
  * With `resume`, it continues an interrupted run from its last checkpoint and ends with the same
  * weights as an uninterrupted run.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import { DataLoader } from '../data/dataloader.js';
@@ -19,9 +19,9 @@ import { CosineAnnealingLR, OneCycleLR, type LRScheduler } from '../optim/lr-sch
 import type { Optimizer } from '../optim/optimizer.js';
 import { Generator, manualSeed } from '../random.js';
 import { getBackend } from '../backend/backend.js';
-import { writeFileAtomic } from '../io/files.js';
-import { fit, predict, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
-import { classificationReport, confusionMatrix } from '../train/metrics.js';
+import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../io/files.js';
+import { DivergenceError, evaluate, fit, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
+import { classificationReport } from '../train/metrics.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { saveChart } from '../viz/render.js';
 import { confusionMatrixSpec, learningCurvesSpec } from '../viz/charts.js';
@@ -29,7 +29,6 @@ import { saveImageGrid } from '../data/node/image-io.js';
 import { loadDataset, type Sample } from './data.js';
 import { Tensor } from '../tensor.js';
 import { concat } from '../ops/shape.js';
-import { noGrad } from '../autograd/grad-mode.js';
 
 /** Everything that defines a run; saved as config.json and inside every checkpoint. */
 export interface TrainConfig {
@@ -63,6 +62,8 @@ export interface TrainRunOptions {
   log?: (line: string) => void;
   /** Progress callback (the CLI passes a ProgressReporter). */
   progress?: Callback;
+  /** Train on when a loss is NaN or infinite (default: stop with an error, keeping the last finite checkpoint). */
+  allowNonFinite?: boolean;
 }
 
 export function checkConfig(c: TrainConfig): void {
@@ -114,7 +115,9 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     throw new ArgumentError('train', `${out} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }
   checkConfig(config);
-  mkdirSync(out, { recursive: true });
+  makeFolder(out);
+  const stale = removeStaleTempFiles(out);
+  if (stale.length) log(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of interrupted writes: ${stale.join(', ')}`);
   writeFileAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
   // Separate generators, all saved in checkpoints: model init, shuffling, augmentation.
@@ -137,6 +140,8 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   if (ckpt) {
     restoreCheckpoint(ckpt, { model, optimizer, scheduler, generators });
     history = (ckpt.history as unknown as EpochRecord[]) ?? [];
+    // The checkpoint is the truth: a kill between its rename and the metrics' leaves metrics.jsonl behind.
+    writeMetrics(out, history);
     log(`resuming ${out} after epoch ${ckpt.epoch}`);
   }
   log(`training ${config.model} on ${data.description}: ${train.length} training and ${test.length} test images, ${config.epochs} epochs, ${getBackend().name} backend`);
@@ -151,21 +156,29 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
         save(join(out, 'best.safetensors'));
       }
       save(last);
-      writeFileAtomic(join(out, 'metrics.jsonl'), all.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeMetrics(out, all);
     },
   };
-  history = await fit(model, {
-    train: trainLoader, val: testLoader, optimizer, scheduler, schedulerInterval: 'batch', loss: crossEntropy,
-    epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history,
-    callbacks: [...(options.progress ? [options.progress] : []), checkpoints],
-  });
+  try {
+    history = await fit(model, {
+      train: trainLoader, val: testLoader, optimizer, scheduler, schedulerInterval: 'batch', loss: crossEntropy,
+      epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history, stopOnNonFinite: !options.allowNonFinite,
+      callbacks: [...(options.progress ? [options.progress] : []), checkpoints],
+    });
+  } catch (err) {
+    if (!(err instanceof DivergenceError)) throw err;
+    const kept = err.history.length ? `${last} keeps epoch ${err.history[err.history.length - 1].epoch}, the last with finite weights` : 'no checkpoint was written';
+    throw new ArgumentError('train', `${err.message.replace(/^fit: /, '').replace(/ \(lower the learning rate\)$/, '')}; ${kept}. Lower --lr (it is ${config.lr}), or pass --allow-nonfinite to train on`);
+  }
 
-  // One pass over the test split gives the summary, the confusion matrix and the misclassified gallery.
-  const batches = [...testLoader];
-  const inputs = concat(batches.map((b) => b.input), 0), targets = concat(batches.map((b) => b.target), 0);
-  const logits = predict(model, inputs);
-  const testLoss = noGrad(() => crossEntropy(logits, targets).item());
-  const confusion = confusionMatrix(logits, targets, data.classes.length);
+  // One pass over the test split, batch by batch, gives the summary, the confusion matrix and the
+  // misclassified gallery (only the images it shows are kept).
+  const wrong: Misclassified[] = [];
+  const result = evaluate(model, testLoader, {
+    loss: crossEntropy, numClasses: data.classes.length,
+    onBatch: (batch, output) => { if (wrong.length < GALLERY_SIZE) wrong.push(misclassified(batch, output, GALLERY_SIZE - wrong.length)); },
+  });
+  const testLoss = result.loss, confusion = result.confusion!;
   const report = classificationReport(confusion);
   writeFileAtomic(join(out, 'summary.json'), JSON.stringify({
     testLoss, testAccuracy: report.accuracy, perClass: data.classes.map((name, i) => ({ class: name, precision: report.precision[i], recall: report.recall[i], f1: report.f1[i], support: report.support[i] })),
@@ -175,16 +188,31 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
     await saveChart(confusionMatrixSpec(confusion, data.classes, { title: 'Test confusion matrix' }), join(out, `confusion-matrix.${ext}`));
   }
-  await saveMisclassified(inputs, targets, logits.argmax(1), data.classes, join(out, 'misclassified.png'));
+  await saveMisclassified(wrong, data.classes, join(out, 'misclassified.png'));
   log(`test accuracy ${(100 * report.accuracy).toFixed(2)}% (loss ${testLoss.toFixed(4)}); run folder ${out}`);
   return { history, testAccuracy: report.accuracy };
 }
 
-/** A gallery of up to 64 misclassified test images, captioned "true→predicted". */
-async function saveMisclassified(inputs: Tensor, targets: Tensor, predicted: Tensor, classes: string[], path: string): Promise<void> {
-  const wrong: number[] = [];
-  for (let i = 0; i < targets.size && wrong.length < 64; i++) if (predicted.data[i] !== targets.data[i]) wrong.push(i);
-  if (!wrong.length) return;
-  const index = new Tensor(Int32Array.from(wrong), [wrong.length]);
-  await saveImageGrid(inputs.indexSelect(0, index), path, { nrow: 8, labels: wrong.map((i) => `${classes[targets.data[i]]}→${classes[predicted.data[i]]}`), scale: 2 });
+function writeMetrics(out: string, history: readonly EpochRecord[]): void {
+  writeFileAtomic(join(out, 'metrics.jsonl'), history.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+const GALLERY_SIZE = 64;
+
+/** Misclassified images of one batch: the images, and their true and predicted classes. */
+interface Misclassified { inputs: Tensor; truth: number[]; predicted: number[] }
+
+/** Up to `max` misclassified images of a test batch. */
+function misclassified({ input, target }: Batch, logits: Tensor, max: number): Misclassified {
+  const predicted = logits.argmax(1).data, rows: number[] = [];
+  for (let i = 0; i < target.size && rows.length < max; i++) if (predicted[i] !== target.data[i]) rows.push(i);
+  const index = new Tensor(Int32Array.from(rows), [rows.length]);
+  return { inputs: input.indexSelect(0, index), truth: rows.map((i) => target.data[i]), predicted: rows.map((i) => predicted[i]) };
+}
+
+/** A gallery of the misclassified test images, captioned "true→predicted". */
+async function saveMisclassified(parts: Misclassified[], classes: string[], path: string): Promise<void> {
+  const labels = parts.flatMap((p) => p.truth.map((t, i) => `${classes[t]}→${classes[p.predicted[i]]}`));
+  if (!labels.length) return;
+  await saveImageGrid(concat(parts.map((p) => p.inputs), 0), path, { nrow: 8, labels, scale: 2 });
 }

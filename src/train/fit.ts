@@ -4,7 +4,7 @@
  * logging, progress). `fit` returns the per-epoch history.
  */
 import { noGrad } from '../autograd/grad-mode.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, PixelgradError } from '../errors.js';
 import { concat } from '../ops/shape.js';
 import { clipGradNorm } from '../nn/clip.js';
 import type { Module } from '../nn/module.js';
@@ -78,6 +78,35 @@ export interface FitOptions {
   startEpoch?: number;
   /** History of the epochs already done (to resume). */
   history?: EpochRecord[];
+  /**
+   * Stop with a DivergenceError when a batch's loss, or a parameter at the end of an epoch, is
+   * NaN or infinite (default true); false trains on regardless.
+   */
+  stopOnNonFinite?: boolean;
+}
+
+/**
+ * Training diverged: a batch's loss (or, at the end of an epoch, a parameter) was NaN or infinite.
+ * Thrown before that batch's step, so the model holds the weights from before it (after an
+ * epoch, no epoch-end callback, e.g. a checkpoint, has seen the non-finite weights).
+ */
+export class DivergenceError extends PixelgradError {
+  constructor(readonly epoch: number, readonly batch: number | null, readonly value: number,
+    /** The epochs completed before the divergence. */
+    readonly history: EpochRecord[]) {
+    super('fit', batch === null
+      ? `a parameter became ${value} in epoch ${epoch}; training stopped before the epoch's end (lower the learning rate)`
+      : `the loss is ${value} at epoch ${epoch}, batch ${batch + 1}; training stopped before that batch's step (lower the learning rate)`);
+  }
+}
+
+/** The first non-finite value among the parameters' elements, or null. */
+function nonFiniteParameter(model: Module): number | null {
+  for (const p of model.parameters()) {
+    const d = p.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return Number(d[i]);
+  }
+  return null;
 }
 
 const hasClassTargets = (output: Tensor, target: Tensor) => target.dtype === 'int32' && output.ndim === target.ndim + 1;
@@ -101,6 +130,8 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
   const { optimizer, scheduler, epochs } = options;
   if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError('fit', `epochs must be a non-negative integer, got ${epochs}`);
   const interval = options.schedulerInterval ?? 'epoch';
+  const stopOnNonFinite = options.stopOnNonFinite ?? true;
+  if (typeof stopOnNonFinite !== 'boolean') throw new ArgumentError('fit', `stopOnNonFinite must be a boolean, got ${String(stopOnNonFinite)}`);
   if (interval !== 'epoch' && interval !== 'batch') throw new ArgumentError('fit', `schedulerInterval must be 'epoch' or 'batch', got '${interval}'`);
   if (scheduler instanceof ReduceLROnPlateau && interval === 'batch') throw new ArgumentError('fit', 'ReduceLROnPlateau steps once per epoch on a metric; use schedulerInterval: epoch');
   const callbacks = options.callbacks ?? [];
@@ -117,13 +148,14 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
     for (const { input, target } of options.train) {
       const output = model.forward(input);
       const loss = options.loss(output, target);
+      const l = loss.item();
+      if (stopOnNonFinite && !Number.isFinite(l)) throw new DivergenceError(epoch, batch, l, [...ctx.history]);
       optimizer.zeroGrad();
       loss.backward();
       if (options.clipGradNorm !== undefined) clipGradNorm(optimizer.paramGroups.flatMap((g) => g.params), options.clipGradNorm);
       optimizer.step();
       if (scheduler && interval === 'batch' && !(scheduler instanceof ReduceLROnPlateau)) scheduler.step();
       const n = input.shape[0];
-      const l = loss.item();
       seen += n;
       lossSum += l * n;
       let acc: number | undefined;
@@ -138,6 +170,9 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
       await pause();
     }
     if (seen === 0) throw new ArgumentError('fit', 'the training loader gave no batches');
+    // A finite last loss can still be followed by a step that overflows the weights.
+    const bad = stopOnNonFinite ? nonFiniteParameter(model) : null;
+    if (bad !== null) throw new DivergenceError(epoch, null, bad, [...ctx.history]);
     const seconds = (performance.now() - start) / 1000;
     const record: EpochRecord = { epoch, trainLoss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
     if (counted) record.trainAccuracy = correct / counted;
@@ -165,16 +200,26 @@ export interface EvaluateResult {
   samples: number;
 }
 
-/** Loss (and accuracy, confusion matrix) of `model` in eval mode over a loader, without gradients. */
-export function evaluate(model: Module, loader: Iterable<Batch>, options: { loss: LossFn; numClasses?: number }): EvaluateResult {
+export interface EvaluateOptions {
+  loss: LossFn;
+  /** Also count a confusion matrix over this many classes (class-index targets). */
+  numClasses?: number;
+  /** Sees each batch with the model's output, e.g. to keep the misclassified samples (the batches are not kept). */
+  onBatch?: (batch: Batch, output: Tensor) => void;
+}
+
+/** Loss (and accuracy, confusion matrix) of `model` in eval mode over a loader, one batch at a time, without gradients. */
+export function evaluate(model: Module, loader: Iterable<Batch>, options: EvaluateOptions): EvaluateResult {
   const wasTraining = model.training;
   model.eval();
   try {
     return noGrad(() => {
       let seen = 0, lossSum = 0, correct = 0, counted = 0;
       let confusion: number[][] | undefined;
-      for (const { input, target } of loader) {
+      for (const batch of loader) {
+        const { input, target } = batch;
         const output = model.forward(input);
+        options.onBatch?.(batch, output);
         const n = input.shape[0];
         seen += n;
         lossSum += options.loss(output, target).item() * n;
@@ -195,14 +240,25 @@ export function evaluate(model: Module, loader: Iterable<Batch>, options: { loss
   }
 }
 
-/** The model's outputs (e.g. logits) for every batch of inputs, concatenated, in eval mode without gradients. */
-export function predict(model: Module, inputs: Tensor | Iterable<Batch | Tensor>): Tensor {
+/**
+ * The model's outputs (e.g. logits) for every batch of inputs, concatenated, in eval mode without
+ * gradients. A tensor of inputs is run `batchSize` samples at a time (default 256), so a whole
+ * test split does not become one batch.
+ */
+export function predict(model: Module, inputs: Tensor | Iterable<Batch | Tensor>, options: { batchSize?: number } = {}): Tensor {
+  const batchSize = options.batchSize ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError('predict', `batchSize must be a positive integer, got ${batchSize}`);
   const wasTraining = model.training;
   model.eval();
   try {
     return noGrad(() => {
-      if ('shape' in inputs) return model.forward(inputs);
       const outs: Tensor[] = [];
+      if ('shape' in inputs) {
+        const n = inputs.shape[0];
+        if (inputs.ndim === 0 || n <= batchSize) return model.forward(inputs);
+        for (let i = 0; i < n; i += batchSize) outs.push(model.forward(inputs.narrow(0, i, Math.min(batchSize, n - i))));
+        return concat(outs, 0);
+      }
       for (const b of inputs) outs.push(model.forward('input' in b ? b.input : b));
       if (!outs.length) throw new ArgumentError('predict', 'no inputs');
       return concat(outs, 0);

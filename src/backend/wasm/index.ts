@@ -15,7 +15,7 @@
 import { registerBackend, type Backend } from '../backend.js';
 import { ArgumentError, NotSupportedError } from '../../errors.js';
 import { wasmKernels } from './kernels.js';
-import { Arena, type WasmExports } from './runtime.js';
+import { Arena, MAX_WASM_MEMORY, type WasmExports } from './runtime.js';
 import { ThreadPool, hardwareThreads, sharedMemorySupported } from './threads.js';
 
 export interface WasmBackendOptions {
@@ -33,6 +33,11 @@ export interface WasmBackendOptions {
    * kernels[-threads][-relaxed].wasm, as `threads` and `relaxedSimd` choose.
    */
   module?: URL | string | BufferSource | WebAssembly.Module;
+  /**
+   * The most WebAssembly memory, in bytes, one kernel call may use (default and at most 4 GiB); a
+   * call that needs more throws a MemoryError naming the op and the shapes.
+   */
+  maxMemory?: number;
 }
 
 /** A module with one function returning a v128 constant: valid only where SIMD is supported. */
@@ -147,16 +152,20 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (relaxedSimd && !hasRelaxedSimd) {
     throw new NotSupportedError('createWasmBackend', 'relaxedSimd: this JavaScript engine does not support WebAssembly relaxed SIMD');
   }
+  const maxMemory = options.maxMemory ?? MAX_WASM_MEMORY;
+  if (!Number.isInteger(maxMemory) || maxMemory < 1 || maxMemory > MAX_WASM_MEMORY) {
+    throw new ArgumentError('createWasmBackend', `maxMemory must be a positive integer of bytes up to 4 GiB (${MAX_WASM_MEMORY}), got ${maxMemory}`);
+  }
   const suffix = relaxedSimd ? '-relaxed' : '';
   if (threads === 1) {
     const instance = await WebAssembly.instantiate(await compile(options.module, `kernels${suffix}.wasm`), {});
-    return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), null) };
+    return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports, maxMemory), null) };
   }
   const module = await compile(options.module, `kernels-threads${suffix}.wasm`);
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const pool = await ThreadPool.create(module, memory, instance.exports, threads);
-  return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports), pool) };
+  return { name: 'wasm', threads, relaxedSimd, kernels: wasmKernels(new Arena(instance.exports as unknown as WasmExports, maxMemory), pool) };
 }
 
 /**

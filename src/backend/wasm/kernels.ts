@@ -5,10 +5,11 @@
  * worth the copies — runs the JS reference kernels.
  */
 import type { TypedArray } from '../../dtype.js';
+import { MemoryError, fmtShape } from '../../errors.js';
 import { broadcastStrides, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
-import type { Arena } from './runtime.js';
+import { ArenaFullError, type Arena } from './runtime.js';
 import { MAX_TASKS, type Task, type ThreadPool } from './threads.js';
 
 /** Below this many output elements the JS loop beats the copies in and out. */
@@ -86,6 +87,44 @@ export function splitRange(n: number, parts: number, unit: number): [number, num
     start = end;
   }
   return ranges;
+}
+
+const fmtBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${Math.ceil(n / 2 ** 20)} MiB`);
+
+/** A kernel's arguments for an error message: op names, shapes, array sizes, convolution and pooling geometry. */
+function describeArgs(args: readonly unknown[]): string {
+  const parts: string[] = [];
+  for (const a of args) {
+    if (typeof a === 'string') parts.push(a);
+    else if (ArrayBuffer.isView(a)) parts.push(`${a.constructor.name.replace('Array', '').toLowerCase()}[${(a as TypedArray).length}]`);
+    else if (Array.isArray(a)) parts.push(fmtShape(a));
+    else if (a && typeof a === 'object' && 'batch' in a) {
+      const g = a as ConvGeometry & PoolGeometry;
+      const c = g.inChannels ?? g.channels, oc = g.outChannels ?? g.channels;
+      parts.push(`input ${fmtShape([g.batch, c, g.inH, g.inW])} → output ${fmtShape([g.batch, oc, g.outH, g.outW])}, window ${g.kH}×${g.kW}`);
+    }
+  }
+  return parts.join(', ');
+}
+
+/**
+ * The kernel table with each kernel's arena overflow reported as a MemoryError that names the
+ * kernel, its shapes and the bytes it needs (not a bare RangeError from deep inside a model).
+ */
+function namingOverflow(kernels: Kernels): Kernels {
+  const out = { ...kernels } as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(kernels) as [string, (...a: unknown[]) => void][]) {
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (!(err instanceof ArenaFullError)) throw err;
+        throw new MemoryError(`wasm ${name}`, `${describeArgs(args)} needs at least ${fmtBytes(err.bytes)} of WebAssembly memory in one call, `
+          + `more than the ${fmtBytes(err.limit)} it can have; use smaller batches (or PIXELGRAD_BACKEND=js)`);
+      }
+    };
+  }
+  return out as unknown as Kernels;
 }
 
 export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
@@ -319,11 +358,11 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     out.set(rt.f32(po, out.length));
   };
 
-  return {
+  return namingOverflow({
     unary, binary, where, channelSums, channelMix, reduce, copyStrided, matmul,
     conv2d, conv2dBackwardInput, conv2dBackwardWeight,
     maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
-  };
+  });
 }

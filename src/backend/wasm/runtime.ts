@@ -33,13 +33,26 @@ export interface WasmExports {
 const PAGE = 65536;
 /** Grow in steps of at least 4 MiB, so that a growing workload does not grow on every call. */
 const GROW_STEP = 64 * PAGE;
+/** The most a 32-bit WebAssembly memory can hold. */
+export const MAX_WASM_MEMORY = 65536 * PAGE;
+
+/**
+ * A kernel call needs more of the arena than the memory can hold; the kernel table turns it into a
+ * MemoryError naming the op and the shapes.
+ */
+export class ArenaFullError extends Error {
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(`the WebAssembly memory cannot hold ${bytes} bytes (limit ${limit})`);
+  }
+}
 
 export class Arena {
   readonly memory: WebAssembly.Memory;
   private readonly base: number;
   private top: number;
 
-  constructor(readonly exports: WasmExports) {
+  /** @param maxBytes the most this arena may grow the memory to (at most 4 GiB, the default). */
+  constructor(readonly exports: WasmExports, readonly maxBytes = MAX_WASM_MEMORY) {
     this.memory = exports.memory;
     this.base = exports.heapBase();
     this.top = this.base;
@@ -56,11 +69,12 @@ export class Arena {
     this.top = Math.ceil((p + bytes) / 16) * 16;
     const size = this.memory.buffer.byteLength;
     if (this.top > size) {
-      const pages = Math.ceil(Math.max(this.top - size, GROW_STEP) / PAGE);
+      if (this.top > this.maxBytes) throw new ArenaFullError(this.top, this.maxBytes);
+      const pages = Math.ceil(Math.min(Math.max(this.top - size, GROW_STEP), this.maxBytes - size) / PAGE);
       try {
         this.memory.grow(pages);
       } catch {
-        throw new RangeError(`wasm backend: cannot grow the WebAssembly memory to ${Math.ceil(this.top / 2 ** 20)} MiB for one kernel call`);
+        throw new ArenaFullError(this.top, size); // the engine would not give more (e.g. a browser tab's limit)
       }
     }
     return p;
