@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -13,6 +13,8 @@ import { ArgumentError, ShapeError } from '../src/errors.js';
 import { Tensor } from '../src/tensor.js';
 import { collate, type Dataset } from '../src/data/dataset.js';
 import { imageFolder, ImageFolder, segmentationFolder, SegmentationFolder } from '../src/data/node/folders.js';
+import { serializeSafetensors } from '../src/io/safetensors.js';
+import { zeros } from '../src/creation.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pixelgrad-folders-'));
 
@@ -260,4 +262,94 @@ test('both folder datasets are Datasets whose samples collate into batches', asy
   assert.deepEqual([...sb.input.shape], [2, 1, 2, 3]);
   assert.deepEqual([...sb.target.shape], [2, 2, 3]);
   assert.deepEqual([...sb.target.data], [0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1]);
+});
+
+// ---------------------------------------------------------------- imageFolder's cache of decoded images
+
+/** Every sample's pixels and target, for comparing two loads. */
+const contents = (ds: ImageFolder) => ds.samples.map((_, i) => { const s = ds.get(i); return [[...s.input.shape], [...s.input.data], s.target]; });
+
+test('imageFolder cache: the second load reads one file and gives the same samples; progress is reported while decoding', async () => {
+  const root = tmp(), cache = join(tmp(), 'cache');
+  await image(join(root, 'a', '1.png'), 3, 2, [1, 2, 3, 4, 5, 6]);
+  await image(join(root, 'a', '2.jpg'), 3, 2, 90);
+  await image(join(root, 'b', '3.png'), 3, 2, [250, 0, 7, 9, 11, 13]);
+  const progress: [number, number][] = [];
+  const decoded = await imageFolder(root, { cache, onProgress: (done, total) => progress.push([done, total]) });
+  assert.deepEqual(progress, [[1, 3], [2, 3], [3, 3]]);
+  assert.equal(decoded.cache?.hit, false);
+  assert.ok(existsSync(decoded.cache!.file) && decoded.cache!.file.startsWith(cache), 'the cache folder is created');
+  const warnings: string[] = [];
+  const cached = await imageFolder(root, { cache, onProgress: () => assert.fail('nothing to decode'), onWarning: (m) => warnings.push(m) });
+  assert.deepEqual(cached.cache, { file: decoded.cache!.file, hit: true });
+  assert.deepEqual(contents(cached), contents(decoded));
+  assert.deepEqual(contents(cached), contents(await imageFolder(root)), 'and the same as without a cache');
+  assert.deepEqual(warnings, []);
+  // Other decoding options are another cache file.
+  const rgb = await imageFolder(root, { cache, mode: 'rgb' });
+  assert.equal(rgb.cache?.hit, false);
+  assert.notEqual(rgb.cache!.file, decoded.cache!.file);
+  assert.deepEqual([...rgb.get(0).input.shape], [3, 2, 3]);
+});
+
+test('imageFolder cache: a changed listing decodes again and replaces it; 16-bit pixels keep their depth', async () => {
+  const root = tmp(), cache = join(tmp(), 'cache');
+  const values = [0, 1, 257, 40000, 65535, 12345];
+  const png16 = await sharp(Uint16Array.from(values), { raw: { width: 3, height: 2, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  mkdirSync(join(root, 'a'));
+  writeFileSync(join(root, 'a', 'x.png'), png16);
+  await image(join(root, 'b', 'y.png'), 3, 2, 0);
+  writeFileSync(join(root, 'b', 'y.png'), png16); // the same depth in both classes: cached
+  const first = await imageFolder(root, { cache });
+  assert.equal(first.cache?.hit, false);
+  const again = await imageFolder(root, { cache });
+  assert.equal(again.cache?.hit, true);
+  assert.deepEqual([...again.get(0).input.data], values.map((v) => Math.fround(v / 65535)));
+
+  // A file rewritten (another size), then a file added: decoded again, not read from the stale cache.
+  await image(join(root, 'b', 'y.png'), 3, 2, [9, 8, 7, 6, 5, 4]);
+  await image(join(root, 'b', 'z.png'), 3, 2, 1);
+  const changed = await imageFolder(root, { cache, allowMixedSizes: true });
+  assert.equal(changed.cache, null, 'mixed depths (16-bit and 8-bit) are not cached');
+  rmSync(join(root, 'a', 'x.png'));
+  await image(join(root, 'a', 'x.png'), 3, 2, 3);
+  const eight = await imageFolder(root, { cache });
+  assert.deepEqual(eight.cache, { file: first.cache!.file, hit: false }, 'the same file, replaced');
+  assert.equal(eight.length, 3);
+  assert.deepEqual([...eight.get(1).input.data], [9, 8, 7, 6, 5, 4].map((v) => Math.fround(v / 255)));
+  assert.equal((await imageFolder(root, { cache })).cache?.hit, true);
+});
+
+test('imageFolder cache: a corrupt or unwritable cache is ignored with a warning and the images decoded', async () => {
+  const root = tmp(), cache = join(tmp(), 'cache');
+  await image(join(root, 'a', '1.png'), 2, 2, [1, 2, 3, 4]);
+  await image(join(root, 'b', '2.png'), 2, 2, [5, 6, 7, 8]);
+  const good = await imageFolder(root, { cache });
+  const file = good.cache!.file;
+  const bytes = readFileSync(file);
+  const damaged: [string, Uint8Array][] = [
+    ['truncated', bytes.subarray(0, bytes.length - 3)],
+    ['garbage', Buffer.from('not a cache at all')],
+    ['another safetensors file', Buffer.from(serializeSafetensors({ pixels: zeros([2]) }))],
+  ];
+  for (const [what, content] of damaged) {
+    writeFileSync(file, content);
+    const warnings: string[] = [];
+    const ds = await imageFolder(root, { cache, onWarning: (m) => warnings.push(m) });
+    assert.equal(warnings.length, 1, what);
+    assert.match(warnings[0], new RegExp(`^ignoring the corrupt image cache ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(.+\\); decoding the images again$`), what);
+    assert.deepEqual(contents(ds), contents(good), what);
+    assert.deepEqual(ds.cache, { file, hit: false }, `${what}: rewritten`);
+  }
+  // A cache "folder" that is a file: nothing can be written there.
+  const blocked = join(tmp(), 'a-file');
+  writeFileSync(blocked, '');
+  const warnings: string[] = [];
+  const ds = await imageFolder(root, { cache: blocked, onWarning: (m) => warnings.push(m) });
+  assert.equal(ds.cache, null);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^cannot write the image cache .*a-file.*; the images will be decoded again next time$/);
+  assert.deepEqual(contents(ds), contents(good));
+  await assert.rejects(imageFolder(root, { cache: '' }), /imageFolder: cache must be a folder path/);
+  await assert.rejects(imageFolder(root, { onProgress: 3 as never }), /imageFolder: onProgress must be a function/);
 });

@@ -35,6 +35,37 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], 
   return sizes.map((s) => new Subset(dataset, order.slice(start, (start += s))));
 }
 
+/** Sample indices grouped by label, labels ascending. */
+function byLabel(y: ArrayLike<number>): [number, number[]][] {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < y.length; i++) {
+    const list = groups.get(y[i]);
+    if (list) list.push(i);
+    else groups.set(y[i], [i]);
+  }
+  return [...groups].sort((a, b) => a[0] - b[0]);
+}
+
+function labelArray(op: string, dataset: { length: number }, labels: ArrayLike<number> | Tensor): ArrayLike<number> {
+  const y = 'data' in labels ? labels.data : labels;
+  if (y.length !== dataset.length) throw new ArgumentError(op, `got ${y.length} labels for a dataset of length ${dataset.length}`);
+  return y;
+}
+
+/**
+ * Largest-remainder apportionment of `total` to parts of the given sizes (in proportion to them);
+ * ties go to the lower part.
+ * @example apportion([50, 30, 20], 7) // [4, 2, 1]
+ */
+export function apportion(sizes: readonly number[], total: number): number[] {
+  const all = sizes.reduce((a, b) => a + b, 0);
+  const exact = sizes.map((s) => (s * total) / all);
+  const out = exact.map(Math.floor);
+  const order = exact.map((e, c) => [e - Math.floor(e), c]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (let k = 0, rest = total - out.reduce((a, b) => a + b, 0); rest > 0; k++, rest--) out[order[k][1]]++;
+  return out;
+}
+
 /**
  * Splits so that every part has (as nearly as possible) the class proportions of the whole:
  * each class's samples are shuffled and divided by the fractions (largest remainder), and each
@@ -42,27 +73,34 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], 
  */
 export function stratifiedSplit<T>(dataset: Dataset<T>, labels: ArrayLike<number> | Tensor, fractions: readonly number[], options: { generator?: Generator } = {}): Subset<T>[] {
   const op = 'stratifiedSplit';
-  const y = 'data' in labels ? labels.data : labels;
-  if (y.length !== dataset.length) throw new ArgumentError(op, `got ${y.length} labels for a dataset of length ${dataset.length}`);
+  const y = labelArray(op, dataset, labels);
   const total = fractions.reduce((a, b) => a + b, 0);
   if (fractions.length === 0 || fractions.some((f) => !(f >= 0)) || Math.abs(total - 1) > 1e-9) throw new ArgumentError(op, `fractions must be non-negative and sum to 1, got ${JSON.stringify(fractions)}`);
   const g = options.generator ?? defaultGenerator;
-  const byClass = new Map<number, number[]>();
-  for (let i = 0; i < y.length; i++) {
-    const list = byClass.get(y[i]) ?? [];
-    list.push(i);
-    byClass.set(y[i], list);
-  }
   const parts: number[][] = fractions.map(() => []);
-  for (const cls of [...byClass.keys()].sort((a, b) => a - b)) {
-    const members = byClass.get(cls)!;
+  for (const [, members] of byLabel(y)) {
     const order = shuffled(members.length, g).map((k) => members[k]);
-    const exact = fractions.map((f) => f * members.length);
-    const sizes = exact.map(Math.floor);
-    const byRemainder = exact.map((e, i) => [e - Math.floor(e), i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-    for (let r = members.length - sizes.reduce((a, b) => a + b, 0), k = 0; r > 0; r--, k++) sizes[byRemainder[k][1]]++;
+    const sizes = apportion(fractions, members.length);
     let start = 0;
     sizes.forEach((s, p) => parts[p].push(...order.slice(start, (start += s))));
   }
   return parts.map((idx) => new Subset(dataset, idx.sort((a, b) => a - b)));
+}
+
+/**
+ * A random sample of `n` items in which every class keeps its share of the whole (the counts per
+ * class are apportioned by largest remainder, ties to the lower label), in dataset order. Unlike
+ * the first n items, it holds every class of a dataset sorted by class.
+ * @example const small = stratifiedSample(train, train.targets, 1000, { generator: new Generator(0) });
+ */
+export function stratifiedSample<T>(dataset: Dataset<T>, labels: ArrayLike<number> | Tensor, n: number, options: { generator?: Generator } = {}): Subset<T> {
+  const op = 'stratifiedSample';
+  const y = labelArray(op, dataset, labels);
+  if (!Number.isInteger(n) || n < 0 || n > y.length) throw new ArgumentError(op, `n must be an integer in [0, ${y.length}] (the dataset's length), got ${n}`);
+  const g = options.generator ?? defaultGenerator;
+  const groups = byLabel(y);
+  const counts = apportion(groups.map(([, members]) => members.length), n);
+  const picked: number[] = [];
+  groups.forEach(([, members], c) => picked.push(...shuffled(members.length, g).slice(0, counts[c]).map((k) => members[k])));
+  return new Subset(dataset, picked.sort((a, b) => a - b));
 }

@@ -10,13 +10,14 @@
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 import {
   classLookup, decodePixels, maskToIds, parseSize, pixelsToTensor, readBytes,
   type ImageMode, type ImagePixels, type ImageSize, type MaskClasses,
 } from './image-io.js';
+import { cacheFile, hashOf, readPixelCache, writePixelCache, type StoredPixels } from './pixel-cache.js';
 
 /** A classification sample: an image and its class index. */
 export interface ClassificationSample { input: Tensor; target: number }
@@ -40,8 +41,10 @@ const hasExtension = (name: string, exts: readonly string[]) => {
 /** Code-point order, as Python's `sorted` (not locale order). */
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Entries of a folder, sorted, without dot-names; each with whether it is a folder (links followed). */
-async function listFolder(op: string, dir: string): Promise<{ name: string; path: string; isDir: boolean; isFile: boolean }[]> {
+interface Entry { name: string; path: string; isDir: boolean; isFile: boolean; size: number; mtimeMs: number }
+
+/** Entries of a folder, sorted, without dot-names; each with whether it is a folder (links followed), its size and modification time. */
+async function listFolder(op: string, dir: string): Promise<Entry[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -56,32 +59,36 @@ async function listFolder(op: string, dir: string): Promise<{ name: string; path
   return Promise.all(visible.map(async (name) => {
     const path = join(dir, name);
     const s = await stat(path).catch(() => null); // a dangling link counts as neither
-    return { name, path, isDir: s?.isDirectory() ?? false, isFile: s?.isFile() ?? false };
+    return { name, path, isDir: s?.isDirectory() ?? false, isFile: s?.isFile() ?? false, size: s?.size ?? 0, mtimeMs: s?.mtimeMs ?? 0 };
   }));
 }
 
 /** Image files under `dir`, recursively, in sorted walk order (as torchvision's make_dataset). */
-async function walkFiles(op: string, dir: string, exts: readonly string[], seen = new Set<string>()): Promise<string[]> {
+async function walkFiles(op: string, dir: string, exts: readonly string[], seen = new Set<string>()): Promise<Entry[]> {
   const real = await realpath(dir);
   if (seen.has(real)) return []; // a link cycle
   seen.add(real);
-  const out: string[] = [];
+  const out: Entry[] = [];
   for (const e of await listFolder(op, dir)) {
     if (e.isDir) out.push(...await walkFiles(op, e.path, exts, seen));
-    else if (e.isFile && hasExtension(e.name, exts)) out.push(e.path);
+    else if (e.isFile && hasExtension(e.name, exts)) out.push(e);
   }
   return out;
 }
 
-/** Runs `fn` over `items` with at most `limit` at a time; results in order. */
-async function mapLimited<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs `fn` over `items` with at most a few at a time (sharp decodes on its own thread pool, so
+ * concurrent calls decode in parallel); results in order. `onDone` gets the count finished so far.
+ */
+async function mapLimited<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>, onDone?: (done: number) => void): Promise<R[]> {
   const limit = Math.max(2, Math.min(16, availableParallelism()));
   const out = new Array<R>(items.length);
-  let next = 0;
+  let next = 0, done = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
       out[i] = await fn(items[i], i);
+      onDone?.(++done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -108,7 +115,7 @@ function sameShapes(op: string, what: string, entries: readonly { path: string; 
     + 'pass size (and mode) to make them all alike, or allowMixedSizes: true to keep them as they are');
 }
 
-interface Stored { data: Uint8Array | Uint16Array; channels: number; height: number; width: number; maxValue: number }
+type Stored = StoredPixels;
 
 const keep = (p: ImagePixels): Stored => ({ data: p.data, channels: p.channels, height: p.height, width: p.width, maxValue: p.maxValue });
 
@@ -128,7 +135,22 @@ export interface ImageFolderOptions {
    * two files that differ, since batching them would fail later.
    */
   allowMixedSizes?: boolean;
+  /**
+   * A folder for a cache of the decoded images (created if missing): the next load of the same
+   * folder with the same options reads one file instead of decoding every image. The cache is keyed
+   * by the listing with each file's size and modification time, so any change decodes again (and
+   * replaces it); a corrupt or unreadable cache is ignored with a warning. Folders whose images
+   * differ in shape are not cached.
+   */
+  cache?: string;
+  /** Called as images are decoded, with the number done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Receives warnings (a cache that cannot be read or written); default `process.emitWarning`. */
+  onWarning?: (message: string) => void;
 }
+
+/** Where a folder's images came from: decoded, or read from the cache file. */
+export interface CacheUse { file: string; hit: boolean }
 
 /**
  * Images in class sub-folders, `root/<class>/**\/<file>`, like torchvision's `ImageFolder`:
@@ -150,9 +172,11 @@ export class ImageFolder {
   readonly targets: number[];
   readonly length: number;
   readonly transform: ((image: Tensor) => Tensor) | undefined;
+  /** With the `cache` option: the cache file, and whether the images were read from it (null when nothing was cached). */
+  readonly cache: CacheUse | null;
   readonly #images: Stored[];
 
-  private constructor(root: string, classes: string[], samples: [string, number][], images: Stored[], transform: ((image: Tensor) => Tensor) | undefined) {
+  private constructor(root: string, classes: string[], samples: [string, number][], images: Stored[], transform: ((image: Tensor) => Tensor) | undefined, cache: CacheUse | null) {
     this.root = root;
     this.classes = classes;
     this.classToIndex = Object.fromEntries(classes.map((c, i) => [c, i]));
@@ -160,6 +184,7 @@ export class ImageFolder {
     this.targets = samples.map(([, t]) => t);
     this.length = samples.length;
     this.transform = transform;
+    this.cache = cache;
     this.#images = images;
   }
 
@@ -169,25 +194,39 @@ export class ImageFolder {
     const exts = normaliseExtensions(op, options.extensions ?? DEFAULT_EXTENSIONS);
     if (options.size !== undefined) parseSize(op, options.size);
     checkTransform(op, options.transform);
+    for (const k of ['onProgress', 'onWarning'] as const) if (options[k] !== undefined && typeof options[k] !== 'function') throw new ArgumentError(op, `${k} must be a function`);
+    if (options.cache !== undefined && (typeof options.cache !== 'string' || options.cache === '')) throw new ArgumentError(op, `cache must be a folder path, got ${JSON.stringify(options.cache)}`);
     const classDirs = (await listFolder(op, root)).filter((e) => e.isDir);
     if (classDirs.length === 0) throw new ArgumentError(op, `no class sub-folders in '${root}'; expected ${root}/<class name>/<image files>`);
     const classes = classDirs.map((e) => e.name);
     const samples: [string, number][] = [];
+    const listing: [string, number, number, number][] = [];
     const empty: string[] = [];
     for (let c = 0; c < classDirs.length; c++) {
       const files = await walkFiles(op, classDirs[c].path, exts);
       if (files.length === 0) empty.push(classDirs[c].name);
-      for (const f of files) samples.push([f, c]);
+      for (const f of files) {
+        samples.push([f.path, c]);
+        listing.push([relative(root, f.path), c, f.size, f.mtimeMs]);
+      }
     }
     if (empty.length > 0) {
       throw new ArgumentError(op, `found no files ending in ${exts.join(', ')} for the class${empty.length > 1 ? 'es' : ''} ${empty.map((n) => `'${n}'`).join(', ')} in '${root}'`);
     }
-    const images = await mapLimited(samples, async ([path]) => keep(await decodePixels(op, await readBytes(op, path), `'${path}'`, { mode: options.mode, size: options.size })));
+    const decoding = { mode: options.mode ?? null, size: options.size ?? null, extensions: exts };
+    const warn = options.onWarning ?? ((m: string) => process.emitWarning(m));
+    const cache = options.cache === undefined ? null : { file: cacheFile(options.cache, await realpath(root), decoding), key: hashOf({ decoding, listing }) };
+    const cached = cache && readPixelCache(cache.file, cache.key, samples.length, warn);
+    if (cache && cached) return new ImageFolder(root, classes, samples, cached, options.transform, { file: cache.file, hit: true });
+
+    const decode = async ([path]: [string, number]) => keep(await decodePixels(op, await readBytes(op, path), `'${path}'`, { mode: options.mode, size: options.size }));
+    const images = await mapLimited(samples, decode, options.onProgress && ((done) => options.onProgress!(done, samples.length)));
     if (!options.allowMixedSizes) {
       const err = sameShapes(op, 'images', images.map((p, i) => ({ path: samples[i][0], shape: [p.channels, p.height, p.width] })));
       if (err) throw err;
     }
-    return new ImageFolder(root, classes, samples, images, options.transform);
+    const written = cache !== null && writePixelCache(cache.file, cache.key, images, warn);
+    return new ImageFolder(root, classes, samples, images, options.transform, written ? { file: cache.file, hit: false } : null);
   }
 
   /** Sample `index`: `{ input: float32 [C,H,W] in [0,1] (after transform), target: class index }`. */

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { ArgumentError } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 import { TensorDataset } from '../dataset.js';
+import { apportion } from '../split.js';
 
 const PIXELS = 28 * 28;
 const N_TRAIN = 8000;
@@ -55,16 +56,6 @@ function parsePlainNumbers(b: Uint8Array): Float32Array | null {
     while (i < end && isSeparator(b[i])) i++;
   }
   return out.slice(0, n);
-}
-
-/** Largest-remainder apportionment of `total` to classes of the given sizes; ties go to the lower class. */
-export function apportion(sizes: readonly number[], total: number): number[] {
-  const all = sizes.reduce((a, b) => a + b, 0);
-  const exact = sizes.map((s) => (s * total) / all);
-  const out = exact.map(Math.floor);
-  const order = exact.map((e, c) => [e - Math.floor(e), c]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-  for (let k = 0, rest = total - out.reduce((a, b) => a + b, 0); rest > 0; k++, rest--) out[order[k][1]]++;
-  return out;
 }
 
 function split(): Split {
