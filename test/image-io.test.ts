@@ -258,6 +258,41 @@ test('broken, missing and non-image files give errors naming the file and the pr
   await assert.rejects(readMask(join(dir, 'truncated.png')), (e: Error) => e instanceof ArgumentError && /^readMask: '.*truncated\.png'/.test(e.message));
 });
 
+test('PNG and JPEG files must end at their end marker: trailing data and a missing end are refused, for both formats', async () => {
+  const px = Buffer.from(Array.from({ length: 16 * 16 * 3 }, (_, i) => (i * 13) & 255));
+  const raw = { raw: { width: 16, height: 16, channels: 3 as const } };
+  const png = await sharp(px, raw).png().toBuffer();
+  const jpg = await sharp(px, raw).jpeg().toBuffer();
+  const progressive = await sharp(px, raw).jpeg({ progressive: true, quality: 50 }).toBuffer();
+  // An APP1 segment whose payload holds FF D9 (as an EXIF thumbnail does) is stepped over by its length.
+  const app1 = Buffer.concat([jpg.subarray(0, 2), Buffer.from([0xff, 0xe1, 0x00, 0x08, 0x45, 0x78, 0xff, 0xd9, 0x00, 0x00]), jpg.subarray(2)]);
+  for (const [name, ok] of [['png', png], ['jpg', jpg], ['progressive jpg', progressive], ['jpg with FF D9 in APP1', app1]] as const) {
+    assert.deepEqual((await decodeImage(ok, { name })).shape, [3, 16, 16], name);
+  }
+  const junk = Buffer.from('trailing junk!');
+  const iendAt = png.length - 12;
+  const cases: [string, Buffer, RegExp][] = [
+    ['png + junk', Buffer.concat([png, junk]), /^decodeImage: 'png \+ junk' \(\d+ bytes\): 14 bytes of trailing data after the PNG's IEND chunk \(damaged, or something appended\); re-save it as a plain PNG$/],
+    ['png, IEND replaced', Buffer.concat([png.subarray(0, iendAt), Buffer.alloc(12, 0x41)]), /^decodeImage: 'png, IEND replaced' \(\d+ bytes\): the PNG has no IEND chunk \(truncated or damaged\)$/],
+    ['png, IEND cut', png.subarray(0, iendAt), /the PNG has no IEND chunk \(truncated or damaged\)$/],
+    ['jpg + junk', Buffer.concat([jpg, junk]), /^decodeImage: 'jpg \+ junk' \(\d+ bytes\): 14 bytes of trailing data after the JPEG's end-of-image marker \(damaged, or something appended\); re-save it as a plain JPEG$/],
+    ['jpg + a second jpg', Buffer.concat([jpg, jpg]), new RegExp(`${jpg.length} bytes of trailing data after the JPEG's end-of-image marker`)],
+    ['progressive + junk', Buffer.concat([progressive, junk]), /14 bytes of trailing data after the JPEG's end-of-image marker/],
+    ['jpg, EOI replaced', Buffer.concat([jpg.subarray(0, jpg.length - 2), Buffer.from('zz')]), /corrupt or truncated JPEG data|the JPEG has no end-of-image marker/],
+  ];
+  assert.equal(png.subarray(iendAt + 4, iendAt + 8).toString('latin1'), 'IEND');
+  for (const [name, bytes, message] of cases) {
+    await assert.rejects(decodeImage(bytes, { name }), (e: Error) => {
+      assert.ok(e instanceof ArgumentError, `${name}: ${e.constructor.name}: ${e.message}`);
+      assert.match(e.message, message, name);
+      return true;
+    });
+  }
+  const path = join(tmp(), 'appended.jpg');
+  writeFileSync(path, Buffer.concat([jpg, junk]));
+  await assert.rejects(readImage(path), new RegExp(`^ArgumentError: readImage: '${path}' \\(\\d+ bytes\\): 14 bytes of trailing data`));
+});
+
 test('readMask: nearest resizing keeps the values, classes map them, colour masks are refused', async () => {
   const dir = tmp();
   const values = [0, 255, 0, 255, 255, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0];

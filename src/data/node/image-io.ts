@@ -5,6 +5,11 @@
  * asked for); a segmentation mask is an int32 Tensor [H,W]. 8-bit files are divided by 255,
  * 16-bit files by 65535. Pixels are taken as stored: no EXIF rotation, no colour management
  * beyond libvips' conversion to sRGB (as PIL/torchvision, which do not rotate either).
+ *
+ * PNG and JPEG files must end where their format says: a PNG without its IEND chunk, or with bytes
+ * after it, and a JPEG with bytes after its end-of-image marker are refused (libvips would decode
+ * them without a word). Such files are truncated, damaged or carry something appended (e.g. the
+ * video of a phone's "motion photo"); re-saving them makes them plain images.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -106,8 +111,9 @@ function sniff(buf: Uint8Array): string | undefined {
 
 function decodeError(op: string, source: string, buf: Uint8Array, err: unknown, format = sniff(buf)): PixelgradError {
   const raw = err instanceof Error ? err.message : String(err);
-  // libvips repeats its warnings; keep each line once.
-  const detail = [...new Set(raw.split('\n').map((l) => l.trim()).filter((l) => l !== ''))].join('; ');
+  // libvips repeats its warnings; keep each line once, and the whole short (it may quote the file).
+  const lines = [...new Set(raw.slice(0, 2000).split('\n').map((l) => l.trim()).filter((l) => l !== ''))].join('; ');
+  const detail = lines.length > 300 ? `${lines.slice(0, 297)}...` : lines;
   const kind = format ? `${format.toUpperCase()} ` : '';
   let why: string;
   if (/unsupported image format/i.test(raw)) why = 'not an image in a known format (PNG, JPEG, WebP, GIF, TIFF)';
@@ -164,6 +170,8 @@ export async function decodePixels(op: string, bytes: Uint8Array, source: string
     throw decodeError(op, source, buf, err, meta.format);
   }
 
+  checkEnd(op, source, buf, meta.format);
+
   const { width, height, channels: inC } = info;
   const n = width * height;
   const src = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : new Uint8Array(data.buffer, data.byteOffset, data.length);
@@ -204,6 +212,42 @@ export async function decodePixels(op: string, bytes: Uint8Array, source: string
     data: out, channels: outC, height, width, maxValue,
     sourceHeight: meta.height ?? height, sourceWidth: meta.width ?? width, storedGray,
   };
+}
+
+/** Where a PNG ends: just after its IEND chunk; -1 when the chunks run out without one. */
+function pngEnd(b: Uint8Array): number {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let p = 8; p + 8 <= b.length;) {
+    const end = p + 12 + view.getUint32(p, false); // length, type, data, CRC
+    if (b[p + 4] === 0x49 && b[p + 5] === 0x45 && b[p + 6] === 0x4e && b[p + 7] === 0x44) return end <= b.length ? end : -1; // 'IEND'
+    p = end;
+  }
+  return -1;
+}
+
+/** Where a JPEG ends: just after its EOI marker; -1 when the markers run out without one. */
+function jpegEnd(b: Uint8Array): number {
+  for (let p = 2; p + 1 < b.length;) {
+    const m = b[p + 1];
+    // Entropy-coded data, fill bytes, stuffed zeros, restart markers and TEM: step over.
+    if (b[p] !== 0xff || m === 0xff || m === 0x00 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) p += b[p] === 0xff && m !== 0xff ? 2 : 1;
+    else if (m === 0xd9) return p + 2;
+    else if (p + 3 < b.length) p += 2 + ((b[p + 2] << 8) | b[p + 3]); // a segment; its length counts its own two bytes
+    else return -1;
+  }
+  return -1;
+}
+
+/** Refuses a PNG or JPEG that does not end where its format says (see the module's comment). */
+function checkEnd(op: string, source: string, buf: Uint8Array, format: string | undefined): void {
+  if (format !== 'png' && format !== 'jpeg') return;
+  const end = format === 'png' ? pngEnd(buf) : jpegEnd(buf);
+  const marker = format === 'png' ? 'IEND chunk' : 'end-of-image marker';
+  const head = `${source} (${buf.length} bytes): `;
+  if (end < 0) throw new ArgumentError(op, `${head}the ${format.toUpperCase()} has no ${marker} (truncated or damaged)`);
+  if (end < buf.length) {
+    throw new ArgumentError(op, `${head}${buf.length - end} bytes of trailing data after the ${format.toUpperCase()}'s ${marker} (damaged, or something appended); re-save it as a plain ${format.toUpperCase()}`);
+  }
 }
 
 /** Planar integer pixels as a float32 [C,H,W] tensor in [0, 1]. @internal */
