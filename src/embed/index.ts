@@ -7,4 +7,4 @@ export { kNeighbors, forEachDistanceBlock, METRICS, type Metric, type Neighbors,
 export { KNeighborsClassifier, leaveOneOutAccuracy, type KNeighborsOptions, type Weights } from './classifier.js';
 export { PCA, type PCAOptions } from './pca.js';
 export { trustworthiness } from './quality.js';
-export { symmetricEigen, orthonormalColumns, type SymmetricEigen } from './linalg.js';
+export { symmetricEigen, type SymmetricEigen } from './linalg.js';

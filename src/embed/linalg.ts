@@ -1,7 +1,7 @@
 /**
  * Dense float64 linear algebra for the embedding algorithms (browser-safe, no tensors): a symmetric
  * eigensolver (Householder tridiagonalisation, then the implicit QL algorithm with Wilkinson shifts),
- * and an orthonormal basis of a matrix's columns. Matrices are flat row-major Float64Arrays.
+ * Cholesky factors, triangular inverses and Gram–Schmidt. Matrices are flat row-major Float64Arrays.
  */
 import { ArgumentError } from '../errors.js';
 
@@ -163,8 +163,9 @@ function implicitQl(t: Float64Array, d: Float64Array, e: Float64Array, n: number
 /**
  * An orthonormal basis of the columns of the rows×cols matrix `a` (rows ≥ cols), as a new rows×cols
  * matrix: modified Gram–Schmidt applied twice ("twice is enough" for orthogonality to rounding).
+ * Columns in the span of the previous ones become zero.
  */
-export function orthonormalColumns(a: Float64Array, rows: number, cols: number): Float64Array {
+export function gramSchmidtColumns(a: Float64Array, rows: number, cols: number): Float64Array {
   // Work on the transpose so each column is contiguous.
   const q = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) q[j * rows + i] = a[i * cols + j];
@@ -188,4 +189,41 @@ export function orthonormalColumns(a: Float64Array, rows: number, cols: number):
   const out = new Float64Array(rows * cols);
   for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) out[i * cols + j] = q[j * rows + i];
   return out;
+}
+
+/**
+ * The upper-triangular R with RᵀR = g for the symmetric positive definite n×n matrix g, or null
+ * when a pivot is not clearly positive (g numerically singular).
+ */
+export function cholesky(g: Float64Array, n: number): Float64Array | null {
+  const r = new Float64Array(n * n);
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, g[i * n + i]);
+  for (let j = 0; j < n; j++) {
+    let piv = g[j * n + j];
+    for (let k = 0; k < j; k++) piv -= r[k * n + j] ** 2;
+    if (!(piv > scale * n * 2 ** -52 * 16)) return null;
+    const rjj = Math.sqrt(piv);
+    r[j * n + j] = rjj;
+    for (let i = j + 1; i < n; i++) {
+      let v = g[j * n + i];
+      for (let k = 0; k < j; k++) v -= r[k * n + j] * r[k * n + i];
+      r[j * n + i] = v / rjj;
+    }
+  }
+  return r;
+}
+
+/** The inverse of the upper-triangular n×n matrix r (non-zero diagonal), itself upper-triangular. */
+export function invertUpper(r: Float64Array, n: number): Float64Array {
+  const inv = new Float64Array(n * n);
+  for (let j = n - 1; j >= 0; j--) {
+    inv[j * n + j] = 1 / r[j * n + j];
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let k = i + 1; k <= j; k++) s += r[i * n + k] * inv[k * n + j];
+      inv[i * n + j] = -s / r[i * n + i];
+    }
+  }
+  return inv;
 }

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor.js';
 import { matmul } from '../ops/matmul.js';
 import { transpose } from '../ops/shape.js';
 import { noGrad } from '../autograd/grad-mode.js';
+import { cholesky, gramSchmidtColumns, invertUpper } from './linalg.js';
 
 /** A row-major float matrix. */
 export interface Matrix {
@@ -45,6 +46,28 @@ export function gemm(a: TypedArray, aShape: [number, number], b: TypedArray, bSh
     if (options.transposeB) tb = transpose(tb, 0, 1);
     return matmul(ta, tb).data as FloatArray;
   });
+}
+
+/** The cols×rows transpose of a row-major rows×cols matrix (on the backend's strided copy). */
+export function transposeMatrix(a: FloatArray, rows: number, cols: number): FloatArray {
+  return noGrad(() => transpose(new Tensor(a, [rows, cols]), 0, 1).data as FloatArray);
+}
+
+/**
+ * An orthonormal basis of the columns of the rows×cols matrix `a` (rows ≥ cols), by CholeskyQR
+ * (R from the Cholesky factor of aᵀa, then a·R⁻¹) `passes` times, the products in `dtype`: the
+ * O(rows·cols²) work runs as GEMMs. One float32 pass is enough to keep power iterations well
+ * conditioned; two float64 passes (CholeskyQR2) are orthonormal to rounding. A numerically
+ * rank-deficient `a` falls back to Gram–Schmidt.
+ */
+export function orthonormalColumns(a: Float64Array, rows: number, cols: number, dtype: DType = 'float64', passes = 2): Float64Array {
+  let q = a;
+  for (let pass = 0; pass < passes; pass++) {
+    const r = cholesky(Float64Array.from(gemm(q, [rows, cols], q, [rows, cols], dtype, { transposeA: true })), cols);
+    if (!r) return gramSchmidtColumns(a, rows, cols);
+    q = Float64Array.from(gemm(q, [rows, cols], invertUpper(r, cols), [cols, cols], dtype));
+  }
+  return q;
 }
 
 /** The rows of m scaled to unit L2 norm (zero rows stay zero, as sklearn's `normalize`), in m's float type. */

@@ -7,7 +7,7 @@
  * Solvers: 'full' computes the exact decomposition from the smaller cross-product (XᵀX when
  * N ≥ D, XXᵀ otherwise) with a float64 symmetric eigensolver; 'randomized' is Halko et al.'s
  * range finder with power iterations and oversampling (sklearn's `randomized_svd`, each iteration
- * re-orthonormalised by Gram–Schmidt where sklearn uses LU: the same subspace, more stable);
+ * re-orthonormalised by CholeskyQR where sklearn uses LU: the same subspace);
  * 'auto' picks as sklearn 1.2 does. The cross-products and projections run on the backend's GEMM
  * in the input's dtype: float64 input is exact to rounding, float32 input uses the fast kernels.
  */
@@ -16,8 +16,8 @@ import { checkBoolean, checkOneOf, checkPositiveInt, fmtValue, resolveOptions } 
 import { Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import type { DType, FloatArray } from '../dtype.js';
-import { orthonormalColumns, symmetricEigen } from './linalg.js';
-import { asMatrix, computeDType, gemm } from './matrix.js';
+import { symmetricEigen } from './linalg.js';
+import { asMatrix, computeDType, gemm, orthonormalColumns, transposeMatrix } from './matrix.js';
 
 export interface PCAOptions {
   /**
@@ -113,23 +113,15 @@ export class PCA {
       const k = requested ?? small;
       solver = Math.max(n, d) <= 500 || k < 1 || k >= 0.8 * small ? 'full' : 'randomized';
     }
-    // Centre in float64, then compute products in the input's dtype.
+    // The mean in float64; the centred data and the products in the input's dtype.
     const mean = new Float64Array(d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+    for (let i = 0, p = 0; i < n; i++) for (let j = 0; j < d; j++, p++) mean[j] += data[p];
     for (let j = 0; j < d; j++) mean[j] /= n;
-    const dtype = computeDType(data);
-    const xc = new Float64Array(n * d);
+    const xc = centre(data, n, d, mean);
     let totalSq = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < d; j++) {
-        const v = data[i * d + j] - mean[j];
-        xc[i * d + j] = v;
-        totalSq += v * v;
-      }
-    }
+    for (let p = 0; p < xc.length; p++) totalSq += xc[p] * xc[p];
     const totalVar = totalSq / (n - 1);
-    const xcD = dtype === 'float64' ? xc : Float32Array.from(xc);
-    const svd = solver === 'full' ? fullSvd(xcD, n, d) : randomizedSvd(xcD, n, d, requested as number, this.options);
+    const svd = solver === 'full' ? fullSvd(xc, n, d) : randomizedSvd(xc, n, d, requested as number, this.options);
     let k = svd.s.length;
     if (requested !== undefined && requested < 1) {
       // The fewest components whose cumulative ratio exceeds the fraction (sklearn's searchsorted(..., side='right') + 1).
@@ -164,10 +156,7 @@ export class PCA {
     if (d !== st.nFeatures) throw new ShapeError('PCA.transform', `x has ${d} features but the PCA was fitted on ${st.nFeatures} (x ${fmtShape(x.shape)})`);
     const k = this.nComponents;
     const dtype = computeDType(data);
-    const xc = dtype === 'float64' ? new Float64Array(m * d) : new Float32Array(m * d);
-    const mu = st.mean.data;
-    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) xc[i * d + j] = data[i * d + j] - mu[j];
-    const y = gemm(xc, [m, d], st.components.data, [k, d], dtype, { transposeB: true });
+    const y = gemm(centre(data, m, d, st.mean.data as Float64Array), [m, d], st.components.data, [k, d], dtype, { transposeB: true });
     if (this.options.whiten) {
       const ev = st.explainedVariance.data;
       for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) y[i * k + j] /= Math.sqrt(ev[j]);
@@ -206,14 +195,20 @@ export class PCA {
     const mu = st.mean.data;
     const out = dtype === 'float64' ? new Float64Array(m * d) : new Float32Array(m * d);
     if (k > 0) {
-      const xc = out.map((_, i) => data[i] - mu[i % d]);
       const comps = st.components.data.subarray(0, k * d);
-      const y = gemm(xc, [m, d], comps, [k, d], dtype, { transposeB: true });
+      const y = gemm(centre(data, m, d, mu as Float64Array), [m, d], comps, [k, d], dtype, { transposeB: true });
       out.set(gemm(y, [m, k], comps, [k, d], dtype));
     }
     for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) out[i * d + j] += mu[j];
     return new Tensor(out, [m, d]);
   }
+}
+
+/** data − mean, row by row, in data's float type. */
+function centre(data: FloatArray, rows: number, cols: number, mean: Float64Array): FloatArray {
+  const out = data instanceof Float64Array ? new Float64Array(rows * cols) : new Float32Array(rows * cols);
+  for (let i = 0, p = 0; i < rows; i++) for (let j = 0; j < cols; j++, p++) out[p] = data[p] - mean[j];
+  return out;
 }
 
 interface Svd {
@@ -229,7 +224,7 @@ function fullSvd(xc: FloatArray, n: number, d: number): Svd {
   const k = Math.min(n, d);
   const s = new Float64Array(k);
   if (n >= d) {
-    const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeA: true })), d);
+    const { values, vectors } = symmetricEigen(Float64Array.from(gemm(transposeMatrix(xc, n, d), [d, n], xc, [n, d], dtype)), d);
     for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
     const vt = vectors;
     // svd_flip decides on U = X·V/S: the sign of each column's largest-magnitude entry.
@@ -253,17 +248,20 @@ function randomizedSvd(xc: FloatArray, n: number, d: number, k: number, o: PCA['
   const iters = o.iteratedPower === 'auto' ? (k < 0.1 * Math.min(n, d) ? 7 : 4) : o.iteratedPower;
   const gen = new Generator(o.seed);
   const omega = new Float64Array(d * l).map(() => gen.normal());
-  let q = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], omega, [d, l], dtype)), n, l);
+  const xt = transposeMatrix(xc, n, d);
+  // Power iterations keep the basis well conditioned with one CholeskyQR pass in the data's dtype; the last is exact.
+  const basis = (a: FloatArray, rows: number, last: boolean) => orthonormalColumns(Float64Array.from(a), rows, l, last ? 'float64' : dtype, last ? 2 : 1);
+  let q = basis(gemm(xc, [n, d], omega, [d, l], dtype), n, iters === 0);
   for (let it = 0; it < iters; it++) {
-    const z = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], q, [n, l], dtype, { transposeA: true })), d, l);
-    q = orthonormalColumns(Float64Array.from(gemm(xc, [n, d], z, [d, l], dtype)), n, l);
+    const z = basis(gemm(xt, [d, n], q, [n, l], dtype), d, false);
+    q = basis(gemm(xc, [n, d], z, [d, l], dtype), n, it === iters - 1);
   }
-  // B = Qᵀ X (l×d); its SVD from the eigen-decomposition of B·Bᵀ (l×l).
-  const b = Float64Array.from(gemm(q, [n, l], xc, [n, d], dtype, { transposeA: true }));
-  const { values, vectors } = symmetricEigen(Float64Array.from(gemm(b, [l, d], b, [l, d], 'float64', { transposeB: true })), l);
+  // B = Qᵀ·X (l×d), held as Bᵀ = Xᵀ·Q; its SVD from the eigen-decomposition of B·Bᵀ (l×l).
+  const bt = Float64Array.from(gemm(xt, [d, n], q, [n, l], dtype));
+  const { values, vectors } = symmetricEigen(Float64Array.from(gemm(bt, [d, l], bt, [d, l], 'float64', { transposeA: true })), l);
   const s = new Float64Array(k);
   for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
-  const vt = Float64Array.from(gemm(vectors.subarray(0, k * l), [k, l], b, [l, d], 'float64'));
+  const vt = Float64Array.from(gemm(vectors.subarray(0, k * l), [k, l], bt, [d, l], 'float64', { transposeB: true }));
   completeRows(vt, s, d, dtype);
   // U = Q·Û, for the sign decision.
   const u = gemm(q, [n, l], vectors.subarray(0, k * l), [k, l], 'float64', { transposeB: true });
