@@ -6,7 +6,9 @@
  * split at the centre of its bounds when a second point that is not a duplicate of the first
  * (every coordinate within 1e-6) arrives, and each leaf holds one point or one group of duplicates.
  * Cells live in typed arrays that are reused from one build to the next, so a gradient step
- * allocates nothing once the arrays have grown to fit.
+ * allocates nothing once the arrays have grown to fit. After building, the cells are laid out again
+ * in depth-first order, each with the index just past its subtree: a traversal then walks the
+ * array forwards (next cell to open a cell, the skip index to summarise it), without a stack.
  */
 
 /** Two points closer than this in every coordinate share a leaf (scikit-learn's EPSILON). */
@@ -21,8 +23,11 @@ export class QuadTree {
   private bounds = new Float64Array(0);
   /** Per cell: the four children (−1 where empty), child q = 2·(x ≥ centre x) + (y ≥ centre y). */
   private child = new Int32Array(0);
-  private stack = new Int32Array(0);
+  /** The cells in depth-first order: `node`'s four values per cell, and the index past each subtree. */
+  private flat = new Float64Array(0);
+  private skip = new Int32Array(0);
   private cells = 0;
+  private placed = 0;
 
   /** Number of cells of the last build. */
   get size(): number { return this.cells; }
@@ -46,8 +51,21 @@ export class QuadTree {
       node[c * STRIDE] /= count;
       node[c * STRIDE + 1] /= count;
     }
-    if (this.stack.length < this.cells + 4) this.stack = new Int32Array(this.node.length / STRIDE + 4);
+    if (this.flat.length < this.node.length) {
+      this.flat = new Float64Array(this.node.length);
+      this.skip = new Int32Array(this.node.length / STRIDE);
+    }
+    this.placed = 0;
+    this.layout(0);
     return this;
+  }
+
+  /** Copies cell c, then its subtree, to the depth-first arrays. */
+  private layout(c: number): void {
+    const at = this.placed++;
+    for (let k = 0; k < STRIDE; k++) this.flat[at * STRIDE + k] = this.node[c * STRIDE + k];
+    for (let q = 0; q < 4; q++) if (this.child[c * 4 + q] >= 0) this.layout(this.child[c * 4 + q]);
+    this.skip[at] = this.placed;
   }
 
   /**
@@ -57,24 +75,23 @@ export class QuadTree {
    * (duplicates included) are skipped. angle 0 visits every leaf: the exact sum.
    */
   repulsion(px: number, py: number, angle2: number, out: Float64Array): void {
-    const node = this.node, child = this.child, stack = this.stack;
-    let fx = 0, fy = 0, sumQ = 0, sp = 0;
-    if (this.cells > 0) stack[sp++] = 0;
-    while (sp > 0) {
-      const c = stack[--sp], o = c * STRIDE;
+    const node = this.flat, skip = this.skip, end = this.cells;
+    let fx = 0, fy = 0, sumQ = 0, c = 0;
+    while (c < end) {
+      const o = c * STRIDE;
       const dx = px - node[o], dy = py - node[o + 1], d2 = dx * dx + dy * dy;
       const w2 = node[o + 2];
       if (w2 < 0) {
-        if (Math.abs(dx) <= DUPLICATE && Math.abs(dy) <= DUPLICATE) continue;
+        if (Math.abs(dx) <= DUPLICATE && Math.abs(dy) <= DUPLICATE) { c++; continue; }
       } else if (!(w2 < angle2 * d2)) {
-        const k = c * 4;
-        for (let q = 3; q >= 0; q--) if (child[k + q] >= 0) stack[sp++] = child[k + q];
+        c++; // open the cell: its first child comes next
         continue;
       }
       const q = 1 / (1 + d2), nq = node[o + 3] * q;
       sumQ += nq;
       fx += nq * q * dx;
       fy += nq * q * dy;
+      c = skip[c];
     }
     out[0] = fx;
     out[1] = fy;

@@ -7,7 +7,7 @@
  * Matrices are flat row-major typed arrays.
  */
 import { ArgumentError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import type { Matrix } from './matrix.js';
 import { forEachDistanceBlock, kNeighbors } from './neighbors.js';
 
@@ -113,12 +113,13 @@ export function jointProbabilitiesNN(neighbors: Int32Array, d2: Float32Array, n:
   let nnz = 0, total = 0;
   for (let i = 0; i < n; i++) {
     const start = nnz;
-    const add = (j: number, v: number) => {
+    // Row i of P + Pᵀ: its own neighbours, then the points that have i as a neighbour.
+    for (let e = i * k; e < (i + 1) * k + revPtr[i + 1] - revPtr[i]; e++) {
+      const pos = e < (i + 1) * k ? e : rev[revPtr[i] + e - (i + 1) * k];
+      const j = e < (i + 1) * k ? neighbors[pos] : Math.floor(pos / k);
       if (!seen[j]) { seen[j] = 1; indices[nnz++] = j; }
-      acc[j] += v;
-    };
-    for (let m = 0; m < k; m++) add(neighbors[i * k + m], c[i * k + m]);
-    for (let r = revPtr[i]; r < revPtr[i + 1]; r++) add(Math.floor(rev[r] / k), c[rev[r]]);
+      acc[j] += c[pos];
+    }
     indices.subarray(start, nnz).sort();
     for (let e = start; e < nnz; e++) {
       const j = indices[e];
@@ -153,8 +154,25 @@ export function squaredDistances(x: Matrix): Float32Array {
 /**
  * The k nearest rows of `references` to each row of x (exact), or without references each row's k
  * nearest among the other rows of x: indices and squared distances (float32), rows × k each.
+ * The neighbours are ranked on float32 products (the fast kernels); their distances are then
+ * computed directly from the rows, in float64, so only near-ties can rank differently.
  */
 export function nearestNeighbors(x: Tensor, k: number, references?: Tensor): { indices: Int32Array; d2: Float32Array } {
-  const { indices, distances } = kNeighbors(x, references ?? x, k, { excludeSelf: !references });
-  return { indices, d2: Float32Array.from(distances, (v) => v * v) };
+  const ref = references ?? x;
+  const { indices } = kNeighbors(asFloat32(x), asFloat32(ref), k, { excludeSelf: !references });
+  const a = x.data, b = ref.data, d = x.shape[1], rows = x.shape[0];
+  const d2 = new Float32Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    for (let m = 0; m < k; m++) {
+      const j = indices[i * k + m];
+      let s = 0;
+      for (let f = 0; f < d; f++) { const t = a[i * d + f] - b[j * d + f]; s += t * t; }
+      d2[i * k + m] = s;
+    }
+  }
+  return { indices, d2 };
+}
+
+function asFloat32(t: Tensor): Tensor {
+  return t.dtype === 'float32' ? t : new Tensor(Float32Array.from(t.data), [...t.shape]);
 }
