@@ -200,6 +200,8 @@ function validParts(): { tensors: Record<string, Tensor>; doc: Record<string, an
 const CORRUPT: [string, (p: { tensors: Record<string, Tensor>; doc: Record<string, any> }) => Uint8Array, RegExp][] = [
   ['no pixelgrad metadata', ({ tensors }) => serializeSafetensors(tensors, { format: 'pt' }),
     /not a pixelgrad checkpoint: its __metadata__ has no 'pixelgrad' entry \(a plain safetensors file\? use loadSafetensors or loadModel\)/],
+  ['another metadata entry (a damaged checksum key must not pass for none)', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify(doc), pixelgrad_sha512: '0' }),
+    /unexpected __metadata__ entry "pixelgrad_sha512" \(a checkpoint holds 'pixelgrad' and 'pixelgrad_sha256'\)/],
   ['metadata not JSON', ({ tensors }) => serializeSafetensors(tensors, { pixelgrad: '{"format": "pixelgrad-checkpoint", ' }), /the 'pixelgrad' metadata is not valid JSON \(/],
   ['metadata JSON not an object', ({ tensors }) => serializeSafetensors(tensors, { pixelgrad: '[1]' }), /the 'pixelgrad' metadata must be a JSON object, got \[1\]/],
   ['wrong format', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, format: 'other' }) }), /format is "other", expected 'pixelgrad-checkpoint'/],

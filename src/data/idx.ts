@@ -4,7 +4,7 @@
  * Every size and offset is checked before reading: truncated files, wrong magic numbers and
  * headers that lie about the sizes are rejected with an error naming the file.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, describeValue } from '../errors.js';
 
 const TYPES: Record<number, { name: string; bytes: number; read: (v: DataView, o: number) => number }> = {
   0x08: { name: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
@@ -51,7 +51,7 @@ export function parseIdxHeader(bytes: Uint8Array, name = 'IDX data'): IdxHeader 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: ndim }, (_, i) => view.getUint32(4 + 4 * i, false));
   const totalBytes = headerBytes + shape.reduce((a, b) => a * b, 1) * type.bytes;
-  if (!Number.isSafeInteger(totalBytes)) fail(`the header's sizes [${shape.join(',')}] are impossibly large`);
+  if (!Number.isSafeInteger(totalBytes)) fail(`the header's sizes ${describeValue(shape)} are impossibly large`);
   return { shape, type: type.name, headerBytes, totalBytes };
 }
 
@@ -59,7 +59,7 @@ export function parseIdxHeader(bytes: Uint8Array, name = 'IDX data'): IdxHeader 
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   const { shape, type: typeName, headerBytes, totalBytes } = parseIdxHeader(bytes, name);
   if (bytes.length !== totalBytes) {
-    throw new ArgumentError('idx', `${name}: the header says [${shape.join(',')}] ${typeName} values (${totalBytes} bytes with the header) but the file has ${bytes.length} bytes${bytes.length < totalBytes ? ' (truncated?)' : ''}`);
+    throw new ArgumentError('idx', `${name}: the header says ${describeValue(shape)} ${typeName} values (${totalBytes} bytes with the header) but the file has ${bytes.length} bytes${bytes.length < totalBytes ? ' (truncated?)' : ''}`);
   }
   const type = TYPES[bytes[2]];
   if (type.name === 'uint8') return { shape, type: type.name, data: bytes.subarray(headerBytes) };

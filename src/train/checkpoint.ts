@@ -232,6 +232,10 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
   if (!Object.prototype.hasOwnProperty.call(metadata, CHECKPOINT_METADATA_KEY)) {
     fail(`not a pixelgrad checkpoint: its __metadata__ has no '${CHECKPOINT_METADATA_KEY}' entry (a plain safetensors file? use loadSafetensors or loadModel)`);
   }
+  // A damaged key name must not pass for a file without a checksum.
+  for (const key of Object.keys(metadata)) {
+    if (key !== CHECKPOINT_METADATA_KEY && key !== CHECKPOINT_CHECKSUM_KEY) fail(`unexpected __metadata__ entry ${quote(key)} (a checkpoint holds '${CHECKPOINT_METADATA_KEY}' and '${CHECKPOINT_CHECKSUM_KEY}')`);
+  }
   // Checked first: a changed byte anywhere is then reported as what it is. Older files have no checksum.
   if (Object.prototype.hasOwnProperty.call(metadata, CHECKPOINT_CHECKSUM_KEY)) {
     const stored = metadata[CHECKPOINT_CHECKSUM_KEY];

@@ -1,7 +1,7 @@
 /** IDX files (raw or gzip-compressed) from disk, as a dataset of images and labels. */
 import { readFileSync, statSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
-import { ArgumentError } from '../../errors.js';
+import { ArgumentError, describeValue } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 import { TensorDataset } from '../dataset.js';
 import { parseIdx, parseIdxHeader, type IdxArray } from '../idx.js';
@@ -54,7 +54,7 @@ export function idxFileBytes(bytes: Uint8Array, name: string): Uint8Array {
   const fail = (why: string): never => { throw new ArgumentError('idx', `${name}: ${why}`); };
   try {
     const { shape, type, totalBytes } = parseIdxHeader(gunzipHead(bytes, MAX_HEADER_BYTES), name);
-    const declared = `[${shape.join(',')}] ${type} values, ${totalBytes} bytes with the header`;
+    const declared = `${describeValue(shape)} ${type} values, ${totalBytes} bytes with the header`;
     if (totalBytes > MAX_IDX_BYTES) fail(`the header declares ${declared}, over the limit of ${MAX_IDX_BYTES} bytes`);
     try {
       return gunzipSync(bytes, { maxOutputLength: totalBytes });
@@ -91,8 +91,8 @@ export function readIdx(path: string): IdxArray {
  */
 export function idx(imagesPath: string, labelsPath: string): TensorDataset {
   const images = readIdx(imagesPath), labels = readIdx(labelsPath);
-  if (images.shape.length !== 3) throw new ArgumentError('idx', `${imagesPath}: expected images of shape [N, H, W], got [${images.shape.join(',')}]`);
-  if (labels.shape.length !== 1) throw new ArgumentError('idx', `${labelsPath}: expected labels of shape [N], got [${labels.shape.join(',')}]`);
+  if (images.shape.length !== 3) throw new ArgumentError('idx', `${imagesPath}: expected images of shape [N, H, W], got ${describeValue(images.shape)}`);
+  if (labels.shape.length !== 1) throw new ArgumentError('idx', `${labelsPath}: expected labels of shape [N], got ${describeValue(labels.shape)}`);
   const [n, h, w] = images.shape;
   if (n === 0) throw new ArgumentError('idx', `${imagesPath}: the file holds no images (shape [0,${h},${w}]): an empty IDX set`);
   if (h === 0 || w === 0) throw new ArgumentError('idx', `${imagesPath}: the images are ${h}×${w} pixels (shape [${n},${h},${w}]); each needs at least one pixel`);
