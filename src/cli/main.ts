@@ -20,6 +20,7 @@ import { stack } from '../ops/shape.js';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
 import { loadDataset, type Sample } from './data.js';
 import { ProgressReporter } from './progress.js';
+import { registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
@@ -133,6 +134,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerAttackCommand(program, modelFromCheckpoint);
   registerExplainCommand(program, modelFromCheckpoint);
 
   // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).

@@ -1,0 +1,107 @@
+/**
+ * `pixelgrad attack` on a LeNet-5 checkpoint trained briefly on the bundled digits: the numbers,
+ * chart and triptychs it writes, and one-line errors with exit status 1 for bad input.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { selectDefaultBackend } from '../src/backend/select.js';
+import { mnist } from '../src/data/node/mnist.js';
+import { DataLoader } from '../src/data/dataloader.js';
+import { Subset } from '../src/data/dataset.js';
+import { LeNet5 } from '../src/models/lenet.js';
+import { Adam } from '../src/optim/adam.js';
+import { crossEntropy } from '../src/nn/functional/loss.js';
+import { fit, type Batch } from '../src/train/fit.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { Generator, manualSeed } from '../src/random.js';
+import type { Tensor } from '../src/tensor.js';
+import { DEFAULT_CONFIG } from '../src/cli/train.js';
+import { main } from '../src/cli/main.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-attack-'));
+const checkpoint = join(tmp, 'lenet.safetensors');
+
+test.before(async () => {
+  await selectDefaultBackend();
+  manualSeed(0);
+  const model = new LeNet5();
+  const loader = new DataLoader<{ input: Tensor; target: number | Tensor }, Batch>(new Subset(mnist(), Array.from({ length: 2000 }, (_, i) => i)), { batchSize: 32, shuffle: true, generator: new Generator(1) });
+  await fit(model, { train: loader, optimizer: new Adam(model.parameters(), { lr: 5e-3 }), loss: crossEntropy, epochs: 2 });
+  const config = { ...DEFAULT_CONFIG, epochs: 2, optimizer: 'adam', classes: Array.from({ length: 10 }, (_, i) => String(i)), inputShape: [1, 28, 28] };
+  saveCheckpoint(checkpoint, { model, epoch: 2, config });
+});
+
+/** Runs the command in this process; returns its exit status and what it printed. */
+async function cli(...args: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error } = console;
+  console.log = (line: string) => { out.push(String(line)); };
+  console.error = (line: string) => { err.push(String(line)); };
+  try {
+    return { status: await main(['attack', '--checkpoint', checkpoint, '--samples', '120', '--batch-size', '50', ...args]), out, err };
+  } finally {
+    Object.assign(console, { log, error });
+  }
+}
+
+test('pgd at ε 0, 0.1, 0.2: attack.json, the CSV table, the chart and one triptych grid per ε > 0', async () => {
+  const out = join(tmp, 'pgd');
+  const r = await cli('--method', 'pgd', '--eps', '0,0.1,0.2', '--steps', '5', '--out', out);
+  assert.equal(r.status, 0, r.err.join('\n'));
+  const summary = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
+  assert.equal(summary.samples, 120);
+  assert.deepEqual(summary.points.map((p: { eps: number }) => p.eps), [0, 0.1, 0.2]);
+  const acc = summary.points.map((p: { accuracy: number }) => p.accuracy);
+  assert.equal(acc[0], summary.points[0].cleanAccuracy);
+  assert.ok(acc[0] > 0.8 && acc[1] < acc[0] - 0.1 && acc[2] < acc[1], `accuracy per ε: ${acc}`);
+  assert.ok(Math.abs(summary.points[1].linf.max - 0.1) < 1e-6);
+  const csv = readFileSync(join(out, 'robust-accuracy.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 4);
+  assert.equal(Number(csv[2].split(',')[1]), acc[1]);
+  assert.match(readFileSync(join(out, 'robust-accuracy.svg'), 'utf8'), /<svg[^>]*>[\s\S]*Robust accuracy/);
+  for (const e of ['0.1', '0.2']) {
+    const meta = await sharp(join(out, `triptychs-eps${e}.png`)).metadata();
+    // 8 triptychs, 2 per row of 6 tiles of 28×3 pixels.
+    assert.ok(meta.width! > 6 * 84 && meta.height! > 4 * 84, `triptych grid ${meta.width}×${meta.height}`);
+  }
+  assert.match(r.out.join('\n'), new RegExp(`ε = 0.2: accuracy ${(100 * acc[2]).toFixed(2)}% \\(clean ${(100 * acc[0]).toFixed(2)}%\\)`));
+});
+
+test('targeted fgsm reports the success rate of reaching the target and leaves out images of that class', async () => {
+  const out = join(tmp, 'fgsm-to-3');
+  assert.equal((await cli('--method', 'fgsm', '--eps', '0.3', '--target', '3', '--out', out)).status, 0);
+  const summary = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
+  const [p] = summary.points;
+  assert.equal(summary.target, '3');
+  assert.ok(summary.samples < 120 && summary.samples > 100, `${summary.samples} images besides the 3s`);
+  assert.ok(p.successRate > 0.1 && p.successRate <= 1 - p.accuracy, `success ${p.successRate}, accuracy ${p.accuracy}`);
+});
+
+// (An unknown --method is refused by commander's choices, which exit by themselves.)
+test('bad input: one line on stderr and exit status 1', async () => {
+  const corrupt = join(tmp, 'corrupt.safetensors');
+  writeFileSync(corrupt, 'not a checkpoint');
+  const cases: [string[], RegExp][] = [
+    [['--eps', '-0.1'], /^pixelgrad: attack: --eps must be a non-negative number, got -0.1$/],
+    [['--eps', '0.1', '--alpha', '0.2'], /^pixelgrad: attack: --alpha 0.2 is larger than ε = 0.1/],
+    [['--steps', '0'], /^pixelgrad: attack: --steps must be a positive integer, got 0$/],
+    [['--target', '10'], /^pixelgrad: attack: --target '10' is neither a class name nor a class index 0..9/],
+    [['--eps', '0.1,x'], /^pixelgrad: attack: --eps must be a number or a comma-separated list of numbers, got '0.1,x'$/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(...args, '--out', join(tmp, 'never'));
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.err.length, 1, r.err.join('\n'));
+    assert.match(r.err[0], pattern);
+  }
+  for (const [path, pattern] of [[corrupt, /^pixelgrad: .*corrupt\.safetensors/], [join(tmp, 'missing.safetensors'), /^pixelgrad: attack: no checkpoint at .*missing\.safetensors$/]] as const) {
+    const r = await cli('--checkpoint', path);
+    assert.equal(r.status, 1);
+    assert.deepEqual(r.err.length, 1, r.err.join('\n'));
+    assert.match(r.err[0], pattern);
+  }
+});
