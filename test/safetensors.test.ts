@@ -277,6 +277,6 @@ test('loadModel: strict mismatches name the file; strict: false reports the keys
   assert.deepEqual(r, { missingKeys: ['body.3.bias'], unexpectedKeys: ['extra'] });
   saveSafetensors(file, { ...full, 'body.0.weight': zeros([2, 2]) });
   assert.throws(() => loadModel(new Net(), file), /loadModel: .*partial\.safetensors: loadStateDict: Net: mis-shaped: body\.0\.weight: checkpoint \[2,2\] vs model \[4,3\]/);
-  assert.throws(() => loadSafetensors(join(dir, 'missing.safetensors')), /ENOENT/);
+  assert.throws(() => loadSafetensors(join(dir, 'missing.safetensors')), /^ArgumentError: loadSafetensors: cannot read '.*missing\.safetensors': no such file$/);
   assert.ok(!existsSync(join(dir, 'missing.safetensors')));
 });

@@ -3,11 +3,30 @@
  * temporary file in the same folder, then a rename), so a crash mid-write leaves the old file.
  */
 import { readFileSync } from 'node:fs';
-import { PixelgradError } from '../errors.js';
+import { ArgumentError, PixelgradError } from '../errors.js';
 import type { LoadResult, Module } from '../nn/module.js';
 import { writeFileAtomic } from './files.js';
 import type { Tensor } from '../tensor.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsContents } from './safetensors.js';
+
+/** A file-system failure to read `path` as an ArgumentError naming the path and the reason. @internal */
+export function readFailure(op: string, path: string, err: unknown): ArgumentError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file'
+    : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  const e = new ArgumentError(op, `cannot read '${path}': ${why}`);
+  e.cause = err;
+  return e;
+}
+
+/** Reads a whole file; a failure is an ArgumentError naming the path and the reason. @internal */
+export function readFileChecked(op: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw readFailure(op, path, err);
+  }
+}
 
 /** Writes `tensors` (and optional `__metadata__` strings) to a .safetensors file, atomically. */
 export function saveSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
@@ -16,7 +35,7 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
 
 /** Reads a .safetensors file, checking it throughout (errors name the file). */
 export function loadSafetensors(path: string): SafetensorsContents {
-  return parseSafetensors(readFileSync(path), path);
+  return parseSafetensors(readFileChecked('loadSafetensors', path), path);
 }
 
 /**

@@ -19,8 +19,8 @@
  * Node only (files); `serializeCheckpoint`/`parseCheckpoint` work on bytes.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ArgumentError, PixelgradError, describeValue as describe, fmtText as quote } from '../errors.js';
+import { readFileChecked } from '../io/node.js';
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -221,7 +221,7 @@ function toJson(op: string, at: string, v: unknown, userData = true, stack: obje
 
 /** Reads and checks a checkpoint written by `saveCheckpoint`; errors name the file and the problem. */
 export function loadCheckpoint(path: string): Checkpoint {
-  return parseCheckpoint(readFileSync(path), path);
+  return parseCheckpoint(readFileChecked('loadCheckpoint', path), path);
 }
 
 /** `loadCheckpoint` on bytes; `name` starts every error message. */

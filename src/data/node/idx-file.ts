@@ -1,7 +1,8 @@
 /** IDX files (raw or gzip-compressed) from disk, as a dataset of images and labels. */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { ArgumentError, describeValue } from '../../errors.js';
+import { readFailure, readFileChecked } from '../../io/node.js';
 import { Tensor } from '../../tensor.js';
 import { TensorDataset } from '../dataset.js';
 import { parseIdx, parseIdxHeader, type IdxArray } from '../idx.js';
@@ -70,16 +71,14 @@ export function idxFileBytes(bytes: Uint8Array, name: string): Uint8Array {
 
 /** Reads and parses one IDX file; `.gz` content (by its magic bytes) is decompressed first. */
 export function readIdx(path: string): IdxArray {
-  let bytes: Uint8Array;
+  let size: number;
   try {
-    const size = statSync(path).size;
-    if (size > MAX_IDX_BYTES) throw new ArgumentError('idx', `${path}: the file has ${size} bytes, over the limit of ${MAX_IDX_BYTES} bytes`);
-    bytes = readFileSync(path);
+    size = statSync(path).size;
   } catch (err) {
-    if (err instanceof ArgumentError) throw err;
-    throw new ArgumentError('idx', `cannot read ${path}: ${(err as Error).message}`);
+    throw readFailure('idx', path, err);
   }
-  return parseIdx(idxFileBytes(bytes, path), path);
+  if (size > MAX_IDX_BYTES) throw new ArgumentError('idx', `${path}: the file has ${size} bytes, over the limit of ${MAX_IDX_BYTES} bytes`);
+  return parseIdx(idxFileBytes(readFileChecked('idx', path), path), path);
 }
 
 /**

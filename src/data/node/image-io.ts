@@ -16,6 +16,7 @@ import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { ArgumentError, NotSupportedError, PixelgradError, ShapeError, fmtShape } from '../../errors.js';
 import { writeFileAtomic } from '../../io/files.js';
+import { readFailure } from '../../io/node.js';
 import { Tensor } from '../../tensor.js';
 
 /**
@@ -93,12 +94,7 @@ export async function readBytes(op: string, path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file'
-      : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    const e = new ArgumentError(op, `cannot read '${path}': ${why}`);
-    e.cause = err;
-    throw e;
+    throw readFailure(op, path, err);
   }
 }
 
