@@ -8,3 +8,5 @@ export { KNeighborsClassifier, leaveOneOutAccuracy, type KNeighborsOptions, type
 export { PCA, type PCAOptions } from './pca.js';
 export { trustworthiness } from './quality.js';
 export { symmetricEigen, type SymmetricEigen } from './linalg.js';
+export { neighborGallery, reconstructionGallery, embeddingMapSpec, tintImage, CLASS_COLORS, type ImageTiles, type NeighborPanel, type NeighborGalleryOptions, type Thumbnail, type EmbeddingMapOptions } from './gallery.js';
+export { TSNE, type TSNEOptions, type TSNETransformOptions, type TSNEProgress, type TSNEMethod, type TSNEKernel } from './tsne.js';
