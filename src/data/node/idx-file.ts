@@ -8,8 +8,9 @@ import { TensorDataset } from '../dataset.js';
 import { parseIdx, parseIdxHeader, type IdxArray } from '../idx.js';
 
 /**
- * The largest IDX file read, raw or decompressed (2 GiB − 1, Node's largest Buffer on 32-bit
- * builds; EMNIST's largest file is 550 MB). Larger files are refused before they are read.
+ * The largest IDX file read, raw or decompressed: 2 GiB − 1 (its images then take four times that
+ * as float32; EMNIST's largest file is 550 MB). Larger files are refused before they are read or
+ * decompressed.
  */
 export const MAX_IDX_BYTES = 2 ** 31 - 1;
 
