@@ -250,7 +250,7 @@ test('every method leaves the model\'s modes, requiresGrad and parameter gradien
   model.train();
   model.conv2.eval();
   const before = model.conv1.weight.grad = zeros(model.conv1.weight.shape).add(7);
-  model.fc.bias.requiresGrad = false;
+  model.fc.bias!.requiresGrad = false;
   const all: [string, () => unknown][] = [
     ['saliency', () => explain.saliency(model, x, targets)],
     ['inputXGradient', () => explain.inputXGradient(model, x, targets)],
@@ -387,4 +387,23 @@ test('explanationFigure: image | one tile per method per row, captions, styles',
   const hot = s0.indexOf(Math.max(...s0));
   assertClose([f.tiles[1].data[hot], f.tiles[1].data[64 + hot]], viz.colormapColor('viridis', 1).slice(0, 3).slice(0, 2));
   assert.throws(() => explain.explanationFigure(imgs, [{ title: 'x', attributions: zeros([2, 1, 4, 4]), style: 'signed' }]), /explanationFigure: column 'x' has attributions of shape \[2,1,4,4\], expected \[2, C, 8, 8\]/);
+});
+
+test('the models: LeNet-5 and ResNet (functional relu), SmallVgg (nn.ReLU, batch norm, dropout) all explain', () => {
+  const cases: [string, nn.Module, number[], string][] = [
+    ['lenet5', new models.LeNet5(), [2, 1, 28, 28], 'conv2'],
+    ['resnet8', new models.ResNet({ depth: 8, inChannels: 3, numClasses: 4, widths: [4, 8, 8] }), [2, 3, 16, 16], 'layer3.0.conv2'],
+    ['smallvgg', new models.SmallVgg({ inChannels: 3, numClasses: 4, inputSize: 16, widths: [4, 8], batchNorm: true, hidden: 16 }), [2, 3, 16, 16], 'features.10'],
+  ];
+  for (const [name, model, shape, lastConv] of cases) {
+    model.train(); // batch norm and dropout are switched to evaluation for the call and back after
+    const input = randn(shape, { generator: new Generator(8) });
+    assert.equal(explain.convLayerNames(model).at(-1), lastConv, name);
+    const gb = explain.guidedBackprop(model, input, [0, 1]);
+    const plain = explain.saliency(model, input, [0, 1], { abs: false });
+    assert.deepEqual(gb.shape, shape, name);
+    assert.ok(gb.sub(plain).abs().max().item() > 1e-6, `${name}: guided backprop changed nothing, so its relus were not covered`);
+    assert.deepEqual(explain.gradCam(model, input, [0, 1]).shape, shape, name);
+    assert.ok(model.training, name);
+  }
 });
