@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Generator, Tensor, matmul, models, nn, noGrad, optim, rand, randint } from '../src/index.js';
 import { emit, info, measure, median, seconds } from './protocol.js';
 import { dataDir, readBundle } from './bundle.js';
+import { w5 } from './w5.js';
 import { w7 } from './w7.js';
 
 const QUICK = process.env.PEER_BENCH_QUICK === '1';
@@ -152,12 +153,11 @@ function w6(): void {
   });
 }
 
-const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W6: w6, W7: w7 };
-const NOT_YET = ['W5'];
+const WORKLOADS: Record<string, () => void> = { W1: w1, W2: w2, W3: w3, W4: w4, W5: () => w5(), W6: w6, W7: w7 };
 
-const requested = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+// Workload ids, without options and the value of --cases (W5's case list, as the peers take it).
+const requested = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--cases');
 for (const id of requested.length ? requested : Object.keys(WORKLOADS)) {
   if (WORKLOADS[id]) WORKLOADS[id]();
-  else if (NOT_YET.includes(id)) emit({ workload: id, case: null, error: `${id} is not implemented in pixelgrad yet` });
-  else { console.error(`bench: unknown workload '${id}' (known: ${Object.keys(WORKLOADS).concat(NOT_YET).join(', ')})`); process.exitCode = 2; }
+  else { console.error(`bench: unknown workload '${id}' (known: ${Object.keys(WORKLOADS).join(', ')})`); process.exitCode = 2; }
 }

@@ -22,9 +22,9 @@ test('measure warms up, calibrates and reports throughput samples', () => {
   assert.ok(m.min <= m.value && m.value <= m.max);
 });
 
-test('npm run bench (the compiled dist/bench/run.js) prints one JSON line per case, and an error line for a workload not built yet', () => {
+test('npm run bench (the compiled dist/bench/run.js) prints one JSON line per case, an error line for a case that fails', () => {
   const run = fileURLToPath(new URL('../dist/bench/run.js', import.meta.url));
-  const out = execFileSync(process.execPath, [run, 'W5'], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test' } });
+  const out = execFileSync(process.execPath, [run, 'W5', '--cases', 'bh_3'], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test' } });
   const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines, [{ peer: 'pg-test', workload: 'W5', case: null, error: 'W5 is not implemented in pixelgrad yet' }]);
+  assert.deepEqual(lines, [{ peer: 'pg-test', workload: 'W5', case: 'tsne_bh_3', error: "unknown case 'bh_3' (known: bh_2000, bh_1000, bh_500, exact_1000, exact_500)" }]);
 });

@@ -16,6 +16,7 @@ import { conditionalProbabilities, jointProbabilities, jointProbabilitiesNN, nea
 import { mnist } from '../src/data/node/mnist.js';
 import { Generator } from '../src/random.js';
 import { assertClose } from './helpers/assert.js';
+import { crowding, crowdingFigure } from '../examples/crowding.js';
 
 interface Joint { perplexity: number; k: number; dense: number[]; indptr: number[]; indices: number[]; values: number[] }
 interface Case {
@@ -257,5 +258,19 @@ describe('TSNE.transform: held-out MNIST digits land among their class', () => {
     const placedAcc = new KNeighborsClassifier({ nNeighbors: 5 }).fit(fitted, train.y).score(placed, test.y);
     assert.ok(fittedAcc > 0.85, `fitted k-NN accuracy ${fittedAcc}`);
     assert.ok(placedAcc > fittedAcc - 0.05, `placed ${placedAcc} vs fitted ${fittedAcc}`);
+  });
+});
+
+describe('examples/crowding.ts', () => {
+  test('the Gaussian map crowds the digit classes together; the Student-t map separates them; one figure of both', () => {
+    const { labels, maps } = crowding(300, 500);
+    const [sne, tsne] = maps;
+    assert.deepEqual(maps.map((m) => m.kernel), ['gaussian', 'studentT']);
+    assert.ok(tsne.knnAccuracy > sne.knnAccuracy + 0.1, `5-NN accuracy: Student-t ${tsne.knnAccuracy}, Gaussian ${sne.knnAccuracy}`);
+    assert.ok(tsne.separation > sne.separation, `class separation: Student-t ${tsne.separation}, Gaussian ${sne.separation}`);
+    const fig = crowdingFigure(labels, maps) as unknown as { hconcat: { data: { name: string } }[]; datasets: Record<string, { x: number; label: string }[]> };
+    assert.deepEqual(fig.hconcat.map((p) => p.data.name), ['map0', 'map1']);
+    assert.equal(fig.datasets.map1.length, 300);
+    assert.equal(fig.datasets.map1[7].x, tsne.embedding.data[14]);
   });
 });

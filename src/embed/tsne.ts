@@ -345,14 +345,26 @@ export function klDivergenceExact(P: Float64Array, y: Float64Array, n: number, n
   const ex = options.exaggeration ?? 1, gaussian = options.kernel === 'gaussian';
   const w = options.scratch ?? new Float64Array(n * n);
   const d = nComponents, dof = Math.max(d - 1, 1), power = (dof + 1) / 2;
-  let sum = 0;
+  let sum = 0, nearest = Infinity;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       let d2 = 0;
       for (let c = 0; c < d; c++) { const t = y[i * d + c] - y[j * d + c]; d2 += t * t; }
-      const v = gaussian ? Math.exp(-d2) : dof === 1 ? 1 / (1 + d2) : (1 + d2 / dof) ** -power;
+      const v = gaussian ? d2 : dof === 1 ? 1 / (1 + d2) : (1 + d2 / dof) ** -power;
       w[i * n + j] = v;
       sum += v;
+      if (d2 < nearest) nearest = d2;
+    }
+  }
+  if (gaussian) {
+    // exp(−(d² − min d²)): the same q after normalising, without exp underflowing to 0/0 in a wide map.
+    sum = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const v = Math.exp(nearest - w[i * n + j]);
+        w[i * n + j] = v;
+        sum += v;
+      }
     }
   }
   const z = 2 * sum, c = gaussian ? 4 : (2 * (dof + 1)) / dof, computeError = options.computeError ?? true;
