@@ -161,7 +161,8 @@ export function buildProgram(): Command {
 /** Runs the command line; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
+  // Subcommands were made before this and do not inherit it: without it, their option errors exit the process.
+  for (const cmd of [program, ...program.commands]) cmd.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
