@@ -22,6 +22,7 @@ import { loadDataset, type Sample } from './data.js';
 import { ProgressReporter } from './progress.js';
 import { registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
+import { registerEmbedCommand } from './embed.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
 
@@ -136,6 +137,7 @@ export function buildProgram(): Command {
 
   registerAttackCommand(program, modelFromCheckpoint);
   registerExplainCommand(program, modelFromCheckpoint);
+  registerEmbedCommand(program, modelFromCheckpoint);
 
   // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
   for (const cmd of program.commands) {

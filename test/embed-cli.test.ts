@@ -1,0 +1,121 @@
+/**
+ * `pixelgrad embed` end to end, in process (main() returns the exit status), on a LeNet-5 trained
+ * for one short epoch: the files it writes agree with each other, and bad input gets a one-line
+ * error and exit status 1.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { main } from '../src/cli/main.js';
+import { tensor } from '../src/index.js';
+import { leaveOneOutAccuracy } from '../src/embed/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-embed-'));
+const ckpt = join(tmp, 'run', 'best.safetensors');
+
+/** Runs the command; the exit status and what it printed. */
+async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = console.log, error = console.error, write = process.stderr.write;
+  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
+  // commander reports its own errors (a bad choice) on stderr directly.
+  process.stderr.write = ((chunk: string) => { err.push(String(chunk).trimEnd()); return true; }) as typeof process.stderr.write;
+  try {
+    const status = await main(argv);
+    return { status, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = write;
+  }
+}
+
+async function assertOneLineError(argv: string[], pattern: RegExp): Promise<void> {
+  const r = await run(...argv);
+  assert.equal(r.status, 1, `exit status (stderr: ${r.err})`);
+  assert.equal(r.err.split('\n').length, 1, `one line, got: ${r.err}`);
+  assert.match(r.err, pattern);
+}
+
+test('a tiny trained checkpoint', async () => {
+  const r = await run('train', '--epochs', '1', '--limit', '1000', '--augment', 'none', '--optimizer', 'adam', '--out', join(tmp, 'run'));
+  assert.equal(r.status, 0, r.err);
+});
+
+/** embedding.csv as rows. */
+function readCsv(dir: string): { x: number; y: number; label: string; index: number }[] {
+  const [head, ...lines] = readFileSync(join(dir, 'embedding.csv'), 'utf8').trim().split('\n');
+  assert.equal(head, 'x,y,label,index');
+  return lines.map((l) => {
+    const [x, y, label, index] = l.split(',');
+    return { x: Number(x), y: Number(y), label: JSON.parse(label), index: Number(index) };
+  });
+}
+
+test('embed --method tsne: CSV, map, gallery and metrics that agree with each other', async () => {
+  const out = join(tmp, 'tsne');
+  const r = await run('embed', '--checkpoint', ckpt, '--n', '400', '--perplexity', '15', '--seed', '1', '--out', out);
+  assert.equal(r.status, 0, r.err);
+  const summary = JSON.parse(readFileSync(join(out, 'embedding.json'), 'utf8'));
+  assert.equal(summary.method, 'tsne');
+  assert.equal(summary.layer, 'fc3');
+  assert.equal(summary.at, 'input');
+  assert.equal(summary.features, 84);
+  assert.equal(summary.k, 10);
+  assert.ok(Number.isFinite(summary.kl) && summary.kl > 0);
+  for (const v of [summary.trustworthiness, summary.knnAccuracy.features, summary.knnAccuracy.pixels, summary.knnAccuracy.map, summary.galleryAgreement.pixels, summary.galleryAgreement.features]) {
+    assert.ok(v >= 0 && v <= 1, `${v} in [0, 1]`);
+  }
+  assert.ok(summary.trustworthiness > 0.85, `trustworthiness ${summary.trustworthiness}`);
+  const rows = readCsv(out);
+  assert.equal(rows.length, 400);
+  // A stratified sample of the 10,000 bundled digits (8,000 training, then 2,000 test): distinct indices, every class in its share.
+  assert.equal(new Set(rows.map((p) => p.index)).size, 400);
+  assert.ok(rows.every((p) => Number.isInteger(p.index) && p.index >= 0 && p.index < 10000));
+  const counts = new Map<string, number>();
+  for (const p of rows) counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
+  assert.deepEqual([...counts.keys()].sort(), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  for (const [label, c] of counts) assert.ok(c >= 30 && c <= 52, `class ${label}: ${c} of 400`);
+  // The map's k-NN accuracy, recomputed from the CSV, is the one reported.
+  const map = tensor(Float64Array.from(rows.flatMap((p) => [p.x, p.y])), { shape: [400, 2] });
+  const acc = leaveOneOutAccuracy(map, rows.map((p) => Number(p.label)), { nNeighbors: 10 });
+  assert.equal(Number(acc.toFixed(4)), summary.knnAccuracy.map);
+  const svg = readFileSync(join(out, 'embedding.svg'), 'utf8');
+  assert.ok(svg.includes('data:image/png;base64,'), 'thumbnails in the map');
+  const png = await sharp(join(out, 'embedding.png')).metadata();
+  assert.ok(png.width! > 600 && png.height! > 600);
+  // The gallery: 8 rows of query, 2 panels of a name tile and 6 neighbours (28-pixel tiles at scale 2).
+  const gallery = await sharp(join(out, 'neighbors.png')).metadata();
+  assert.equal(gallery.width, 15 * (56 + 2) + 2);
+  assert.match(r.out, /trustworthiness@10 0\.\d+, 10-NN accuracy: features 0\.\d+, pixels 0\.\d+, map 0\.\d+, KL \d/);
+});
+
+test('embed --method pca --layer fc2: components in decreasing variance, explained variance reported', async () => {
+  const out = join(tmp, 'pca');
+  const r = await run('embed', '--checkpoint', ckpt, '--method', 'pca', '--layer', 'fc2', '--n', '200', '--out', out);
+  assert.equal(r.status, 0, r.err);
+  const summary = JSON.parse(readFileSync(join(out, 'embedding.json'), 'utf8'));
+  assert.equal(summary.kl, null);
+  assert.equal(summary.features, 84);
+  assert.equal(summary.at, 'output');
+  const [r1, r2] = summary.explainedVarianceRatio;
+  assert.ok(r1 >= r2 && r2 > 0 && r1 + r2 <= 1);
+  const rows = readCsv(out);
+  const variance = (v: number[]) => { const m = v.reduce((a, b) => a + b, 0) / v.length; return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1); };
+  const vx = variance(rows.map((p) => p.x)), vy = variance(rows.map((p) => p.y));
+  assert.ok(vx >= vy, `first component variance ${vx} >= second ${vy}`);
+  assert.ok(Math.abs(vy / vx - r2 / r1) < 1e-3, 'the ratio of the map\'s variances is that of the explained variances');
+});
+
+test('embed: bad input gets one line and exit status 1', async () => {
+  await assertOneLineError(['embed', '--checkpoint', join(tmp, 'missing.safetensors')], /missing\.safetensors/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--layer', 'fc9', '--out', join(tmp, 'x')], /unknown layer 'fc9'; the model's layers are: conv1, conv2, fc1, fc2, fc3/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', '10001', '--out', join(tmp, 'x')], /--n 10001 is more than the 10000 images of mnist \(8000 training \+ 2000 test\)/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', '90', '--perplexity', '30', '--out', join(tmp, 'x')], /--perplexity 30 must be less than n\/3 = 30/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', 'many'], /--n must be an integer from 4 to 1000000, got 'many'/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--method', 'umap'], /umap/);
+});
