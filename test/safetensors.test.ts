@@ -280,3 +280,21 @@ test('loadModel: strict mismatches name the file; strict: false reports the keys
   assert.throws(() => loadSafetensors(join(dir, 'missing.safetensors')), /^ArgumentError: loadSafetensors: cannot read '.*missing\.safetensors': no such file$/);
   assert.ok(!existsSync(join(dir, 'missing.safetensors')));
 });
+
+test('loadModel: tensor names from the file are data, never inherited properties, and are quoted short', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pixelgrad-st-'));
+  const file = join(dir, 'odd.safetensors');
+  const full = new Net().stateDict();
+  const odd = { constructor: zeros([1]), toString: zeros([1]), ['__proto__']: zeros([1]) };
+  const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`${'k'.repeat(10_000)}${i}`, zeros([1])]));
+  saveSafetensors(file, Object.assign(Object.create(null), full, odd, many));
+  assert.throws(() => loadModel(new Net(), file), (e: Error) => {
+    assert.ok(e instanceof ShapeError, `${e.name}: ${e.message.slice(0, 200)}`);
+    assert.match(e.message, /unexpected: __proto__, constructor, k{97}\.\.\., .* and 23 more$/);
+    assert.ok(e.message.length < 1500, `a ${e.message.length}-character message`);
+    return true;
+  });
+  const r = loadModel(new Net(), file, { strict: false });
+  for (const k of ['constructor', 'toString', '__proto__']) assert.ok(r.unexpectedKeys.includes(k), k);
+  assert.equal(r.unexpectedKeys.length, 33);
+});

@@ -5,7 +5,7 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/engine.js';
-import { ArgumentError, NotSupportedError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, NotSupportedError, ShapeError, describeValue, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { sameShape } from '../shape.js';
 
@@ -186,17 +186,21 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   loadStateDict(sd: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
-    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
-    const misShaped = Object.keys(sd).filter((k) => k in own && fmtShape(own[k].shape) !== fmtShape(sd[k].shape))
-      .map((k) => `${k}: checkpoint ${fmtShape(sd[k].shape)} vs model ${fmtShape(own[k].shape)}`);
+    // Own keys only: a file's tensor named 'constructor' or 'toString' is unexpected, not inherited.
+    const cut = (k: string) => (k.length > 100 ? `${k.slice(0, 97)}...` : k);
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));
+    const misShaped = Object.keys(sd).filter((k) => Object.hasOwn(own, k) && fmtShape(own[k].shape) !== fmtShape(sd[k].shape))
+      .map((k) => `${cut(k)}: checkpoint ${describeValue(sd[k].shape)} vs model ${fmtShape(own[k].shape)}`);
+    // The keys may come from a file: at most ten of each, each cut short.
+    const list = (items: string[], sep: string) => items.slice(0, 10).join(sep) + (items.length > 10 ? `${sep}and ${items.length - 10} more` : '');
     const problems: string[] = [];
-    if (misShaped.length) problems.push(`mis-shaped: ${misShaped.join('; ')}`);
-    if (strict && missingKeys.length) problems.push(`missing: ${missingKeys.join(', ')}`);
-    if (strict && unexpectedKeys.length) problems.push(`unexpected: ${unexpectedKeys.join(', ')}`);
+    if (misShaped.length) problems.push(`mis-shaped: ${list(misShaped, '; ')}`);
+    if (strict && missingKeys.length) problems.push(`missing: ${list(missingKeys, ', ')}`);
+    if (strict && unexpectedKeys.length) problems.push(`unexpected: ${list(unexpectedKeys.map(cut), ', ')}`);
     if (problems.length) throw new ShapeError('loadStateDict', `${this.constructor.name}: ${problems.join(' | ')}`);
     noGrad(() => {
-      for (const [k, t] of Object.entries(sd)) if (k in own) own[k].data.set(t.data);
+      for (const [k, t] of Object.entries(sd)) if (Object.hasOwn(own, k)) own[k].data.set(t.data);
     });
     return { missingKeys, unexpectedKeys };
   }
