@@ -14,7 +14,7 @@ export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autogr
 export { setBackend, getBackend, registerBackend, listBackends, type Backend, type Kernels } from './backend/backend.js';
 export { createWasmBackend, registerWasmBackend, wasmSimdSupported, relaxedSimdSupported, type WasmBackendOptions, type WasmBackend } from './backend/wasm/index.js';
 export { useFastestBackend, backendInfo, type BackendInfo } from './backend/select.js';
-export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError } from './errors.js';
+export { PixelgradError, ShapeError, DTypeError, ArgumentError, NotSupportedError, MemoryError, FileError } from './errors.js';
 export * as inspect from './inspect/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
@@ -25,6 +25,7 @@ export * as train from './train/index.js';
 export * as io from './io/index.js';
 export * as attack from './attack/index.js';
 export * as explain from './explain/index.js';
+export * as embed from './embed/index.js';
 
 import { selectDefaultBackend } from './backend/select.js';
 
