@@ -18,8 +18,8 @@ import { crossEntropy } from '../nn/functional/loss.js';
 import { readImage } from '../data/node/image-io.js';
 import { stack } from '../ops/shape.js';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
-import { loadDataset, type Sample } from './data.js';
-import { ProgressReporter } from './progress.js';
+import { defaultCacheDir, loadDataset, type Sample } from './data.js';
+import { ProgressReporter, countProgress } from './progress.js';
 import { registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
@@ -48,13 +48,26 @@ const float = (name: string) => (v: string): number => {
   return n;
 };
 
-/** Restores a model (and its config) from a checkpoint file. */
+/** Restores a checkpoint's model; its architecture, classes and input shape come from the checkpoint alone (no dataset). */
 function modelFromCheckpoint(path: string) {
   const ckpt = loadCheckpoint(path);
-  const config = ckpt.config as unknown as TrainConfig & { inputShape?: number[]; classes?: string[] };
+  const config = ckpt.config as unknown as TrainConfig;
   if (!config || typeof config.model !== 'string') throw new ArgumentError('checkpoint', `${path} has no run configuration (was it written by 'pixelgrad train'?)`);
-  return { ckpt, config };
+  const { classes, inputShape } = config;
+  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === 'string')
+    || !Array.isArray(inputShape) || inputShape.length !== 3 || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new ArgumentError('checkpoint', `${path} does not record its model's classes and input shape (it was written by an earlier pixelgrad); train the model again`);
+  }
+  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1] });
+  restoreCheckpoint(ckpt, { model, defaultGenerator: false });
+  return { config, classes, inputShape, model };
 }
+
+/** A comma-separated list of class names (commander parser). */
+const nameList = (v: string): string[] => v.split(',').map((c) => c.trim());
+
+/** The decoded-image cache folder from --cache / --no-cache. */
+const cacheOption = (o: { cache: string | false }): string | null => (o.cache === false ? null : o.cache);
 
 export function buildProgram(): Command {
   const program = new Command('pixelgrad').description('Deep learning for image analysis: train, evaluate and inspect models.').version(version);
@@ -73,7 +86,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['onecycle', 'cosine', 'none']).default(DEFAULT_CONFIG.schedule))
     .addOption(new Option('--augment <name>', 'augmentation: random affine (±10°, ±10% shift and scale) or none').choices(['affine', 'none']).default(DEFAULT_CONFIG.augment))
     .option('--seed <n>', 'random seed', int('--seed', 0, 2 ** 32 - 1), DEFAULT_CONFIG.seed)
-    .option('--limit <n>', 'use only the first n training (and n/4 test) images, for quick trials', int('--limit', 4))
+    .option('--limit <n>', 'use a stratified random sample of n training (and n/4 test) images, for quick trials', int('--limit', 4))
+    .option('--classes <list>', 'comma-separated classes in index order: IDX label values or class folder names (images of other classes are left out; default: every label of the training split)', nameList)
+    .option('--cache <dir>', 'cache of decoded image folders', defaultCacheDir())
+    .option('--no-cache', 'decode image folders without reading or writing the cache')
     .option('--out <dir>', 'run folder (default runs/<model>-<date>)')
     .option('--resume', 'continue the run in --out from its last checkpoint, with its saved configuration')
     .option('--allow-nonfinite', 'train on when the loss becomes NaN or infinite (default: stop with an error, keeping the last finite checkpoint)')
@@ -83,27 +99,31 @@ export function buildProgram(): Command {
       const config: TrainConfig = {
         model: o.model, dataset: o.dataset, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr,
         momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, schedule: o.schedule, augment: o.augment,
-        seed: o.seed, limit: o.limit ?? null,
+        seed: o.seed, limit: o.limit ?? null, classes: o.classes ?? null,
       };
       if (o.optimizer !== 'sgd' && o.lr === DEFAULT_CONFIG.lr) config.lr = 0.003;
       const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
-      await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter(), allowNonFinite: Boolean(o.allowNonfinite) });
+      await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter(),
+        cache: cacheOption(o), decodeProgress: (label) => countProgress(label, 'images'), allowNonFinite: Boolean(o.allowNonfinite) });
     });
 
   program.command('eval')
     .description('evaluate a checkpoint on its dataset\'s test split (or another dataset)')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by train (e.g. runs/x/best.safetensors)')
-    .option('--dataset <mnist|path>', 'dataset (default: the one it was trained on)')
+    .option('--dataset <mnist|path>', 'dataset (default: the one it was trained on); images of classes the model does not know are left out')
+    .option('--cache <dir>', 'cache of decoded image folders', defaultCacheDir())
+    .option('--no-cache', 'decode image folders without reading or writing the cache')
     .action(async (o) => {
-      const { ckpt, config } = modelFromCheckpoint(o.checkpoint);
-      const data = await loadDataset(o.dataset ?? config.dataset, config.seed ?? 0);
-      const model = createModel(config.model, { inChannels: data.inputShape[0], numClasses: data.classes.length, inputSize: data.inputShape[1] });
-      restoreCheckpoint(ckpt, { model, defaultGenerator: false });
-      const r = evaluate(model, new DataLoader<Sample, Batch>(data.test, { batchSize: 500 }), { loss: crossEntropy, numClasses: data.classes.length });
+      const { config, classes, inputShape, model } = modelFromCheckpoint(o.checkpoint);
+      const data = await loadDataset(o.dataset ?? config.dataset, {
+        seed: config.seed ?? 0, classes, inputShape, testOnly: true, cache: cacheOption(o),
+        progress: (label) => countProgress(label, 'images', process.stderr), log: (line) => console.error(line),
+      });
+      const r = evaluate(model, new DataLoader<Sample, Batch>(data.test.dataset, { batchSize: 500 }), { loss: crossEntropy, numClasses: classes.length });
       const rep = classificationReport(r.confusion!);
       console.log(`${r.samples} test images: accuracy ${(100 * (r.accuracy ?? 0)).toFixed(2)}%, loss ${r.loss.toFixed(4)}, macro F1 ${rep.macroF1.toFixed(4)}`);
       console.log('class  precision  recall  f1      support');
-      data.classes.forEach((c, i) => console.log(`${c.padEnd(6)} ${rep.precision[i].toFixed(4).padStart(9)}  ${rep.recall[i].toFixed(4)}  ${rep.f1[i].toFixed(4)}  ${rep.support[i]}`));
+      classes.forEach((c, i) => console.log(`${c.padEnd(6)} ${rep.precision[i].toFixed(4).padStart(9)}  ${rep.recall[i].toFixed(4)}  ${rep.f1[i].toFixed(4)}  ${rep.support[i]}`));
     });
 
   program.command('predict')
@@ -112,12 +132,8 @@ export function buildProgram(): Command {
     .option('--top <k>', 'show the k most likely classes', int('--top'), 3)
     .argument('<images...>', 'PNG or JPEG files')
     .action(async (images: string[], o) => {
-      const { ckpt, config } = modelFromCheckpoint(o.checkpoint);
-      const data = await loadDataset(config.dataset, config.seed ?? 0);
-      const [c, size] = data.inputShape;
-      const model = createModel(config.model, { inChannels: c, numClasses: data.classes.length, inputSize: size });
-      restoreCheckpoint(ckpt, { model, defaultGenerator: false });
-      const k = Math.min(o.top, data.classes.length);
+      const { classes, inputShape: [c, size], model } = modelFromCheckpoint(o.checkpoint);
+      const k = Math.min(o.top, classes.length);
       // A batch of images at a time: any number of files, in bounded memory.
       for (let start = 0; start < images.length; start += PREDICT_BATCH) {
         const paths = images.slice(start, start + PREDICT_BATCH), inputs = [];
@@ -128,9 +144,9 @@ export function buildProgram(): Command {
         }
         const probs = predict(model, stack(inputs, 0)).softmax(1);
         paths.forEach((path, i) => {
-          const row = [...probs.data.subarray(i * data.classes.length, (i + 1) * data.classes.length)];
+          const row = [...probs.data.subarray(i * classes.length, (i + 1) * classes.length)];
           const best = row.map((p, j) => [p, j]).sort((a, b) => b[0] - a[0]).slice(0, k);
-          console.log(`${path}: ${best.map(([p, j]) => `${data.classes[j]} (${(100 * p).toFixed(1)}%)`).join(', ')}`);
+          console.log(`${path}: ${best.map(([p, j]) => `${classes[j]} (${(100 * p).toFixed(1)}%)`).join(', ')}`);
         });
       }
     });

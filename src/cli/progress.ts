@@ -53,3 +53,31 @@ export class ProgressReporter implements Callback {
     this.bar = null;
   }
 }
+
+/**
+ * Progress of a long count (e.g. images decoded), as `(done, total) => void`: a live bar on a TTY;
+ * otherwise a plain line at most every `intervalMs`, so work that ends sooner prints nothing.
+ */
+export function countProgress(label: string, unit: string, out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout, tty = Boolean(out.isTTY), intervalMs = 5000): (done: number, total: number) => void {
+  let bar: cliProgress.SingleBar | null = null;
+  let last = Date.now();
+  return (done, total) => {
+    if (tty) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({
+          stream: out as NodeJS.WriteStream, format: `${label} |{bar}| {value}/{total} ${unit} | ETA {eta_formatted}`,
+          barCompleteChar: '█', barIncompleteChar: '░', hideCursor: true, clearOnComplete: true, etaBuffer: 200,
+        });
+        bar.start(total, 0);
+      }
+      bar.update(done);
+      if (done >= total) bar.stop();
+      return;
+    }
+    const now = Date.now();
+    if (done < total && now - last >= intervalMs) {
+      last = now;
+      out.write(`${label}: ${num(done)}/${num(total)} ${unit} (${pct(done / total)})\n`);
+    }
+  };
+}

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import { DataLoader } from '../data/dataloader.js';
-import { Subset, type Dataset } from '../data/dataset.js';
 import { randomAffine } from '../data/transforms/random.js';
 import { createModel } from '../models/index.js';
 import { crossEntropy } from '../nn/functional/loss.js';
@@ -26,7 +25,7 @@ import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/chec
 import { saveChart } from '../viz/render.js';
 import { confusionMatrixSpec, learningCurvesSpec } from '../viz/charts.js';
 import { saveImageGrid } from '../data/node/image-io.js';
-import { loadDataset, type Sample } from './data.js';
+import { classBalance, limitSplit, loadDataset, type Sample } from './data.js';
 import { Tensor } from '../tensor.js';
 import { concat } from '../ops/shape.js';
 
@@ -44,13 +43,20 @@ export interface TrainConfig {
   schedule: 'onecycle' | 'cosine' | 'none';
   augment: 'affine' | 'none';
   seed: number;
-  /** Use only the first N training samples (and N/4 test samples): for quick trials. */
+  /** Use only N training samples (and N/4 test samples), a stratified seeded sample: for quick trials. */
   limit: number | null;
+  /**
+   * The classes in index order (IDX label values or class folder names; others are left out);
+   * null: every label of the training split. A run records the list it chose.
+   */
+  classes: string[] | null;
+  /** [C,H,W] of one input, recorded by the run from its data (so predict needs no dataset). */
+  inputShape?: [number, number, number];
 }
 
 export const DEFAULT_CONFIG: TrainConfig = {
   model: 'lenet5', dataset: 'mnist', epochs: 12, batchSize: 64, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
-  weightDecay: 0, schedule: 'onecycle', augment: 'affine', seed: 0, limit: null,
+  weightDecay: 0, schedule: 'onecycle', augment: 'affine', seed: 0, limit: null, classes: null,
 };
 
 export interface TrainRunOptions {
@@ -62,6 +68,10 @@ export interface TrainRunOptions {
   log?: (line: string) => void;
   /** Progress callback (the CLI passes a ProgressReporter). */
   progress?: Callback;
+  /** A folder for the cache of decoded image folders (default: none). */
+  cache?: string | null;
+  /** Progress of decoding an image folder (the CLI passes a bar). */
+  decodeProgress?: (label: string) => (done: number, total: number) => void;
   /** Train on when a loss is NaN or infinite (default: stop with an error, keeping the last finite checkpoint). */
   allowNonFinite?: boolean;
 }
@@ -95,8 +105,6 @@ function makeScheduler(c: TrainConfig, opt: Optimizer<any, any>, batchesPerEpoch
   return undefined;
 }
 
-const limited = <T>(ds: Dataset<T>, n: number | null): Dataset<T> => (n === null || n >= ds.length ? ds : new Subset(ds, Array.from({ length: n }, (_, i) => i)));
-
 /** Trains per `config` into `options.out`; returns the final test metrics. */
 export async function runTraining(config: TrainConfig, options: TrainRunOptions): Promise<{ history: EpochRecord[]; testAccuracy: number | undefined }> {
   const log = options.log ?? ((s: string) => process.stdout.write(s + '\n'));
@@ -115,6 +123,11 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     throw new ArgumentError('train', `${out} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }
   checkConfig(config);
+  // The data is checked before anything is written: a bad --dataset leaves no run folder behind.
+  const data = await loadDataset(config.dataset, {
+    seed: config.seed, classes: config.classes ?? null, inputShape: config.inputShape, cache: options.cache ?? null, progress: options.decodeProgress, log,
+  });
+  config = { ...config, classes: data.classes, inputShape: data.inputShape };
   makeFolder(out);
   const stale = removeStaleTempFiles(out);
   if (stale.length) log(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} of interrupted writes: ${stale.join(', ')}`);
@@ -123,9 +136,13 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   // Separate generators, all saved in checkpoints: model init, shuffling, augmentation.
   manualSeed(config.seed);
   const dataGen = new Generator(config.seed + 1), augmentGen = new Generator(config.seed + 2);
-  const data = await loadDataset(config.dataset, config.seed);
   const [channels, size] = data.inputShape;
-  const train = limited(data.train, config.limit), test = limited(data.test, config.limit === null ? null : Math.max(1, config.limit >> 2));
+  // --limit's stratified samples draw from their own generator, so the other streams do not depend on it.
+  const limitGen = new Generator(config.seed + 3);
+  const trainSplit = limitSplit(data.train!, config.limit, limitGen), testSplit = limitSplit(data.test, config.limit === null ? null : Math.max(1, config.limit >> 2), limitGen);
+  log(`training images: ${classBalance(data.classes, trainSplit.targets)}`);
+  log(`test images: ${classBalance(data.classes, testSplit.targets)}`);
+  const train = trainSplit.dataset, test = testSplit.dataset;
   const model = createModel(config.model, { inChannels: channels, numClasses: data.classes.length, inputSize: size });
   const augment = config.augment === 'affine' ? randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear', generator: augmentGen }) : null;
   const trainLoader = new DataLoader<Sample, Batch>(train, {
