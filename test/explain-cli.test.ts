@@ -77,6 +77,17 @@ test('explain on image files: chosen methods, layer and class', async () => {
   assert.ok(existsSync(join(out, 'explain.png')));
 });
 
+test('explain --filters: the first layer\'s filters and one image per class', async () => {
+  const out = join(tmp, 'filters');
+  const r = await run('explain', '--checkpoint', ckpt, '--filters', '--out', out);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /filters and classes: wrote .*filters\.png, .*classes\.png/);
+  const filters = await sharp(join(out, 'filters.png')).metadata();
+  assert.equal(filters.width, 6 * (40 + 2) + 2, 'six 5×5 filters scaled by 8 in one row');
+  const classes = await sharp(join(out, 'classes.png')).metadata();
+  assert.equal(classes.width, 10 * (84 + 2) + 2, 'ten classes in one row');
+});
+
 test('explain: bad input is a one-line error naming what is valid', async () => {
   const rgb = join(tmp, 'rgb.png'), big = join(tmp, 'big.png'), digit = join(tmp, 'digit.png');
   await writePng(rand([3, 28, 28]), rgb);
@@ -91,6 +102,6 @@ test('explain: bad input is a one-line error naming what is valid', async () => 
   await assertOneLineError([...base, '--target', 'true', digit], /^pixelgrad: explain: --target true needs --samples/);
   await assertOneLineError([...base, '--target', 'cat', digit], /^pixelgrad: explain: --target must be 'predicted', 'true' or a class \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9\), got 'cat'$/);
   await assertOneLineError([...base, '--samples', '2', digit], /^pixelgrad: explain: give image files or --samples, not both$/);
-  await assertOneLineError([...base], /^pixelgrad: explain: give image files or --samples <n>/);
+  await assertOneLineError([...base], /^pixelgrad: explain: give image files, --samples <n> .* or --filters$/);
   await assertOneLineError([...base, '--samples', '0'], /^pixelgrad: explain: --samples must be an integer from 1 to 256, got '0'$/);
 });

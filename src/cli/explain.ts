@@ -1,7 +1,8 @@
 /**
  * `pixelgrad explain`: attribution maps of a trained checkpoint for image files or test images
  * (some misclassified among them), written as one captioned grid (image | one tile per method
- * per row: explain.png) and the raw maps (attributions.safetensors).
+ * per row: explain.png) and the raw maps (attributions.safetensors); with --filters also the
+ * first layer's filters (filters.png) and each class by activation maximisation (classes.png).
  */
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import {
 } from '../explain/attribution.js';
 import { convLayerNames, findLayer, type Classifier } from '../explain/common.js';
 import { explanationFigure, METHOD_STYLES } from '../explain/figure.js';
+import { activationMaximization, filterImages, firstConv } from '../explain/visualize.js';
 import { loadDataset } from './data.js';
 
 /** What the command needs from a checkpoint (main.ts's loader). */
@@ -139,40 +141,57 @@ export interface ExplainCliOptions {
   layer?: string;
   target: string;
   samples?: number;
+  filters?: boolean;
   seed: number;
   out?: string;
 }
 
-/** Runs `pixelgrad explain`; returns the files written. */
-export async function runExplain(images: readonly string[], o: ExplainCliOptions, loadModel: (path: string) => CheckpointModel): Promise<{ grid: string; tensors: string; methods: string[]; layer: string; count: number }> {
+/** Runs `pixelgrad explain`; returns what was computed and the files written. */
+export async function runExplain(images: readonly string[], o: ExplainCliOptions, loadModel: (path: string) => CheckpointModel): Promise<{ files: string[]; methods: string[]; layer: string; count: number }> {
   const methods = o.method?.length ? parseMethods(o.method) : DEFAULT_METHODS;
   if (!methods.length) throw new ArgumentError('explain', `--method is empty (methods: ${EXPLAIN_METHODS.join(', ')})`);
   if (images.length && o.samples !== undefined) throw new ArgumentError('explain', 'give image files or --samples, not both');
-  if (!images.length && o.samples === undefined) throw new ArgumentError('explain', 'give image files or --samples <n> (test images of the checkpoint\'s dataset)');
+  const attribute = images.length > 0 || o.samples !== undefined;
+  if (!attribute && !o.filters) throw new ArgumentError('explain', 'give image files, --samples <n> (test images of the checkpoint\'s dataset) or --filters');
   const cm = loadModel(o.checkpoint);
   const model = cm.model as Classifier;
   model.eval();
-  const needsLayer = methods.includes('gradCam') || methods.includes('guidedGradCam');
-  const layer = needsLayer || o.layer !== undefined ? camLayer(model, o.layer, cm.inputShape) : '';
-  if (cm.inputShape[0] !== 1 && cm.inputShape[0] !== 3) throw new ArgumentError('explain', `the model takes ${cm.inputShape[0]}-channel images; the figure needs 1 or 3 channels`);
-  const { inputs, labels } = images.length ? { inputs: await readInputs(images, cm.inputShape), labels: null } : await testSamples(cm, o.samples!);
-  const predicted = [...noGrad(() => argmax(model.forward(inputs), 1)).data];
-  const targets = resolveTarget(o.target, cm.classes, predicted, labels);
-  const maps: Record<string, Tensor> = {};
-  for (const m of methods) maps[m] = METHODS[m](model, inputs, targets, { layer, seed: o.seed, size: cm.inputShape[1] });
-
+  if (cm.inputShape[0] !== 1 && cm.inputShape[0] !== 3) throw new ArgumentError('explain', `the model takes ${cm.inputShape[0]}-channel images; pictures need 1 or 3 channels`);
   const out = o.out ?? join('runs', `explain-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-  const name = (k: number) => cm.classes[k];
-  const rowLabels = predicted.map((p, i) => (labels ? `${name(labels[i])}→${name(p)}` : `pred ${name(p)}`) + (targets[i] !== p ? ` (${name(targets[i])})` : ''));
-  const figure = explanationFigure(inputs, methods.map((m) => ({ title: TITLES[m], attributions: maps[m], style: METHOD_STYLES[m] })), { rowLabels });
-  const grid = join(out, 'explain.png'), tensors = join(out, 'attributions.safetensors');
   const scale = Math.max(1, Math.floor(96 / Math.max(cm.inputShape[1], cm.inputShape[2])));
-  await saveImageGrid(figure.tiles, grid, { nrow: figure.nrow, labels: figure.captions, scale, background: 1, fontSize: Math.min(12, 5 + 2 * scale) });
-  const int = (v: readonly number[]) => new Tensor(Int32Array.from(v), [v.length]);
-  saveSafetensors(tensors, { input: inputs, target: int(targets), predicted: int(predicted), ...(labels ? { label: int(labels) } : {}), ...maps }, {
-    methods: methods.join(','), layer, classes: JSON.stringify(cm.classes), target: o.target,
-  });
-  return { grid, tensors, methods, layer, count: targets.length };
+  const files: string[] = [];
+  let layer = '', count = 0;
+  if (attribute) {
+    const needsLayer = methods.includes('gradCam') || methods.includes('guidedGradCam');
+    layer = needsLayer || o.layer !== undefined ? camLayer(model, o.layer, cm.inputShape) : '';
+    const { inputs, labels } = images.length ? { inputs: await readInputs(images, cm.inputShape), labels: null } : await testSamples(cm, o.samples!);
+    const predicted = [...noGrad(() => argmax(model.forward(inputs), 1)).data];
+    const targets = resolveTarget(o.target, cm.classes, predicted, labels);
+    count = targets.length;
+    const maps: Record<string, Tensor> = {};
+    for (const m of methods) maps[m] = METHODS[m](model, inputs, targets, { layer, seed: o.seed, size: cm.inputShape[1] });
+    const name = (k: number) => cm.classes[k];
+    const rowLabels = predicted.map((p, i) => (labels ? `${name(labels[i])}→${name(p)}` : `pred ${name(p)}`) + (targets[i] !== p ? ` (${name(targets[i])})` : ''));
+    const figure = explanationFigure(inputs, methods.map((m) => ({ title: TITLES[m], attributions: maps[m], style: METHOD_STYLES[m] })), { rowLabels });
+    const grid = join(out, 'explain.png'), tensors = join(out, 'attributions.safetensors');
+    await saveImageGrid(figure.tiles, grid, { nrow: figure.nrow, labels: figure.captions, scale, background: 1, fontSize: Math.min(12, 5 + 2 * scale) });
+    const int = (v: readonly number[]) => new Tensor(Int32Array.from(v), [v.length]);
+    saveSafetensors(tensors, { input: inputs, target: int(targets), predicted: int(predicted), ...(labels ? { label: int(labels) } : {}), ...maps }, {
+      methods: methods.join(','), layer, classes: JSON.stringify(cm.classes), target: o.target,
+    });
+    files.push(grid, tensors);
+  }
+  if (o.filters) {
+    // The first layer's filters, and per class the input that maximises its logit.
+    const filters = join(out, 'filters.png'), classes = join(out, 'classes.png');
+    const conv = firstConv(model);
+    await saveImageGrid(filterImages(conv), filters, { nrow: conv.inChannels === 1 || conv.inChannels === 3 ? 8 : conv.inChannels, scale: 8, background: 1 });
+    const shape = [...cm.inputShape];
+    const dreams = cm.classes.map((_, k) => activationMaximization(model, { shape, target: k, seed: o.seed }).image.reshape(shape));
+    await saveImageGrid(dreams, classes, { nrow: Math.min(10, dreams.length), scale, labels: cm.classes, background: 1 });
+    files.push(filters, classes);
+  }
+  return { files, methods: attribute ? methods : [], layer, count };
 }
 
 export function registerExplainCommand(program: Command, loadModel: (path: string) => CheckpointModel): void {
@@ -187,15 +206,17 @@ export function registerExplainCommand(program: Command, loadModel: (path: strin
       if (!Number.isInteger(n) || n < 1 || n > 256) throw new ArgumentError('explain', `--samples must be an integer from 1 to 256, got '${v}'`);
       return n;
     })
-    .addOption(new Option('--seed <n>', 'seed of SmoothGrad\'s noise').default(0).argParser((v: string) => {
+    .addOption(new Option('--seed <n>', "seed of SmoothGrad's noise and of activation maximisation").default(0).argParser((v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new ArgumentError('explain', `--seed must be a non-negative integer, got '${v}'`);
       return n;
     }))
+    .option('--filters', "also draw the first layer's filters (filters.png) and each class by activation maximisation (classes.png)")
     .option('--out <dir>', 'output folder (default runs/explain-<date>)')
     .argument('[images...]', 'PNG or JPEG files of the model\'s size and channels')
     .action(async (images: string[], o: ExplainCliOptions) => {
       const r = await runExplain(images, o, loadModel);
-      console.log(`${r.methods.join(', ')}${r.layer ? ` (Grad-CAM on ${r.layer})` : ''} for ${r.count} image${r.count === 1 ? '' : 's'}: wrote ${r.grid} and ${r.tensors}`);
+      const what = r.count ? `${r.methods.join(', ')}${r.layer ? ` (Grad-CAM on ${r.layer})` : ''} for ${r.count} image${r.count === 1 ? '' : 's'}` : 'filters and classes';
+      console.log(`${what}: wrote ${r.files.join(', ')}`);
     });
 }

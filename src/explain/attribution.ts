@@ -85,7 +85,7 @@ function chunkedGradients(op: string, model: Classifier, inputs: Tensor, targets
 function weightedBlocks(g: Tensor, w: readonly number[], n: number): Tensor {
   const k = w.length;
   const rest = g.shape.slice(1);
-  const flat = reshape(g, [k, (g.size / k)]);
+  const flat = reshape(g, [k, g.size / k]);
   return reshape(matmul(new Tensor(g.dtype === 'float64' ? Float64Array.from(w) : Float32Array.from(w), [1, k]), flat), [n, ...rest]);
 }
 
@@ -301,7 +301,8 @@ export function gradCam(model: Classifier, input: Tensor, target: Target, option
     const map = sum(mul(a.detach(), alpha), 1, true);
     return o.relu ? relu(map) : map;
   }));
-  if (!o.upsample || input.ndim !== 4) return cam;
+  if (!o.upsample) return cam;
+  if (input.ndim !== 4) throw new ShapeError(op, `upsampling needs images [N, C, H, W], got input shape ${fmtShape(input.shape)}; pass upsample: false for the layer's map`);
   const [, c, h, w] = input.shape;
   const up = interpolate(cam, { size: [h, w], mode: 'bilinear' });
   return c === 1 ? up : expand(up, input.shape).clone();
@@ -314,7 +315,8 @@ export function gradCam(model: Classifier, input: Tensor, target: Target, option
 export function guidedGradCam(model: Classifier, input: Tensor, target: Target, options: { layer?: string } = {}): Tensor {
   const op = 'guidedGradCam';
   const o = resolveOptions<{ layer?: string }>(op, options, {}, ['layer']);
-  if (batchOf(op, input) && input.ndim !== 4) throw new ShapeError(op, `input must be images [N, C, H, W], got shape ${fmtShape(input.shape)}`);
+  batchOf(op, input);
+  if (input.ndim !== 4) throw new ShapeError(op, `input must be images [N, C, H, W], got shape ${fmtShape(input.shape)}`);
   const cam = gradCam(model, input, target, { layer: o.layer, upsample: false });
   const [, , h, w] = input.shape;
   return mul(guidedBackprop(model, input, target), interpolate(cam, { size: [h, w], mode: 'bilinear' }));
@@ -338,8 +340,8 @@ export interface OcclusionOptions {
 
 /** A per-dim list of `rank` values from a number or a list for the trailing dims. */
 function perDim(op: string, name: string, v: number | readonly number[], rank: number, lead: (d: number) => number): number[] {
-  const list = typeof v === 'number' ? new Array<number>(name === 'window' ? Math.min(2, rank) : rank).fill(v) : [...v];
-  if (!Array.isArray(list) || list.length > rank || list.length === 0) throw new ArgumentError(op, `${name} must be a number or 1 to ${rank} numbers, got ${JSON.stringify(v)}`);
+  const list = typeof v === 'number' ? new Array<number>(name === 'window' ? Math.min(2, rank) : rank).fill(v) : Array.isArray(v) ? [...v] : [];
+  if (list.length > rank || list.length === 0) throw new ArgumentError(op, `${name} must be a number or 1 to ${rank} numbers, got ${JSON.stringify(v)}`);
   const full = [...Array.from({ length: rank - Math.min(list.length, rank) }, (_, d) => lead(d)), ...list.slice(-rank)];
   full.forEach((k) => checkPositiveInt(op, name, k));
   return full;

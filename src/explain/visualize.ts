@@ -3,7 +3,7 @@
  * channel, activation maximisation (regularised gradient ascent on the input, seeded), and the
  * first layer's filters as images.
  */
-import { grad } from '../autograd/engine.js';
+import { grad, withGradientRules } from '../autograd/engine.js';
 import { ArgumentError, NotSupportedError, ShapeError, fmtShape } from '../errors.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { mean } from '../ops/reduce.js';
@@ -12,7 +12,6 @@ import { rand } from '../creation.js';
 import { Generator } from '../random.js';
 import { blurWith } from '../data/transforms/kernels.js';
 import { checkNonNegative, checkPositive, checkPositiveInt, resolveOptions } from '../options.js';
-import { withGradientRules } from '../autograd/engine.js';
 import { Tensor } from '../tensor.js';
 import { GUIDED_RELU, batchSize as batchOf, findLayer, leafOf, targetScore, withExplainScope, withLayerOutput, type Classifier } from './common.js';
 
