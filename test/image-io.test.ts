@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { tensor } from '../src/creation.js';
 import { ArgumentError, PixelgradError, ShapeError } from '../src/errors.js';
 import { Tensor } from '../src/tensor.js';
-import { decodeImage, makeGrid, readImage, readMask, saveImageGrid, writePng } from '../src/data/node/image-io.js';
+import { MAX_IMAGE_PIXELS, decodeImage, makeGrid, readImage, readMask, saveImageGrid, writePng } from '../src/data/node/image-io.js';
 import { assertClose, assertTensor } from './helpers/assert.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'pixelgrad-image-io-'));
@@ -291,6 +291,38 @@ test('PNG and JPEG files must end at their end marker: trailing data and a missi
   const path = join(tmp(), 'appended.jpg');
   writeFileSync(path, Buffer.concat([jpg, junk]));
   await assert.rejects(readImage(path), new RegExp(`^ArgumentError: readImage: '${path}' \\(\\d+ bytes\\): 14 bytes of trailing data`));
+});
+
+/** CRC-32 of PNG chunks (the IEEE polynomial), to patch a header consistently. */
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+test('images declaring more pixels than MAX_IMAGE_PIXELS are refused before decoding (decompression bombs)', async () => {
+  const px = Buffer.alloc(8 * 8 * 3, 128);
+  const raw = { raw: { width: 8, height: 8, channels: 3 as const } };
+  const png = Buffer.from(await sharp(px, raw).png().toBuffer());
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  // IHDR (width, height at bytes 16 and 20) with its CRC: a valid header declaring 15,000 × 15,000.
+  view.setUint32(16, 15_000, false);
+  view.setUint32(20, 15_000, false);
+  view.setUint32(29, crc32(png.subarray(12, 29)), false);
+  const jpg = Buffer.from(await sharp(px, raw).jpeg().toBuffer());
+  let sof = 2;
+  while (jpg[sof + 1] !== 0xc0) sof += 2 + jpg.readUInt16BE(sof + 2);
+  jpg.writeUInt16BE(14_000, sof + 5);
+  jpg.writeUInt16BE(13_000, sof + 7);
+  for (const [name, bytes, dims] of [['bomb.png', png, 'PNG declares 15000×15000 = 225000000'], ['bomb.jpg', jpg, 'JPEG declares 13000×14000 = 182000000']] as const) {
+    const t0 = performance.now();
+    await assert.rejects(decodeImage(bytes, { name }), (e: Error) => e instanceof ArgumentError
+      && e.message === `decodeImage: '${name}' (${bytes.length} bytes): the ${dims} pixels, over the limit of ${MAX_IMAGE_PIXELS} (a decompression bomb, or an image to shrink before use)`);
+    assert.ok(performance.now() - t0 < 1000, `${name}: refused after ${(performance.now() - t0).toFixed(0)} ms`);
+  }
 });
 
 test('readMask: nearest resizing keeps the values, classes map them, colour masks are refused', async () => {

@@ -74,6 +74,13 @@ export interface PixelOptions {
 
 const DECODABLE = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff']);
 
+/**
+ * The most pixels an image may declare: PIL's decompression-bomb limit (2 × 89,478,485). A few
+ * kilobytes of PNG can declare this many, and decoding takes about 17 bytes a pixel (RGB bytes,
+ * the planar copy, float32).
+ */
+export const MAX_IMAGE_PIXELS = 178_956_970;
+
 /** Checks `size` and returns [h, w]. @internal */
 export function parseSize(op: string, size: ImageSize): [number, number] {
   const hw: readonly unknown[] | null = typeof size === 'number' ? [size, size] : Array.isArray(size) ? size : null;
@@ -140,6 +147,10 @@ export async function decodePixels(op: string, bytes: Uint8Array, source: string
   }
   if (!DECODABLE.has(meta.format)) {
     throw new ArgumentError(op, `${source}: '${meta.format}' files are not decoded as images; use PNG, JPEG, WebP, GIF or TIFF`);
+  }
+  const declared = (meta.width ?? 0) * (meta.height ?? 0);
+  if (declared > MAX_IMAGE_PIXELS) {
+    throw new ArgumentError(op, `${source} (${buf.length} bytes): the ${meta.format.toUpperCase()} declares ${meta.width}×${meta.height} = ${declared} pixels, over the limit of ${MAX_IMAGE_PIXELS} (a decompression bomb, or an image to shrink before use)`);
   }
   if (meta.depth !== 'uchar' && meta.depth !== 'ushort') {
     throw new NotSupportedError(op, `${source}: pixel depth '${meta.depth}' is not supported; only 8- and 16-bit images`);
