@@ -10,6 +10,7 @@ export { writeFileAtomic };
 export * as datasets from './data/node/datasets.js';
 export { readImage, decodeImage, readMask, writePng, makeGrid, saveImageGrid } from './data/node/image-io.js';
 export { renderSvg, renderPng, saveChart, type PngOptions } from './viz/node.js';
+export { saveImageTiles, imageDataUrl } from './embed/node/images.js';
 export { saveSafetensors, loadSafetensors, saveModel, loadModel } from './io/node.js';
 export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, parseCheckpoint, serializeCheckpoint, CheckpointError, type Checkpoint, type CheckpointInput, type RestoreTargets } from './train/checkpoint.js';
 export type { ImageMode, ImageSize, ReadImageOptions, DecodeImageOptions, ReadMaskOptions, MaskClasses, MakeGridOptions, SaveImageGridOptions } from './data/node/image-io.js';

@@ -67,8 +67,7 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   const cm = loadModel(o.checkpoint);
   const { model, classes } = cm;
   const layer = parseLayer(o.layer, model);
-  const data = await loadDataset(cm.config.dataset, { seed: cm.config.seed ?? 0, classes });
-  if (data.inputShape.join() !== cm.inputShape.join()) throw new ArgumentError('embed', `${cm.config.dataset} holds ${data.inputShape.join('×')} images but the model takes ${cm.inputShape.join('×')}`);
+  const data = await loadDataset(cm.config.dataset, { seed: cm.config.seed ?? 0, classes, inputShape: cm.inputShape });
   const train = data.train!, test = data.test;
   // The pool: the training split, then the test split (index = position in that order).
   const trainSize = train.dataset.length;
