@@ -1,13 +1,19 @@
 /**
  * src/embed: the eigensolver; PCA, k-NN and trustworthiness against scikit-learn 1.2
  * (test/fixtures/embed.json, made by tools/gen_embed_fixtures.py); blocked distances against a
- * direct loop; features from named layers via forward hooks.
+ * direct loop; features from named layers via forward hooks; gallery layouts and the embedding map.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { tensor, randn, manualSeed, nn, noGrad, NotSupportedError, ShapeError, data as pgData } from '../src/index.js';
-import { PCA, KNeighborsClassifier, extractFeatures, kNeighbors, lastLinear, layerNames, leaveOneOutAccuracy, symmetricEigen, trustworthiness } from '../src/embed/index.js';
+import {
+  PCA, KNeighborsClassifier, extractFeatures, kNeighbors, lastLinear, layerNames, leaveOneOutAccuracy, symmetricEigen, trustworthiness,
+  neighborGallery, reconstructionGallery, embeddingMapSpec, tintImage, CLASS_COLORS,
+} from '../src/embed/index.js';
+import { imageDataUrl } from '../src/embed/node/images.js';
+import { renderSvg } from '../src/viz/render.js';
+import sharp from 'sharp';
 import { assertClose } from './helpers/assert.js';
 
 type Mat = { shape: number[]; data: number[] };
@@ -227,4 +233,63 @@ test('extractFeatures: a failing forward pass still removes the hook and restore
   extractFeatures(net, 'head', randn([4, 3, 2, 2]), { batchSize: 2 });
   assert.equal(calls, 2);
   assert.throws(() => extractFeatures(net, 'head', randn([0, 12])), /extractFeatures: data must be a non-empty batch \[N, ...\], got shape \[0,12\]/);
+});
+
+test('neighborGallery: query, then per panel a name tile and the neighbours captioned with label and distance; agreement per panel', () => {
+  const img = (v: number) => tensor(new Float32Array(4).fill(v), { shape: [1, 2, 2] });
+  const refs = [0.1, 0.2, 0.3, 0.4].map(img);
+  const panel = (name: string, indices: number[], distances: number[]) => ({ name, neighbors: { indices: Int32Array.from(indices), distances: Float64Array.from(distances), k: 2 } });
+  const g = neighborGallery({
+    queries: [img(0.9), img(0.8)], reference: (i) => refs[i],
+    panels: [panel('pixels', [0, 1, 2, 3], [1.234, 2, 0, 150]), panel('features', [1, 0, 3, 2], [0.01, 0.02, 0.5, 0.6])],
+    queryLabels: [1, 0], referenceLabels: [1, 0, 0, 1], classNames: ['zero', 'one'],
+  });
+  assert.equal(g.nrow, 7);
+  assert.deepEqual(g.captions, [
+    'query one', 'pixels →', 'one 1.2', 'zero 2.0', 'features →', 'zero 0.010', 'one 0.020',
+    'query zero', 'pixels →', 'zero 0', 'one 150', 'features →', 'one 0.50', 'zero 0.60',
+  ]);
+  assert.equal(g.images[0].data[0], Math.fround(0.9));
+  assert.equal(g.images[2], refs[0]);
+  assert.equal(g.images[13], refs[2]);
+  assert.deepEqual([...g.images[1].data], [0, 0, 0, 0]);
+  // pixels: query 0 (one) has neighbours one, zero; query 1 (zero) has zero, one → 2 of 4. features: zero, one; one, zero → 2 of 4.
+  assert.deepEqual(g.agreement, { pixels: 0.5, features: 0.5 });
+  assert.throws(() => neighborGallery({ queries: [img(0)], reference: (i) => refs[i], panels: [panel('p', [0, 1, 2, 3], [0, 0, 0, 0])] }), /neighborGallery: panel 'p' has neighbours for 2 queries, not 1/);
+  assert.throws(() => neighborGallery({ queries: [img(0)], reference: (i) => refs[i], panels: [], queryLabels: [0] }), /neighborGallery: no panels/);
+});
+
+test('reconstructionGallery: each image, then its reconstructions from k components (all components give it back)', () => {
+  manualSeed(4);
+  const images = randn([12, 1, 3, 3], { dtype: 'float64' });
+  const pca = new PCA().fit(images.reshape([12, 9]));
+  const g = reconstructionGallery(pca, images.narrow(0, 0, 2), [0, 1, 9]);
+  assert.equal(g.nrow, 4);
+  assert.deepEqual(g.captions, ['original', 'k = 0', 'k = 1', 'k = 9', 'original', 'k = 0', 'k = 1', 'k = 9']);
+  assert.deepEqual(g.images[4].shape, [1, 3, 3]);
+  assertClose(g.images[3].data, images.data.subarray(0, 9), { atol: 1e-10, what: 'k = 9' });
+  assertClose(g.images[5].data, pca.mean.data, { atol: 1e-12, what: 'k = 0 is the mean' });
+  assertClose(g.images[6].data, pca.reconstruct(images.narrow(0, 1, 1).reshape([1, 9]), 1).data, { atol: 1e-12, what: 'k = 1' });
+  assert.throws(() => reconstructionGallery(pca, images.reshape([12, 9]), [1]), /reconstructionGallery: images must be \[M, C, H, W\], got \[12,9\]/);
+});
+
+test('embeddingMapSpec: the scatter with a thumbnail layer, classes in their colours; tintImage; thumbnails render', async () => {
+  const points = [{ x: 0, y: 0, label: 'b' }, { x: 1, y: 2, label: 'a' }];
+  const thumb = tintImage(tensor([0, 0.5, 2, -1], { shape: [1, 2, 2] }), '#ff8000');
+  assert.deepEqual(thumb.shape, [4, 2, 2]);
+  assertClose(thumb.data, [1, 1, 1, 1, 128 / 255, 128 / 255, 128 / 255, 128 / 255, 0, 0, 0, 0, 0, 0.5, 1, 0], { atol: 1e-7 });
+  const url = await imageDataUrl(thumb);
+  const png = await sharp(Buffer.from(url.slice('data:image/png;base64,'.length), 'base64')).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(png.info.channels, 4);
+  assert.deepEqual([...png.data.subarray(0, 8)], [255, 128, 0, 0, 255, 128, 0, 128]);
+  const spec = embeddingMapSpec(points, [{ x: 1, y: 2, url }], { classes: ['a', 'b'], thumbnailSize: 16 }) as Json;
+  assert.equal(spec.layer.length, 2);
+  assert.deepEqual(spec.layer[0].encoding.color.scale, { domain: ['a', 'b'], range: [CLASS_COLORS[0], CLASS_COLORS[1]] });
+  assert.deepEqual(spec.datasets.thumbnails, [{ x: 1, y: 2, url }]);
+  assert.equal(spec.layer[1].mark.width, 16);
+  const svg = await renderSvg(spec);
+  assert.equal((svg.match(/<image /g) ?? []).length, 1);
+  assert.throws(() => embeddingMapSpec(points, [], { classes: ['a'] }), /embeddingMapSpec: points\[0\] has label 'b', which is not in classes/);
+  assert.throws(() => tintImage(tensor([0], { shape: [1, 1, 1] }), 'orange'), /tintImage: color must be '#rrggbb', got 'orange'/);
+  assert.throws(() => tintImage(thumb, '#000000'), /tintImage: image must be \[1,H,W\] or \[3,H,W\], got \[4,2,2\]/);
 });
