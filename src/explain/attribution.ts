@@ -13,7 +13,7 @@ import { concat, expand, reshape } from '../ops/shape.js';
 import { mean, sum } from '../ops/reduce.js';
 import { matmul } from '../ops/matmul.js';
 import { interpolate } from '../ops/pool.js';
-import { randn, zeros } from '../creation.js';
+import { full, randn, zeros } from '../creation.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { checkBoolean, checkNonNegative, checkOneOf, checkPositiveInt, resolveOptions } from '../options.js';
 import { Tensor } from '../tensor.js';
@@ -91,7 +91,7 @@ function weightedBlocks(g: Tensor, w: readonly number[], n: number): Tensor {
 
 /** `value` (a number or a tensor broadcastable to the input) as a tensor of the input's shape. */
 function broadcastTo(op: string, name: string, value: number | Tensor, input: Tensor): Tensor {
-  if (typeof value === 'number') return zeros(input.shape, { dtype: input.dtype }).add(value);
+  if (typeof value === 'number') return full(input.shape, value, { dtype: input.dtype });
   if (!(value instanceof Tensor)) throw new ArgumentError(op, `${name} must be a number or a Tensor`);
   try {
     return expand(value.detach().to(input.dtype), input.shape);
@@ -305,7 +305,7 @@ export function gradCam(model: Classifier, input: Tensor, target: Target, option
   if (input.ndim !== 4) throw new ShapeError(op, `upsampling needs images [N, C, H, W], got input shape ${fmtShape(input.shape)}; pass upsample: false for the layer's map`);
   const [, c, h, w] = input.shape;
   const up = interpolate(cam, { size: [h, w], mode: 'bilinear' });
-  return c === 1 ? up : expand(up, input.shape).clone();
+  return c === 1 ? up : expand(up, input.shape);
 }
 
 /**
@@ -365,7 +365,7 @@ export function occlusion(model: Classifier, input: Tensor, target: Target, opti
   const size = checkPositiveInt(op, 'batchSize', o.batchSize);
   window.forEach((k, d) => { if (k > dims[d]) throw new ShapeError(op, `window ${JSON.stringify(window)} is larger than the input ${fmtShape(dims)} in dim ${d + 1}`); });
   const x = input.detach();
-  const base = broadcastTo(op, 'baseline', o.baseline, x).clone().data;
+  const base = broadcastTo(op, 'baseline', o.baseline, x).data;
   const counts = window.map((k, d) => Math.floor((dims[d] - k) / stride[d]) + 1);
   const positions = counts.reduce((a, b) => a * b, 1);
   const per = x.size / n;

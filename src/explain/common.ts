@@ -78,9 +78,9 @@ export function targetScore(op: string, out: Tensor, targets: readonly number[])
   return sum(targetScores(op, out, targets));
 }
 
-/** A fresh leaf with the input's values that requires grad (the caller's tensor is not touched). */
+/** A leaf sharing the input's values that requires grad (the caller's tensor is not touched). */
 export function leafOf(x: Tensor): Tensor {
-  return x.detach().clone().setRequiresGrad(true);
+  return x.detach().setRequiresGrad(true);
 }
 
 /**
