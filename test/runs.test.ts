@@ -1,8 +1,8 @@
 /**
  * Run faults below the command line: write failures named in one line (read-only and pseudo file
  * systems, a file in the way, a full disk), no endless mkdir, leftover temporary files removed;
- * fit stopping on a non-finite loss; evaluation and prediction in batches; a wasm kernel call
- * past its memory named as a MemoryError.
+ * fit stopping on a non-finite loss; evaluation and prediction in batches; a wasm convolution
+ * past its memory split by images, any other kernel call named in a MemoryError.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { FileError, MemoryError } from '../src/errors.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../src/io/files.js';
 import { DivergenceError, evaluate, fit, predict, type Batch, type EpochRecord } from '../src/train/fit.js';
-import { getBackend, registerBackend, setBackend } from '../src/backend/backend.js';
+import { getBackend, registerBackend, setBackend, type ConvGeometry, type Kernels } from '../src/backend/backend.js';
+import { jsKernels } from '../src/backend/js/index.js';
 import { createWasmBackend, wasmSimdSupported } from '../src/backend/wasm/index.js';
 import { Linear } from '../src/nn/layers/linear.js';
 import { Sequential } from '../src/nn/layers/container.js';
@@ -25,6 +26,7 @@ import { conv2d } from '../src/ops/conv.js';
 import { randn, randint } from '../src/creation.js';
 import { manualSeed } from '../src/random.js';
 import type { Tensor } from '../src/tensor.js';
+import { assertClose } from './helpers/assert.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-runs-'));
 
@@ -176,17 +178,32 @@ test('evaluate hands each batch and its output to onBatch', () => {
 
 // ---- the wasm arena ----
 
+test('a wasm convolution too large for the memory runs in halves of the batch, with the results of one call', { skip: !wasmSimdSupported() }, async () => {
+  const small = (await createWasmBackend({ threads: 1, maxMemory: 8 * 2 ** 20 })).kernels;
+  manualSeed(3);
+  // 40 images: 1.9 MiB in, 5 MiB out, more with the convolution's scratch — over 8 MiB in one call.
+  const g: ConvGeometry = { batch: 40, inChannels: 3, inH: 64, inW: 64, outChannels: 8, kH: 3, kW: 3, strideH: 1, strideW: 1,
+    padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1, outH: 64, outW: 64 };
+  const x = randn([40, 3, 64, 64]).data, w = randn([8, 3, 3, 3]).data, b = randn([8]).data, gOut = randn([40, 8, 64, 64]).data;
+  const both = (n: number, f: (k: Kernels, out: Float32Array) => void) => [small, jsKernels].map((k) => { const out = new Float32Array(n); f(k, out); return out; });
+  const [y, yRef] = both(gOut.length, (k, out) => k.conv2d(x, w, b, out, g));
+  assertClose(y, yRef, { atol: 1e-4, what: 'output' });
+  const [gx, gxRef] = both(x.length, (k, out) => k.conv2dBackwardInput(gOut, w, out, g));
+  assertClose(gx, gxRef, { atol: 1e-4, what: 'input gradient' });
+  const [gw, gwRef] = both(w.length, (k, out) => k.conv2dBackwardWeight(x, gOut, out, g));
+  assertClose(gw, gwRef, { atol: 1e-2, rtol: 1e-4, what: 'weight gradient (a sum over 160k products)' });
+});
+
 test('a wasm kernel call past the memory limit throws a MemoryError naming the op, the shapes and the bytes', { skip: !wasmSimdSupported() }, async () => {
   const small = await createWasmBackend({ threads: 1, maxMemory: 8 * 2 ** 20 });
   const previous = getBackend().name;
   registerBackend({ ...small, name: 'wasm-8mib' });
   setBackend('wasm-8mib');
   try {
-    const x = randn([2, 3, 64, 64]), w = randn([8, 3, 3, 3]);
-    assert.equal(conv2d(x, w, null, { padding: 1 }).shape[0], 2, 'a small call fits');
-    assert.throws(() => conv2d(randn([40, 3, 64, 64]), w, null, { padding: 1 }), (e: unknown) => {
+    // One image cannot be split further.
+    assert.throws(() => conv2d(randn([1, 3, 512, 512]), randn([8, 3, 3, 3]), null, { padding: 1 }), (e: unknown) => {
       assert.ok(e instanceof MemoryError, String(e));
-      assert.match(e.message, /^wasm conv2d: float32\[491520\], float32\[216\], float32\[1310720\], input \[40,3,64,64\] → output \[40,8,64,64\], window 3×3 needs at least \d+ MiB of WebAssembly memory in one call, more than the 8 MiB it can have; use smaller batches/);
+      assert.match(e.message, /^wasm conv2d: float32\[786432\], float32\[216\], float32\[2097152\], input \[1,3,512,512\] → output \[1,8,512,512\], window 3×3 needs at least \d+ MiB of WebAssembly memory in one call, more than the 8 MiB it can have; use smaller batches/);
       return true;
     });
     assert.throws(() => randn([3_000_000]).relu(), /^MemoryError: wasm unary: relu, float32\[3000000\], float32\[3000000\] needs at least 12 MiB/);

@@ -266,31 +266,49 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
    * and split the same way: by images, each task running the kernel on its own range of the batch
    * (its own geometry). `perImage` gives the float32 elements of one image in each of the three
    * arrays; `partialSums` says the output is a sum over images (the weight gradient), so each task
-   * writes its own copy and the copies are added in task order.
+   * writes its own copy and the copies are added in task order. A call too large for the memory
+   * runs as two halves of the batch (again and again, down to one image).
    */
   type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry, bias?: TypedArray | null) => void;
   const convKernel = (fallback: ConvKernel, name: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
-    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => (a, b, out, g, bias) => {
-    if (!isF32(a) || !isF32(b) || !isF32(out) || (bias && !isF32(bias)) || out.length === 0) return fallback(a, b, out, g, bias);
-    rt.reset();
-    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
-    const macs = g.batch * g.outChannels * g.outH * g.outW * (g.inChannels / g.groups) * g.kH * g.kW;
-    const parallel = threads > 1 && macs >= MIN_PARALLEL_MACS;
-    const [ia, ib, io] = perImage(g);
-    let workBytes = 0;
-    const tasks = splitRange(g.batch, parallel ? taskCount(g.batch, 1) : 1, 1).map(([lo, hi], t): Task => {
-      const geo = rt.putInts(convGeo({ ...g, batch: hi - lo }));
-      workBytes = Math.max(workBytes, ex.convWorkBytes(geo) >>> 0);
-      const dst = partialSums ? (t === 0 ? po : rt.alloc(out.length * 4)) : po + lo * io * 4;
-      return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
-    });
-    runTasks(tasks, workBytes, parallel);
-    if (bias) ex.addChannelBias(po, rt.putF32(bias), g.batch, g.outChannels, g.outH * g.outW);
-    out.set(rt.f32(po, out.length));
-    for (let t = 1; partialSums && t < tasks.length; t++) {
-      const partial = rt.f32(tasks[t][3] as number, out.length);
-      for (let i = 0; i < out.length; i++) out[i] += partial[i];
-    }
+    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => {
+    const halves: ConvKernel = (a, b, out, g, bias) => {
+      try {
+        return whole(a, b, out, g, bias);
+      } catch (err) {
+        if (!(err instanceof ArenaFullError) || g.batch < 2) throw err;
+      }
+      // The arrays of a half are views of its images; an array with no per-image part (the weights, a weight gradient) is whole.
+      const [ia, ib, io] = perImage(g), h = g.batch >> 1, rest = g.batch - h;
+      const part = (x: TypedArray, per: number, lo: number, n: number): TypedArray => (per ? x.subarray(lo * per, (lo + n) * per) : x);
+      halves(part(a, ia, 0, h), part(b, ib, 0, h), part(out, io, 0, h), { ...g, batch: h }, bias);
+      const second = partialSums ? new Float32Array(out.length) : part(out, io, h, rest);
+      halves(part(a, ia, h, rest), part(b, ib, h, rest), second, { ...g, batch: rest }, bias);
+      if (partialSums) for (let i = 0; i < out.length; i++) out[i] += second[i];
+    };
+    const whole: ConvKernel = (a, b, out, g, bias) => {
+      if (!isF32(a) || !isF32(b) || !isF32(out) || (bias && !isF32(bias)) || out.length === 0) return fallback(a, b, out, g, bias);
+      rt.reset();
+      const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
+      const macs = g.batch * g.outChannels * g.outH * g.outW * (g.inChannels / g.groups) * g.kH * g.kW;
+      const parallel = threads > 1 && macs >= MIN_PARALLEL_MACS;
+      const [ia, ib, io] = perImage(g);
+      let workBytes = 0;
+      const tasks = splitRange(g.batch, parallel ? taskCount(g.batch, 1) : 1, 1).map(([lo, hi], t): Task => {
+        const geo = rt.putInts(convGeo({ ...g, batch: hi - lo }));
+        workBytes = Math.max(workBytes, ex.convWorkBytes(geo) >>> 0);
+        const dst = partialSums ? (t === 0 ? po : rt.alloc(out.length * 4)) : po + lo * io * 4;
+        return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
+      });
+      runTasks(tasks, workBytes, parallel);
+      if (bias) ex.addChannelBias(po, rt.putF32(bias), g.batch, g.outChannels, g.outH * g.outW);
+      out.set(rt.f32(po, out.length));
+      for (let t = 1; partialSums && t < tasks.length; t++) {
+        const partial = rt.f32(tasks[t][3] as number, out.length);
+        for (let i = 0; i < out.length; i++) out[i] += partial[i];
+      }
+    };
+    return halves;
   };
   const inSize = (g: ConvGeometry): number => g.inChannels * g.inH * g.inW;
   const outSize = (g: ConvGeometry): number => g.outChannels * g.outH * g.outW;
