@@ -101,6 +101,20 @@ test('PCA: reconstruct from k components, whiten gives unit variance, options an
     for (let i = 0; i < n; i++) s += w.data[i * w.shape[1] + j] ** 2;
     assert.ok(Math.abs(s / (n - 1) - 1) < 1e-9, `whitened column ${j} has variance ${s / (n - 1)}`);
   }
+  // Rank-deficient data (a constant column; fewer samples than features): zero singular values, orthonormal components all the same.
+  manualSeed(6);
+  const wide = randn([4, 7], { dtype: 'float64' }), tall = randn([30, 4], { dtype: 'float64' });
+  for (let i = 0; i < 30; i++) tall.data[i * 4 + 2] = 5;
+  for (const [m, zeros] of [[wide, 1], [tall, 1]] as const) {
+    const p = new PCA().fit(m);
+    const comps = p.components.data, d = m.shape[1], k = p.nComponents;
+    assert.deepEqual([...p.singularValues.data].filter((v) => v === 0).length, zeros, `zero singular values of ${m.shape}`);
+    for (let a = 0; a < k; a++) for (let b = 0; b <= a; b++) {
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += comps[a * d + i] * comps[b * d + i];
+      assert.ok(Math.abs(dot - (a === b ? 1 : 0)) < 1e-10, `components ${a}, ${b} of ${m.shape}: ${dot}`);
+    }
+  }
   assert.throws(() => new PCA({ nComponents: 7 }).fit(x), /PCA.fit: nComponents 7 must be at most min\(N, D\) = 6 for x of shape \[40,6\]/);
   assert.throws(() => new PCA({ svdSolver: 'arpack' as 'full' }), NotSupportedError);
   assert.throws(() => new PCA({ n_components: 2 } as object), /PCA: unknown option 'n_components'; did you mean 'nComponents'\?/);

@@ -222,10 +222,9 @@ interface Svd {
 function fullSvd(xc: FloatArray, n: number, d: number): Svd {
   const dtype = computeDType(xc);
   const k = Math.min(n, d);
-  const s = new Float64Array(k);
   if (n >= d) {
     const { values, vectors } = symmetricEigen(Float64Array.from(gemm(transposeMatrix(xc, n, d), [d, n], xc, [n, d], dtype)), d);
-    for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+    const s = singularValues(values, k, dtype, d);
     const vt = vectors;
     // svd_flip decides on U = X·V/S: the sign of each column's largest-magnitude entry.
     const u = gemm(xc, [n, d], vt, [d, d], dtype, { transposeB: true });
@@ -233,10 +232,10 @@ function fullSvd(xc: FloatArray, n: number, d: number): Svd {
     return { s, vt };
   }
   const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeB: true })), n);
-  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+  const s = singularValues(values, k, dtype, d);
   // Rows of `vectors` are the columns of U; V's rows are Uᵀ·X / S.
   const vt = Float64Array.from(gemm(vectors, [n, n], xc, [n, d], dtype));
-  completeRows(vt, s, d, dtype);
+  completeRows(vt, s, d);
   flipRows(vt, d, (j) => signOfLargest(vectors, 1, n, j * n, true));
   return { s, vt };
 }
@@ -259,10 +258,9 @@ function randomizedSvd(xc: FloatArray, n: number, d: number, k: number, o: PCA['
   // B = Qᵀ·X (l×d), held as Bᵀ = Xᵀ·Q; its SVD from the eigen-decomposition of B·Bᵀ (l×l).
   const bt = Float64Array.from(gemm(xt, [d, n], q, [n, l], dtype));
   const { values, vectors } = symmetricEigen(Float64Array.from(gemm(bt, [d, l], bt, [d, l], 'float64', { transposeA: true })), l);
-  const s = new Float64Array(k);
-  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+  const s = singularValues(values, k, dtype, d);
   const vt = Float64Array.from(gemm(vectors.subarray(0, k * l), [k, l], bt, [d, l], 'float64', { transposeB: true }));
-  completeRows(vt, s, d, dtype);
+  completeRows(vt, s, d);
   // U = Q·Û, for the sign decision.
   const u = gemm(q, [n, l], vectors.subarray(0, k * l), [k, l], 'float64', { transposeB: true });
   flipRows(vt, d, (j) => signOfLargest(u, n, k, j));
@@ -270,22 +268,32 @@ function randomizedSvd(xc: FloatArray, n: number, d: number, k: number, o: PCA['
 }
 
 /**
- * Divides row j of vt (the unnormalised Uᵀ·X) by s[j]. The singular values come from eigenvalues
- * of a cross-product, accurate to about eps·s[0]² (eps of the product's dtype), so those below s[0]·√(eps·size) are zero to
- * working precision: their rows carry no direction of the data and are replaced by unit vectors
- * orthogonal to the rows before them (LAPACK's choice there is as arbitrary).
+ * The first k singular values from the eigenvalues of a cross-product (largest first). Those are
+ * accurate to about eps·s[0]² (eps of the product's dtype), so singular values below
+ * s[0]·√(eps·size) are zero to working precision, and are returned as 0.
  */
-function completeRows(vt: Float64Array, s: Float64Array, d: number, dtype: DType): void {
+function singularValues(values: Float64Array, k: number, dtype: DType, size: number): Float64Array {
   const eps = dtype === 'float64' ? 2 ** -52 : 2 ** -23;
-  const tol = s[0] * Math.sqrt(eps * Math.max(vt.length / d, d)) * 4;
+  const s = new Float64Array(k);
+  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(values[j], 0));
+  const tol = s[0] * Math.sqrt(eps * size) * 4;
+  for (let j = 0; j < k; j++) if (s[j] <= tol) s[j] = 0;
+  return s;
+}
+
+/**
+ * Divides row j of vt (the unnormalised Uᵀ·X) by s[j]. Rows of a zero singular value carry no
+ * direction of the data: they are replaced by unit vectors orthogonal to the rows before them
+ * (LAPACK's choice there is as arbitrary).
+ */
+function completeRows(vt: Float64Array, s: Float64Array, d: number): void {
   let basis = 0;
   for (let j = 0; j < s.length; j++) {
     const row = vt.subarray(j * d, (j + 1) * d);
-    if (s[j] > tol) {
+    if (s[j] > 0) {
       for (let i = 0; i < d; i++) row[i] /= s[j];
       continue;
     }
-    s[j] = 0;
     for (; ; basis++) {
       if (basis >= d) throw new ArgumentError('PCA', 'could not complete an orthonormal basis');
       row.fill(0);
