@@ -250,14 +250,20 @@ describe('TSNE.transform: held-out MNIST digits land among their class', () => {
       const x = ds.inputs, y = ds.targets;
       return { x: new Tensor((x.data as Float32Array).slice(0, n * 784), [n, 784]), y: Int32Array.from((y.data as Int32Array).subarray(0, n)) };
     };
-    const train = take(mnist(), 1000), test = take(mnist({ train: false }), 300);
-    const tsne = new TSNE({ seed: 0 });
+    const train = take(mnist(), 800), test = take(mnist({ train: false }), 200);
+    const tsne = new TSNE({ seed: 0, nIter: 500 });
     const fitted = tsne.fitTransform(train.x);
     const placed = tsne.transform(test.x);
     const fittedAcc = leaveOneOutAccuracy(fitted, train.y, { nNeighbors: 5 });
     const placedAcc = new KNeighborsClassifier({ nNeighbors: 5 }).fit(fitted, train.y).score(placed, test.y);
-    assert.ok(fittedAcc > 0.85, `fitted k-NN accuracy ${fittedAcc}`);
+    assert.ok(fittedAcc > 0.8, `fitted k-NN accuracy ${fittedAcc}`);
     assert.ok(placedAcc > fittedAcc - 0.05, `placed ${placedAcc} vs fitted ${fittedAcc}`);
+    // The descent matters: one step leaves the points about where they start, worse placed.
+    const startAcc = new KNeighborsClassifier({ nNeighbors: 5 }).fit(fitted, train.y).score(tsne.transform(test.x, { nIter: 1 }), test.y);
+    assert.ok(placedAcc > startAcc, `placed ${placedAcc} vs one step ${startAcc}`);
+    // The placed points stay within the map's range.
+    const fx = (fitted.data as Float64Array).filter((_, i) => i % 2 === 0), px = (placed.data as Float64Array).filter((_, i) => i % 2 === 0);
+    assert.ok(Math.min(...px) >= Math.min(...fx) - 5 && Math.max(...px) <= Math.max(...fx) + 5);
   });
 });
 

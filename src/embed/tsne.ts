@@ -392,21 +392,43 @@ export function klDivergenceExact(P: Float64Array, y: Float64Array, n: number, n
 export class BarnesHutWork {
   readonly tree = new QuadTree();
   readonly repulsion: Float64Array;
+  readonly attraction: Float64Array;
   readonly out = new Float64Array(3);
-  constructor(n: number) { this.repulsion = new Float64Array(2 * n); }
+  /** Per row of `upperOf`, the first entry right of the diagonal. */
+  private upper: Int32Array;
+  private upperOf: SparseAffinities | null = null;
+  constructor(n: number) {
+    this.repulsion = new Float64Array(2 * n);
+    this.attraction = new Float64Array(2 * n);
+    this.upper = new Int32Array(n);
+  }
+
+  /** Where row i of P's upper triangle starts (cached for the last P). */
+  upperStarts(P: SparseAffinities): Int32Array {
+    if (this.upperOf !== P) {
+      for (let i = 0; i < P.n; i++) {
+        let e = P.indptr[i];
+        while (e < P.indptr[i + 1] && P.indices[e] <= i) e++;
+        this.upper[i] = e;
+      }
+      this.upperOf = P;
+    }
+    return this.upper;
+  }
 }
 
 /**
  * The Barnes-Hut KL(P‖Q) and gradient (scikit-learn's `_kl_divergence_bh`) for a 2-D map y with
- * the sparse joint P: attraction 4 Σⱼ pᵢⱼ qᵢⱼZ (yᵢ − yⱼ) over P's entries, repulsion
- * 4 Σ qᵢⱼ²Z² (yᵢ − yⱼ) / Z from the quadtree with cells summarised below `angle`. Returns the KL
- * over P's entries with q floored at the smallest float32 (NaN unless computeError).
+ * the sparse joint P (symmetric, as `jointProbabilitiesNN` makes it; columns increasing in each
+ * row): attraction 4 Σⱼ pᵢⱼ qᵢⱼZ (yᵢ − yⱼ) over P's entries, repulsion 4 Σ qᵢⱼ²Z² (yᵢ − yⱼ) / Z from
+ * the quadtree with cells summarised below `angle`. Returns the KL over P's entries with q floored
+ * at the smallest float32 (NaN unless computeError).
  */
 export function klDivergenceBH(P: SparseAffinities, y: Float64Array, grad: Float64Array,
   options: KLOptions & { angle?: number; work?: BarnesHutWork } = {}): number {
   const n = P.n, ex = options.exaggeration ?? 1, angle = options.angle ?? 0.5, computeError = options.computeError ?? true;
   const work = options.work ?? new BarnesHutWork(n);
-  const { tree, repulsion, out } = work;
+  const { tree, repulsion, attraction, out } = work;
   tree.build(y, n);
   const angle2 = angle * angle;
   let sumQ = 0;
@@ -416,20 +438,25 @@ export function klDivergenceBH(P: SparseAffinities, y: Float64Array, grad: Float
     repulsion[2 * i + 1] = out[1];
     sumQ += out[2];
   }
-  const { indptr, indices, values } = P;
+  // P is symmetric: each pair is computed once, from its upper-triangle entry, for both points.
+  const { indptr, indices, values } = P, upper = work.upperStarts(P);
+  attraction.fill(0);
   let kl = 0;
   for (let i = 0; i < n; i++) {
     const px = y[2 * i], py = y[2 * i + 1];
     let ax = 0, ay = 0;
-    for (let e = indptr[i]; e < indptr[i + 1]; e++) {
+    for (let e = upper[i]; e < indptr[i + 1]; e++) {
       const j = indices[e], dx = px - y[2 * j], dy = py - y[2 * j + 1];
       const q = 1 / (1 + dx * dx + dy * dy), p = ex * values[e], pq = p * q;
       ax += pq * dx;
       ay += pq * dy;
-      if (computeError) kl += p * Math.log(Math.max(p, FLOAT32_TINY) / Math.max(q / sumQ, FLOAT32_TINY));
+      attraction[2 * j] -= pq * dx;
+      attraction[2 * j + 1] -= pq * dy;
+      if (computeError) kl += 2 * p * Math.log(Math.max(p, FLOAT32_TINY) / Math.max(q / sumQ, FLOAT32_TINY));
     }
-    grad[2 * i] = 4 * (ax - repulsion[2 * i] / sumQ);
-    grad[2 * i + 1] = 4 * (ay - repulsion[2 * i + 1] / sumQ);
+    attraction[2 * i] += ax;
+    attraction[2 * i + 1] += ay;
   }
+  for (let k = 0; k < 2 * n; k++) grad[k] = 4 * (attraction[k] - repulsion[k] / sumQ);
   return computeError ? kl : NaN;
 }
