@@ -103,5 +103,7 @@ test('explain: bad input is a one-line error naming what is valid', async () => 
   await assertOneLineError([...base, '--target', 'cat', digit], /^pixelgrad: explain: --target must be 'predicted', 'true' or a class \(0, 1, 2, 3, 4, 5, 6, 7, 8, 9\), got 'cat'$/);
   await assertOneLineError([...base, '--samples', '2', digit], /^pixelgrad: explain: give image files or --samples, not both$/);
   await assertOneLineError([...base], /^pixelgrad: explain: give image files, --samples <n> .* or --filters$/);
+  await assertOneLineError([...base, '--method', 'saliency', '--layer', 'conv1', digit], /^pixelgrad: explain: --layer applies to gradCam and guidedGradCam; add one of them to --method$/);
+  await assertOneLineError([...base, '--filters', '--layer', 'conv1'], /^pixelgrad: explain: --method and --layer need image files or --samples$/);
   await assertOneLineError([...base, '--samples', '0'], /^pixelgrad: explain: --samples must be an integer from 1 to 256, got '0'$/);
 });

@@ -152,6 +152,7 @@ export async function runExplain(images: readonly string[], o: ExplainCliOptions
   if (!methods.length) throw new ArgumentError('explain', `--method is empty (methods: ${EXPLAIN_METHODS.join(', ')})`);
   if (images.length && o.samples !== undefined) throw new ArgumentError('explain', 'give image files or --samples, not both');
   const attribute = images.length > 0 || o.samples !== undefined;
+  if (!attribute && (o.layer !== undefined || o.method !== undefined)) throw new ArgumentError('explain', '--method and --layer need image files or --samples');
   if (!attribute && !o.filters) throw new ArgumentError('explain', 'give image files, --samples <n> (test images of the checkpoint\'s dataset) or --filters');
   const cm = loadModel(o.checkpoint);
   const model = cm.model as Classifier;
@@ -163,7 +164,8 @@ export async function runExplain(images: readonly string[], o: ExplainCliOptions
   let layer = '', count = 0;
   if (attribute) {
     const needsLayer = methods.includes('gradCam') || methods.includes('guidedGradCam');
-    layer = needsLayer || o.layer !== undefined ? camLayer(model, o.layer, cm.inputShape) : '';
+    if (o.layer !== undefined && !needsLayer) throw new ArgumentError('explain', '--layer applies to gradCam and guidedGradCam; add one of them to --method');
+    layer = needsLayer ? camLayer(model, o.layer, cm.inputShape) : '';
     const { inputs, labels } = images.length ? { inputs: await readInputs(images, cm.inputShape), labels: null } : await testSamples(cm, o.samples!);
     const predicted = [...noGrad(() => argmax(model.forward(inputs), 1)).data];
     const targets = resolveTarget(o.target, cm.classes, predicted, labels);
