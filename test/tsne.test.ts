@@ -204,6 +204,13 @@ describe('QuadTree', () => {
       }
       assertClose(out, [fx, fy, s], { atol: 1e-15, rtol: 1e-12, what: `point ${i}` });
     }
+    // Every point once in the depth-first order, the two duplicates (1 and 3) side by side.
+    const order = [...tree.order];
+    assert.deepEqual([...order].sort(), [0, 1, 2, 3, 4, 5]);
+    assert.equal(Math.abs(order.indexOf(1) - order.indexOf(3)), 1);
+    // A rebuild with other points replaces the tree.
+    tree.build(Float64Array.from([5, 5, -5, -5]), 2);
+    assert.deepEqual([...tree.order].sort(), [0, 1]);
   });
 });
 

@@ -26,11 +26,23 @@ export class QuadTree {
   /** The cells in depth-first order: `node`'s four values per cell, and the index past each subtree. */
   private flat = new Float64Array(0);
   private skip = new Int32Array(0);
+  /** Per cell: the first point of a leaf (−1 for none); duplicates are chained through `nextPoint`. */
+  private first = new Int32Array(0);
+  private nextPoint = new Int32Array(0);
+  /** The points in depth-first order of their leaves. */
+  private points = new Int32Array(0);
   private cells = 0;
   private placed = 0;
+  private ordered = 0;
 
   /** Number of cells of the last build. */
   get size(): number { return this.cells; }
+
+  /**
+   * The point indices in the depth-first order of their leaves: nearby points are consecutive, so
+   * visiting points in this order makes consecutive traversals alike (fewer mispredicted branches).
+   */
+  get order(): Int32Array { return this.points.subarray(0, this.ordered); }
 
   /** Builds the tree of the `n` points `y` (x0, y0, x1, y1, ...), replacing the previous one. */
   build(y: Float64Array, n: number): this {
@@ -44,7 +56,8 @@ export class QuadTree {
     }
     this.cells = 0;
     this.newCell(xmin, ymin, nudge(xmax), nudge(ymax));
-    for (let i = 0; i < n; i++) this.insert(y[2 * i], y[2 * i + 1]);
+    if (this.nextPoint.length < n) { this.nextPoint = new Int32Array(n); this.points = new Int32Array(n); }
+    for (let i = 0; i < n; i++) this.insert(i, y[2 * i], y[2 * i + 1]);
     const node = this.node;
     for (let c = 0; c < this.cells; c++) {
       const count = node[c * STRIDE + 3];
@@ -56,6 +69,7 @@ export class QuadTree {
       this.skip = new Int32Array(this.node.length / STRIDE);
     }
     this.placed = 0;
+    this.ordered = 0;
     this.layout(0);
     return this;
   }
@@ -64,6 +78,7 @@ export class QuadTree {
   private layout(c: number): void {
     const at = this.placed++;
     for (let k = 0; k < STRIDE; k++) this.flat[at * STRIDE + k] = this.node[c * STRIDE + k];
+    for (let i = this.first[c]; i >= 0; i = this.nextPoint[i]) this.points[this.ordered++] = i;
     for (let q = 0; q < 4; q++) if (this.child[c * 4 + q] >= 0) this.layout(this.child[c * 4 + q]);
     this.skip[at] = this.placed;
   }
@@ -105,14 +120,15 @@ export class QuadTree {
     this.node[o] = 0; this.node[o + 1] = 0; this.node[o + 2] = -1; this.node[o + 3] = 0;
     this.bounds[c * 4] = xmin; this.bounds[c * 4 + 1] = ymin; this.bounds[c * 4 + 2] = xmax; this.bounds[c * 4 + 3] = ymax;
     this.child.fill(-1, c * 4, c * 4 + 4);
+    this.first[c] = -1;
     return c;
   }
 
   private grow(): void {
     const cap = Math.max(64, (this.node.length / STRIDE) * 2);
-    const node = new Float64Array(cap * STRIDE), bounds = new Float64Array(cap * 4), child = new Int32Array(cap * 4);
-    node.set(this.node); bounds.set(this.bounds); child.set(this.child);
-    this.node = node; this.bounds = bounds; this.child = child;
+    const node = new Float64Array(cap * STRIDE), bounds = new Float64Array(cap * 4), child = new Int32Array(cap * 4), first = new Int32Array(cap);
+    node.set(this.node); bounds.set(this.bounds); child.set(this.child); first.set(this.first);
+    this.node = node; this.bounds = bounds; this.child = child; this.first = first;
   }
 
   /** The child of cell c (creating it, empty, if needed) whose quadrant holds (px, py). */
@@ -128,12 +144,14 @@ export class QuadTree {
     return k;
   }
 
-  private insert(px: number, py: number): void {
+  private insert(i: number, px: number, py: number): void {
     let c = 0;
     for (;;) {
       const node = this.node, o = c * STRIDE, count = node[o + 3];
       if (count === 0) {
         node[o] = px; node[o + 1] = py; node[o + 3] = 1;
+        this.first[c] = i;
+        this.nextPoint[i] = -1;
         return;
       }
       if (node[o + 2] < 0) {
@@ -141,6 +159,8 @@ export class QuadTree {
         const lx = node[o] / count, ly = node[o + 1] / count;
         if (Math.abs(px - lx) <= DUPLICATE && Math.abs(py - ly) <= DUPLICATE) {
           node[o] += px; node[o + 1] += py; node[o + 3] = count + 1;
+          this.nextPoint[i] = this.first[c];
+          this.first[c] = i;
           return;
         }
         const b = this.bounds, bo = c * 4;
@@ -148,6 +168,8 @@ export class QuadTree {
         const k = this.childFor(c, lx, ly);
         const n2 = this.node, ko = k * STRIDE;
         n2[ko] = n2[o]; n2[ko + 1] = n2[o + 1]; n2[ko + 3] = count;
+        this.first[k] = this.first[c];
+        this.first[c] = -1;
         n2[o + 2] = Math.max(wx * wx, wy * wy);
       }
       const n3 = this.node;

@@ -432,7 +432,7 @@ export function klDivergenceBH(P: SparseAffinities, y: Float64Array, grad: Float
   tree.build(y, n);
   const angle2 = angle * angle;
   let sumQ = 0;
-  for (let i = 0; i < n; i++) {
+  for (const i of tree.order) {
     tree.repulsion(y[2 * i], y[2 * i + 1], angle2, out);
     repulsion[2 * i] = out[0];
     repulsion[2 * i + 1] = out[1];
