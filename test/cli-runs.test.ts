@@ -96,6 +96,7 @@ test('integer options refuse zero, negative, fractional and absurdly large value
     [['train', '--seed', '-1'], /--seed must be an integer from 0 to 4294967295, got '-1'/],
     [['train', '--limit', '2'], /--limit must be an integer ≥ 4, got '2'/],
     [['summary', '--classes', '0'], /--classes must be an integer from 1 to 100000, got '0'/],
+    [['train', '--lr', '1e999'], /--lr must be a number, got '1e999'/],
     [['summary', '--input-shape', '1,1e9,1e9'], /^pixelgrad: summary: --input-shape 1,1e9,1e9 is too large: 1,000,000,000,000,000,000 values per image .*, at most 16,777,216$/],
   ];
   for (const [args, pattern] of cases) assertOneLineError(await inProcess(...args), pattern);

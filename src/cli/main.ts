@@ -3,7 +3,7 @@
  * The `pixelgrad` command: train, eval, predict, summary. Errors print one line and exit with
  * status 1 (set PIXELGRAD_DEBUG=1 for the stack trace).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -25,28 +25,14 @@ import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
+import { floatOption, intOption } from './options.js';
 
 const version = packageVersion();
 
-/**
- * An integer option in [min, max]: bounds refuse the absurdly large (runs that would never end,
- * batches that cannot be allocated) as well as the non-positive.
- */
-const int = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
-  const n = Number(v);
-  const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive integer' : `an integer ≥ ${min}`) : `an integer from ${min} to ${max}`;
-  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be ${range}, got '${v}'`);
-  return n;
-};
 /** Images classified per batch by `predict`. */
 const PREDICT_BATCH = 256;
 /** Most values an input image may have in `summary` (16M: e.g. 4×2048×2048). */
 const MAX_INPUT_VALUES = 2 ** 24;
-const float = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
-  return n;
-};
 
 /** Restores a checkpoint's model; its architecture, classes and input shape come from the checkpoint alone (no dataset). */
 function modelFromCheckpoint(path: string) {
@@ -76,17 +62,17 @@ export function buildProgram(): Command {
     .description('train a model; with no options, LeNet-5 on the bundled MNIST digits (98.2% test accuracy after its 12 epochs)')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default(DEFAULT_CONFIG.model))
     .option('--dataset <mnist|path>', "'mnist', a folder of IDX files, or an image folder", DEFAULT_CONFIG.dataset)
-    .option('--epochs <n>', 'epochs', int('--epochs', 1, 100_000), DEFAULT_CONFIG.epochs)
-    .option('--batch-size <n>', 'batch size', int('--batch-size', 1, 65_536), DEFAULT_CONFIG.batchSize)
-    .option('--lr <x>', 'learning rate (the peak of the one-cycle schedule)', float('--lr'), DEFAULT_CONFIG.lr)
+    .option('--epochs <n>', 'epochs', intOption('--epochs', 1, 100_000), DEFAULT_CONFIG.epochs)
+    .option('--batch-size <n>', 'batch size', intOption('--batch-size', 1, 65_536), DEFAULT_CONFIG.batchSize)
+    .option('--lr <x>', 'learning rate (the peak of the one-cycle schedule)', floatOption('--lr'), DEFAULT_CONFIG.lr)
     .addOption(new Option('--optimizer <name>', 'optimiser').choices(['sgd', 'adam', 'adamw']).default(DEFAULT_CONFIG.optimizer))
-    .option('--momentum <x>', 'SGD momentum', float('--momentum'), DEFAULT_CONFIG.momentum)
+    .option('--momentum <x>', 'SGD momentum', floatOption('--momentum'), DEFAULT_CONFIG.momentum)
     .option('--no-nesterov', 'plain instead of Nesterov momentum')
-    .option('--weight-decay <x>', 'weight decay', float('--weight-decay'), DEFAULT_CONFIG.weightDecay)
+    .option('--weight-decay <x>', 'weight decay', floatOption('--weight-decay'), DEFAULT_CONFIG.weightDecay)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['onecycle', 'cosine', 'none']).default(DEFAULT_CONFIG.schedule))
     .addOption(new Option('--augment <name>', 'augmentation: random affine (±10°, ±10% shift and scale) or none').choices(['affine', 'none']).default(DEFAULT_CONFIG.augment))
-    .option('--seed <n>', 'random seed', int('--seed', 0, 2 ** 32 - 1), DEFAULT_CONFIG.seed)
-    .option('--limit <n>', 'use a stratified random sample of n training (and n/4 test) images, for quick trials', int('--limit', 4))
+    .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 32 - 1), DEFAULT_CONFIG.seed)
+    .option('--limit <n>', 'use a stratified random sample of n training (and n/4 test) images, for quick trials', intOption('--limit', 4))
     .option('--classes <list>', 'comma-separated classes in index order: IDX label values or class folder names (images of other classes are left out; default: every label of the training split)', nameList)
     .option('--cache <dir>', 'cache of decoded image folders', defaultCacheDir())
     .option('--no-cache', 'decode image folders without reading or writing the cache')
@@ -129,7 +115,7 @@ export function buildProgram(): Command {
   program.command('predict')
     .description('classify image files with a checkpoint')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by train')
-    .option('--top <k>', 'show the k most likely classes', int('--top'), 3)
+    .option('--top <k>', 'show the k most likely classes', intOption('--top'), 3)
     .argument('<images...>', 'PNG or JPEG files')
     .action(async (images: string[], o) => {
       const { classes, inputShape: [c, size], model } = modelFromCheckpoint(o.checkpoint);
@@ -164,7 +150,7 @@ export function buildProgram(): Command {
     .description('print a model\'s layers with output shapes and parameter counts')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default('lenet5'))
     .option('--input-shape <c,h,w>', 'input shape', '1,28,28')
-    .option('--classes <n>', 'number of classes', int('--classes', 1, 100_000), 10)
+    .option('--classes <n>', 'number of classes', intOption('--classes', 1, 100_000), 10)
     .action((o) => {
       const shape = String(o.inputShape).split(',').map(Number);
       if (shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ArgumentError('summary', `--input-shape must be c,h,w (positive integers), got '${o.inputShape}'`);
