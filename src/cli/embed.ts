@@ -3,7 +3,7 @@
  * a stratified sample of its dataset (training split, then test split), with how much of the
  * neighbourhood structure it keeps. Writes embedding.csv (x, y, label, index), embedding.svg/.png (a
  * scatter coloured by class with thumbnails), neighbors.png (test images beside their nearest
- * training images in pixel and in feature space) and embedding.json (trustworthiness, k-NN accuracy
+ * training images in pixel and in feature space; at most 10,000 training images are searched) and embedding.json (trustworthiness, k-NN accuracy
  * in feature, pixel and map space, KL for t-SNE).
  */
 import { Option, type Command } from 'commander';
@@ -44,6 +44,8 @@ const QUALITY_K = 10;
 const GALLERY_QUERIES = 8, GALLERY_K = 6;
 /** Thumbnails drawn on the map. */
 const THUMBNAILS = 150;
+/** Most training images searched for the gallery's neighbours (a stratified sample of larger splits). */
+const GALLERY_REFERENCES = 10_000;
 
 /** `name` (the module's output) or `name:input` (its input); default: the input of the last Linear. */
 function parseLayer(spec: string | undefined, model: CheckpointModel['model']): { name: string; at: 'output' | 'input' } {
@@ -110,7 +112,8 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   const out = o.out ?? join('runs', `embed-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
   mkdirSync(out, { recursive: true });
   const rows = ['x,y,label,index'];
-  for (let i = 0; i < o.n; i++) rows.push(`${map.data[2 * i]},${map.data[2 * i + 1]},${JSON.stringify(classes[labels[i]])},${indices[i]}`);
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  for (let i = 0; i < o.n; i++) rows.push(`${map.data[2 * i]},${map.data[2 * i + 1]},${quote(classes[labels[i]])},${indices[i]}`);
   writeFileAtomic(join(out, 'embedding.csv'), `${rows.join('\n')}\n`);
 
   // Thumbnails of evenly spaced sample points (the sample is in pool order, so every class appears), tinted by class.
@@ -134,19 +137,20 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   for (let turn = 0; queryIdx.length < GALLERY_QUERIES && turn < GALLERY_QUERIES; turn++) {
     for (const items of byClass) if (turn < items.length && queryIdx.length < GALLERY_QUERIES) queryIdx.push(items[turn]);
   }
-  const allTrain = Array.from({ length: trainSize }, (_, i) => i);
-  const trainFeatures = extractFeatures(model, layer.name, train.dataset, { at: layer.at }).features;
+  const refs = trainSize > GALLERY_REFERENCES ? stratifiedSample(train.dataset, train.targets, GALLERY_REFERENCES, { generator: new Generator(o.seed) }).indices : Array.from({ length: trainSize }, (_, i) => i);
+  const refSet: Dataset<Sample> = { length: refs.length, get: (i) => train.dataset.get(refs[i]) };
+  const refFeatures = extractFeatures(model, layer.name, refSet, { at: layer.at }).features;
   const queryFeatures = extractFeatures(model, layer.name, { length: queryIdx.length, get: (i) => test.dataset.get(queryIdx[i]) }, { at: layer.at }).features;
-  const gk = Math.min(GALLERY_K, trainSize);
+  const gk = Math.min(GALLERY_K, refs.length);
   const gallery = neighborGallery({
     queries: queryIdx.map((i) => test.dataset.get(i).input),
-    reference: (i) => train.dataset.get(i).input,
+    reference: (i) => refSet.get(i).input,
     panels: [
-      { name: 'pixels', neighbors: kNeighbors(pixels(test.dataset, queryIdx), pixels(train.dataset, allTrain), gk) },
-      { name: 'features', neighbors: kNeighbors(queryFeatures, trainFeatures, gk) },
+      { name: 'pixels', neighbors: kNeighbors(pixels(test.dataset, queryIdx), pixels(train.dataset, refs), gk) },
+      { name: 'features', neighbors: kNeighbors(queryFeatures, refFeatures, gk) },
     ],
     queryLabels: queryIdx.map((i) => test.targets[i]),
-    referenceLabels: train.targets,
+    referenceLabels: Int32Array.from(refs, (i) => train.targets[i]),
     classNames: classes,
   });
   await saveImageTiles(gallery, join(out, 'neighbors.png'), { scale: 2 });
