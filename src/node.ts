@@ -6,6 +6,7 @@ import { ArgumentError } from './errors.js';
 import { writeFileAtomic } from './io/files.js';
 
 export { writeFileAtomic };
+export { makeFolder, removeStaleTempFiles } from './io/files.js';
 
 export * as datasets from './data/node/datasets.js';
 export { readImage, decodeImage, readMask, writePng, makeGrid, saveImageGrid } from './data/node/image-io.js';
