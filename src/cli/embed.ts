@@ -126,7 +126,8 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   }
   const points = Array.from({ length: o.n }, (_, i) => ({ x: map.data[2 * i], y: map.data[2 * i + 1], label: classes[labels[i]] }));
   const title = `${o.method === 'tsne' ? 't-SNE' : 'PCA'} of ${layerName}: ${o.n} images, trustworthiness@${k} ${quality.trustworthiness.toFixed(3)}`;
-  const spec = embeddingMapSpec(points, thumbs, { title, classes, labelTitle: 'class', width: 640, height: 640, pointSize: 14 });
+  const axis = o.method === 'tsne' ? 't-SNE' : 'PC';
+  const spec = embeddingMapSpec(points, thumbs, { title, classes, labelTitle: 'class', xTitle: `${axis} 1`, yTitle: `${axis} 2`, width: 640, height: 640, pointSize: 14 });
   await saveChart(spec, join(out, 'embedding.svg'));
   await saveChart(spec, join(out, 'embedding.png'));
 

@@ -100,6 +100,25 @@ export class PCA {
 
   /** Fits the components to `x` [N, D] (N ≥ 2). */
   fit(x: Tensor): this {
+    this.fitProjecting(x, false);
+    return this;
+  }
+
+  /**
+   * Fits, then returns the projections of x as transform(x) would, from the fit's U·S (as
+   * sklearn's fit_transform) instead of another product with the data.
+   */
+  fitTransform(x: Tensor): Tensor {
+    const { us, width } = this.fitProjecting(x, true)!;
+    const n = x.shape[0], k = this.nComponents;
+    const y = x.dtype === 'float64' ? new Float64Array(n * k) : new Float32Array(n * k);
+    const scale = this.options.whiten ? this.explainedVariance.data.map((v) => 1 / Math.sqrt(v)) : new Float64Array(k).fill(1);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) y[i * k + j] = us[i * width + j] * scale[j];
+    return new Tensor(y, [n, k]);
+  }
+
+  /** The fit; with `project`, also U·S of the training data (rows; `width` columns, the first nComponents used). */
+  private fitProjecting(x: Tensor, project: boolean): { us: FloatArray; width: number } | null {
     const op = 'PCA.fit';
     const { data, rows: n, cols: d } = asMatrix(op, 'x', x);
     if (n < 2) throw new ShapeError(op, `needs at least 2 samples, got shape ${fmtShape(x.shape)}`);
@@ -146,7 +165,7 @@ export class PCA {
       noiseVariance: k < small ? Math.max(0, totalVar - kept) / (small - k) : 0,
       nSamples: n, nFeatures: d, solver,
     };
-    return this;
+    return project ? { us: svd.us, width: svd.s.length } : null;
   }
 
   /** Projects `x` [M, D] onto the components: (x − mean)·componentsᵀ, divided by √explainedVariance when whitening. [M, k] in x's dtype. */
@@ -162,10 +181,6 @@ export class PCA {
       for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) y[i * k + j] /= Math.sqrt(ev[j]);
     }
     return new Tensor(y, [m, k]);
-  }
-
-  fitTransform(x: Tensor): Tensor {
-    return this.fit(x).transform(x);
   }
 
   /** Maps projections `y` [M, k] back to data space: y·components (whitening undone) + mean. [M, D] in y's dtype. */
@@ -216,6 +231,8 @@ interface Svd {
   s: Float64Array;
   /** Right singular vectors as rows, s.length × d. */
   vt: Float64Array;
+  /** U·S, n × s.length: the projections of the (centred) data on the components. */
+  us: FloatArray;
 }
 
 /** Exact SVD of the centred n×d matrix from the eigen-decomposition of its smaller cross-product. */
@@ -226,18 +243,20 @@ function fullSvd(xc: FloatArray, n: number, d: number): Svd {
     const { values, vectors } = symmetricEigen(Float64Array.from(gemm(transposeMatrix(xc, n, d), [d, n], xc, [n, d], dtype)), d);
     const s = singularValues(values, k, dtype, d);
     const vt = vectors;
-    // svd_flip decides on U = X·V/S: the sign of each column's largest-magnitude entry.
-    const u = gemm(xc, [n, d], vt, [d, d], dtype, { transposeB: true });
-    flipRows(vt, d, (j) => signOfLargest(u, n, k, j));
-    return { s, vt };
+    // svd_flip decides on U (here U·S = X·V): the sign of each column's largest-magnitude entry.
+    const us = gemm(xc, [n, d], vt, [d, d], dtype, { transposeB: true });
+    flip(vt, d, us, k);
+    return { s, vt, us };
   }
   const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeB: true })), n);
   const s = singularValues(values, k, dtype, d);
   // Rows of `vectors` are the columns of U; V's rows are Uᵀ·X / S.
   const vt = Float64Array.from(gemm(vectors, [n, n], xc, [n, d], dtype));
   completeRows(vt, s, d);
-  flipRows(vt, d, (j) => signOfLargest(vectors, 1, n, j * n, true));
-  return { s, vt };
+  const us = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) us[i * k + j] = vectors[j * n + i] * s[j];
+  flip(vt, d, us, k);
+  return { s, vt, us };
 }
 
 /** Halko–Martinsson–Tropp randomized SVD of the centred n×d matrix, first k components. */
@@ -261,10 +280,11 @@ function randomizedSvd(xc: FloatArray, n: number, d: number, k: number, o: PCA['
   const s = singularValues(values, k, dtype, d);
   const vt = Float64Array.from(gemm(vectors.subarray(0, k * l), [k, l], bt, [d, l], 'float64', { transposeB: true }));
   completeRows(vt, s, d);
-  // U = Q·Û, for the sign decision.
-  const u = gemm(q, [n, l], vectors.subarray(0, k * l), [k, l], 'float64', { transposeB: true });
-  flipRows(vt, d, (j) => signOfLargest(u, n, k, j));
-  return { s, vt };
+  // U·S = Q·Û·S, for the sign decision and fitTransform.
+  const us = gemm(q, [n, l], vectors.subarray(0, k * l), [k, l], 'float64', { transposeB: true });
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) us[i * k + j] *= s[j];
+  flip(vt, d, us, k);
+  return { s, vt, us };
 }
 
 /**
@@ -316,20 +336,19 @@ function completeRows(vt: Float64Array, s: Float64Array, d: number): void {
 }
 
 /**
- * The sign of the largest-magnitude entry of column j of the rows×cols matrix `u` (with `contiguous`,
- * of the `cols` values starting at `j`): +1 for a zero column.
+ * scikit-learn's svd_flip: each component's sign makes the largest-magnitude entry of its column
+ * of U (here of U·S, n × k) positive; rows of vt and columns of us are flipped together.
  */
-function signOfLargest(u: ArrayLike<number>, rows: number, cols: number, j: number, contiguous = false): number {
-  let best = 0, sign = 1;
-  const count = contiguous ? cols : rows;
-  for (let i = 0; i < count; i++) {
-    const v = contiguous ? u[j + i] : u[i * cols + j];
-    if (Math.abs(v) > best) { best = Math.abs(v); sign = Math.sign(v); }
+function flip(vt: Float64Array, d: number, us: FloatArray, k: number): void {
+  const n = us.length / k;
+  for (let j = 0; j < k; j++) {
+    let best = 0, sign = 1;
+    for (let i = 0; i < n; i++) {
+      const v = us[i * k + j];
+      if (Math.abs(v) > best) { best = Math.abs(v); sign = Math.sign(v); }
+    }
+    if (sign > 0) continue;
+    for (let i = 0; i < d; i++) vt[j * d + i] = -vt[j * d + i];
+    for (let i = 0; i < n; i++) us[i * k + j] = -us[i * k + j];
   }
-  return sign;
-}
-
-function flipRows(vt: Float64Array, d: number, sign: (j: number) => number): void {
-  const k = vt.length / d;
-  for (let j = 0; j < k; j++) if (sign(j) < 0) for (let i = 0; i < d; i++) vt[j * d + i] = -vt[j * d + i];
 }
