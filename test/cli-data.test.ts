@@ -129,6 +129,9 @@ test('an explicit class list sets the order and leaves other labels out of both 
     `left out 2 images of ${join(dir, 't10k-labels-idx1-ubyte')} whose labels are not among the classes ('2', '5')`,
   ]);
   await assert.rejects(loadDataset(dir, { seed: 0, classes: ['1', '4', '9'] }), new RegExp(`^ArgumentError: dataset: ${escape(join(dir, 'train-labels-idx1-ubyte'))} has no training images of the classes '4', '9' \\(its labels: '1', '2', '3'\\)$`));
+  const out = join(tmp, 'classes-run');
+  assertOneLineError(await runHere('train', '--dataset', dir, '--classes', '3, 9', '--out', out, ...TINY), /^pixelgrad: dataset: .*train-labels-idx1-ubyte has no training images of the class '9' \(its labels: '1', '2', '3'\)$/);
+  assert.ok(!existsSync(out), 'no run folder');
   await assert.rejects(loadDataset(dir, { seed: 0, classes: ['1', '1'] }), /dataset: the class list names '1' twice/);
   await assert.rejects(loadDataset(dir, { seed: 0, classes: [] }), /dataset: the class list must be non-empty names/);
   // eval's case: only the test split, with a checkpoint's classes; the training files are not needed.
@@ -236,6 +239,7 @@ test('a bad dataset is refused in one line before any output is written', async 
   await writePng(tensor(new Array(28 * 30).fill(0.5), { shape: [1, 28, 30] }), join(oblong, 'train', 'b', '1.png'));
   const wideIdx = idxFolder([0, 1, 0, 1], [0, 1], { h: 28, w: 20 });
   const trainOnly = await imageTree({ train: { a: 1 } });
+  const emptyIdx = idxFolder([], [0, 1]);
   const cases: [string, string, RegExp][] = [
     ['missing', join(tmp, 'nowhere'), /^pixelgrad: dataset: '.*nowhere' is neither 'mnist' nor an existing folder$/],
     ['a file', join(wideIdx, 't10k-labels-idx1-ubyte'), /^pixelgrad: dataset: '.*t10k-labels-idx1-ubyte' is not a folder/],
@@ -244,6 +248,7 @@ test('a bad dataset is refused in one line before any output is written', async 
     ['mixed sizes', join(mixed, 'all'), /^pixelgrad: imageFolder: images differ in shape: '.*0\.png' is \[1,28,28\] but '.*big\.png' is \[1,30,30\]/],
     ['not square', oblong, /^pixelgrad: dataset: .*train: images must be square \[C,H,W\]; got \[1,28,30\]/],
     ['IDX not square', wideIdx, /^pixelgrad: dataset: .*train-images-idx3-ubyte: the images are 28×20 \(H×W\) but the models take square images$/],
+    ['IDX empty', emptyIdx, /^pixelgrad: idx: .*train-images-idx3-ubyte: the file holds no images \(shape \[0,28,28\]\)/],
     ['train/ without test/', trainOnly, /^pixelgrad: dataset: .* has a train\/ folder but no test\/ folder$/],
   ];
   for (const [what, dataset, message] of cases) {

@@ -6,7 +6,8 @@
  * at their integer depth (1 byte per 8-bit value, so 60,000 28×28 digits take 47 MB), because a
  * Dataset's `get` is synchronous. Each `get` returns fresh tensors (float32 [C,H,W] in [0,1];
  * int32 [H,W] masks) and runs `transform`, so random augmentations differ from call to call. This
- * suits course-sized data; for larger sets, read files yourself with `readImage`.
+ * suits course-sized data (imageFolder's `cache` option keeps the decoded pixels in one file, so
+ * that only the first load decodes); for larger sets, read files yourself with `readImage`.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
