@@ -94,7 +94,7 @@ test('embed --method tsne: CSV, map, gallery and metrics that agree with each ot
   assert.match(r.out, /trustworthiness@10 0\.\d+, 10-NN accuracy: features 0\.\d+, pixels 0\.\d+, map 0\.\d+, KL \d/);
 });
 
-test('embed --method pca --layer fc2: components in decreasing variance, explained variance reported', async () => {
+test('embed --method pca --layer fc2: components in decreasing variance, explained variance reported, pixel reconstructions', async () => {
   const out = join(tmp, 'pca');
   const r = await run('embed', '--checkpoint', ckpt, '--method', 'pca', '--layer', 'fc2', '--n', '200', '--out', out);
   assert.equal(r.status, 0, r.err);
@@ -109,6 +109,10 @@ test('embed --method pca --layer fc2: components in decreasing variance, explain
   const vx = variance(rows.map((p) => p.x)), vy = variance(rows.map((p) => p.y));
   assert.ok(vx >= vy, `first component variance ${vx} >= second ${vy}`);
   assert.ok(Math.abs(vy / vx - r2 / r1) < 1e-3, 'the ratio of the map\'s variances is that of the explained variances');
+  // Pixel-space reconstructions: 8 test images, each as the original and from 1, 2, 5, 10, 20, 50, 100 components (28-pixel tiles at scale 2).
+  const rec = await sharp(join(out, 'reconstructions.png')).metadata();
+  assert.equal(rec.width, 8 * (56 + 2) + 2);
+  assert.ok(rec.height! > 8 * 56);
 });
 
 test('embed: bad input gets one line and exit status 1', async () => {

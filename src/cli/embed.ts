@@ -4,7 +4,8 @@
  * neighbourhood structure it keeps. Writes embedding.csv (x, y, label, index), embedding.svg/.png (a
  * scatter coloured by class with thumbnails), neighbors.png (test images beside their nearest
  * training images in pixel and in feature space; at most 10,000 training images are searched) and embedding.json (trustworthiness, k-NN accuracy
- * in feature, pixel and map space, KL for t-SNE).
+ * in feature, pixel and map space, KL for t-SNE); with --method pca also reconstructions.png (test images
+ * rebuilt from the first k principal components of the sample's pixels).
  */
 import { Option, type Command } from 'commander';
 import { mkdirSync } from 'node:fs';
@@ -22,7 +23,8 @@ import { leaveOneOutAccuracy } from '../embed/classifier.js';
 import { PCA } from '../embed/pca.js';
 import { TSNE } from '../embed/tsne.js';
 import { trustworthiness } from '../embed/quality.js';
-import { CLASS_COLORS, embeddingMapSpec, neighborGallery, tintImage } from '../embed/gallery.js';
+import { CLASS_COLORS, embeddingMapSpec, neighborGallery, reconstructionGallery, tintImage } from '../embed/gallery.js';
+import { stack } from '../ops/shape.js';
 import { imageDataUrl, saveImageTiles } from '../embed/node/images.js';
 import type { CheckpointModel } from './explain.js';
 import { loadDataset, type Sample } from './data.js';
@@ -44,6 +46,8 @@ const QUALITY_K = 10;
 const GALLERY_QUERIES = 8, GALLERY_K = 6;
 /** Thumbnails drawn on the map. */
 const THUMBNAILS = 150;
+/** Components of the pixel-space reconstructions (--method pca). */
+const RECONSTRUCTION_KS = [1, 2, 5, 10, 20, 50, 100];
 /** Most training images searched for the gallery's neighbours (a stratified sample of larger splits). */
 const GALLERY_REFERENCES = 10_000;
 
@@ -155,6 +159,14 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
     classNames: classes,
   });
   await saveImageTiles(gallery, join(out, 'neighbors.png'), { scale: 2 });
+  const files = ['embedding.csv', 'embedding.svg', 'embedding.png', 'neighbors.png', 'embedding.json'];
+  if (o.method === 'pca') {
+    // PCA in pixel space too: the gallery's test images rebuilt from the first k components of the sample's images.
+    const ks = RECONSTRUCTION_KS.filter((c) => c <= Math.min(o.n, x.shape[1]));
+    const pixelPca = new PCA({ nComponents: ks[ks.length - 1], seed: o.seed }).fit(x);
+    await saveImageTiles(reconstructionGallery(pixelPca, stack(queryIdx.map((i) => test.dataset.get(i).input), 0), ks), join(out, 'reconstructions.png'), { scale: 2 });
+    files.push('reconstructions.png');
+  }
 
   const summary = {
     checkpoint: o.checkpoint, dataset: cm.config.dataset, method: o.method, layer: layer.name, at: layer.at, n: o.n,
@@ -165,7 +177,7 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   };
   writeFileAtomic(join(out, 'embedding.json'), `${JSON.stringify(summary, null, 2)}\n`);
   log(`trustworthiness@${k} ${summary.trustworthiness}, ${k}-NN accuracy: features ${quality.knnAccuracy.features}, pixels ${quality.knnAccuracy.pixels}, map ${quality.knnAccuracy.map}${kl === null ? '' : `, KL ${summary.kl}`}`);
-  log(`wrote ${['embedding.csv', 'embedding.svg', 'embedding.png', 'neighbors.png', 'embedding.json'].map((f) => join(out, f)).join(', ')}`);
+  log(`wrote ${files.map((f) => join(out, f)).join(', ')}`);
   return summary;
 }
 
