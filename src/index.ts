@@ -26,6 +26,7 @@ export * as io from './io/index.js';
 export * as attack from './attack/index.js';
 export * as explain from './explain/index.js';
 export * as embed from './embed/index.js';
+export * as segment from './segment/index.js';
 
 import { selectDefaultBackend } from './backend/select.js';
 

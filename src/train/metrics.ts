@@ -4,6 +4,7 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
+import { connectedComponents } from '../segment/morphology.js';
 import type { Tensor } from '../tensor.js';
 
 /** Predicted classes: argmax over dim 1 of logits, or the tensor itself if it is already int32 classes. */
@@ -113,4 +114,52 @@ export function segmentationScores(matrix: number[][]): SegmentationScores {
   }
   const mean = (v: number[]) => { const ok = v.filter((x) => !Number.isNaN(x)); return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN; };
   return { iou, dice, meanIoU: mean(iou), meanDice: mean(dice), pixelAccuracy: total ? diag / total : 0 };
+}
+
+export interface RandScores {
+  /** The foreground-restricted Rand F-score (V_rand of the ISBI 2012 challenge): higher is better. */
+  vRand: number;
+  /** Σ n_ij² / Σ t_j²: the share of pairs in one true segment that the prediction keeps together (splitting a cell lowers it). */
+  split: number;
+  /** Σ n_ij² / Σ s_i²: the share of pairs in one predicted segment that the truth also puts together (merging cells lowers it). */
+  merge: number;
+}
+
+/**
+ * The Rand scores of the ISBI 2012 challenge (Arganda-Carreras et al. 2015) between a predicted
+ * and a true segmentation, each an int32 [H,W] mask (or [N,H,W], each image on its own, the
+ * pair counts added). Segments are the 4-connected components of the pixels whose class is not
+ * `background` (0 by default: in a binary membrane mask, the cells); only pixels that are
+ * foreground in the truth count, and predicted background among them forms one segment of its
+ * own. With n_ij the pixel counts of predicted segment i and true segment j,
+ * V_rand = Σ n_ij² / (½ Σ_i s_i² + ½ Σ_j t_j²), s_i and t_j the row and column sums.
+ */
+export function randScores(predicted: Tensor, truth: Tensor, options: { background?: number } = {}): RandScores {
+  const op = 'randScores';
+  const bg = options.background ?? 0;
+  for (const [name, t] of [['predicted', predicted], ['truth', truth]] as const) {
+    if (t.dtype !== 'int32') throw new ArgumentError(op, `${name} must hold int32 class ids, got ${t.dtype}`);
+    if (t.ndim !== 2 && t.ndim !== 3) throw new ShapeError(op, `${name} must be [H,W] or [N,H,W], got ${fmtShape(t.shape)}`);
+  }
+  if (fmtShape(predicted.shape) !== fmtShape(truth.shape)) throw new ShapeError(op, `predicted ${fmtShape(predicted.shape)} and truth ${fmtShape(truth.shape)} differ`);
+  const [h, w] = truth.shape.slice(-2), n = truth.ndim === 3 ? truth.shape[0] : 1;
+  let sumP = 0, sumS = 0, sumT = 0;
+  for (let k = 0; k < n; k++) {
+    const pv = predicted.data.subarray(k * h * w, (k + 1) * h * w), tv = truth.data.subarray(k * h * w, (k + 1) * h * w);
+    const ps = connectedComponents(h, w, (i) => pv[i] !== bg).labels, ts = connectedComponents(h, w, (i) => tv[i] !== bg).labels;
+    const pairs = new Map<number, number>(), rows = new Map<number, number>(), cols = new Map<number, number>();
+    const bump = (m: Map<number, number>, key: number) => m.set(key, (m.get(key) ?? 0) + 1);
+    for (let i = 0; i < h * w; i++) {
+      if (!ts[i]) continue;
+      bump(pairs, ps[i] * (h * w + 1) + ts[i]);
+      bump(rows, ps[i]);
+      bump(cols, ts[i]);
+    }
+    const squares = (m: Map<number, number>) => { let s = 0; for (const v of m.values()) s += v * v; return s; };
+    sumP += squares(pairs);
+    sumS += squares(rows);
+    sumT += squares(cols);
+  }
+  if (sumT === 0) return { vRand: NaN, split: NaN, merge: NaN };
+  return { vRand: sumP / (0.5 * sumS + 0.5 * sumT), split: sumP / sumT, merge: sumP / sumS };
 }

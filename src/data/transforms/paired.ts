@@ -11,6 +11,8 @@
  */
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
+import { checkKeys, checkPositiveInt } from '../../options.js';
+import { drawElasticField, warpByField } from './elastic.js';
 import type { Transform } from './random.js';
 import { describe } from './random.js';
 import {
@@ -19,8 +21,8 @@ import {
 } from './kernels.js';
 import {
   applyAffine, applyCrop, applyFlip, applyResizedCrop, applyRotation, drawAffine, drawCrop, drawFlip, drawResizedCrop,
-  drawRotation, flipConfig, fmt, gen, randomAffineConfig, randomCropConfig, randomResizedCropConfig, randomRotationConfig,
-  type FlipOptions, type RandomAffineOptions, type RandomCropOptions, type RandomResizedCropOptions, type RandomRotationOptions,
+  checkP, drawRotation, flipConfig, fmt, gen, randomAffineConfig, randomCropConfig, randomResizedCropConfig, randomRotationConfig,
+  type FlipOptions, type GeneratorOptions, type RandomAffineOptions, type RandomCropOptions, type RandomResizedCropOptions, type RandomRotationOptions,
 } from './params.js';
 
 /** A transform of an image and its segmentation mask. */
@@ -160,4 +162,39 @@ export function centerCrop(size: number | readonly number[], options: MaskFillOp
     const { info, minfo } = checkPair(op, img, mask);
     return [centerCropImage(img, info, ch, cw, null), centerCropImage(mask, minfo, ch, cw, fillValues(op, maskFill, minfo.c, 'maskFill'))];
   }, `paired.CenterCrop(size=${fmt([ch, cw])}, maskFill=${maskFill})`);
+}
+
+export interface ElasticOptions extends GeneratorOptions {
+  /** Standard deviation of the grid's displacements in pixels (default 10, as the U-Net paper). */
+  sigma?: number;
+  /** Points per side of the coarse displacement grid (default 3, as the paper). */
+  grid?: number;
+  /** Interpolation of the image (default bilinear); the mask is always nearest. */
+  interpolation?: Interpolation;
+  /** Probability of deforming a pair (default 1). */
+  p?: number;
+}
+
+/**
+ * Elastic deformation of image and mask together (the U-Net paper's augmentation): a grid×grid
+ * lattice of random displacements, N(0, sigma²) pixels, interpolated bicubically to every pixel;
+ * the image is resampled with `interpolation`, the mask with nearest-neighbour (class ids stay
+ * class ids), both with mirrored borders.
+ * @example paired.elastic({ sigma: 10, grid: 3, generator: new Generator(1) })
+ */
+export function elastic(options: ElasticOptions = {}): PairTransform {
+  const op = 'paired.elastic';
+  checkKeys(op, options, ['sigma', 'grid', 'interpolation', 'p', 'generator']);
+  const sigma = checkNumber(op, 'sigma', options.sigma ?? 10, { min: 0 });
+  const grid = checkPositiveInt(op, 'grid', options.grid ?? 3);
+  if (grid < 2) throw new ArgumentError(op, `grid must be at least 2 points per side, got ${grid}`);
+  const interpolation = checkInterpolation(op, options.interpolation ?? 'bilinear');
+  const p = checkP(op, options.p ?? 1);
+  const g = gen(options);
+  return describe((img: Tensor, mask: Tensor): [Tensor, Tensor] => {
+    const { info, minfo } = checkPair(op, img, mask);
+    if (p < 1 && g.random() >= p) return [img, mask];
+    const field = drawElasticField(info.h, info.w, grid, sigma, g);
+    return [warpByField(img, info, field, interpolation), warpByField(mask, minfo, field, 'nearest')];
+  }, `paired.Elastic(sigma=${sigma}, grid=${grid}, interpolation=${interpolation}, p=${p})`);
 }

@@ -8,7 +8,7 @@ export { linear } from './linear.js';
 export { batchNorm, layerNorm, groupNorm, type BatchNormOptions } from './norm.js';
 export { dropout, dropout2d, type DropoutOptions } from './dropout.js';
 export {
-  mseLoss, l1Loss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, diceLoss,
-  type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCELossOptions, type BCEWithLogitsOptions, type DiceLossOptions, type SmoothL1LossOptions,
+  mseLoss, l1Loss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropy, bceWithLogits, diceLoss, ceDiceLoss,
+  type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCELossOptions, type BCEWithLogitsOptions, type DiceLossOptions, type SmoothL1LossOptions, type CEDiceLossOptions,
 } from './loss.js';
 export { rnnCell, lstmCell, gruCell, recurrent, setFusedRecurrent, isFusedRecurrent, type RecurrentOptions, type RecurrentResult, type RecurrentMode, type FusedSetting } from './recurrent.js';

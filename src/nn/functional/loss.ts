@@ -12,9 +12,10 @@ import { tensor } from '../../creation.js';
 import { arrayFor, isFloat } from '../../dtype.js';
 import { ArgumentError, DTypeError, NotSupportedError, ShapeError, fmtShape } from '../../errors.js';
 import {
-  abs, add, clamp, div, exp, gather, gt, indexSelect, log, logSoftmax, lt, mean, mul, neg, relu,
+  abs, add, clamp, div, exp, gather, gt, indexSelect, log, logSoftmax, lt, mean, mul, narrow, neg, relu,
   reshape, softmax, square, sub, sum, where,
 } from '../../ops/index.js';
+import { checkNonNegative, resolveOptions } from '../../options.js';
 import { broadcastShapes, sameShape, sizeOf } from '../../shape.js';
 import { Tensor } from '../../tensor.js';
 
@@ -44,6 +45,11 @@ export interface NLLLossOptions extends ReductionOptions {
 export interface CrossEntropyOptions extends NLLLossOptions {
   /** Amount of label smoothing in [0, 1] (default 0), as `torch.nn.functional.cross_entropy`. */
   labelSmoothing?: number;
+  /**
+   * A float weight per target element (the target's shape, e.g. [N,H,W]: the U-Net paper's
+   * per-pixel weight map, see `unetWeightMap`), multiplied into the class weight. Index targets only.
+   */
+  weightMap?: Tensor | null;
 }
 
 export interface BCELossOptions extends ReductionOptions {
@@ -61,6 +67,12 @@ export interface DiceLossOptions extends ReductionOptions {
   smooth?: number;
   /** Target value whose pixels are left out of every sum (default: none). */
   ignoreIndex?: number | null;
+  /** Average over every class (default true) or leave class 0, the background, out. */
+  includeBackground?: boolean;
+  /** Only the Dice of this class (e.g. 1: the foreground of a binary segmentation); default: all classes. */
+  classIndex?: number | null;
+  /** Sum over the whole batch, one Dice per class (default false: one per sample and class). */
+  batch?: boolean;
 }
 
 /** The losses of this module, by function name. */
@@ -77,17 +89,21 @@ export interface ResolvedLossOptions {
   labelSmoothing: number;
   beta: number;
   smooth: number;
+  weightMap: Tensor | null;
+  includeBackground: boolean;
+  classIndex: number | null;
+  batch: boolean;
 }
 
 const KNOWN: Record<LossName, readonly string[]> = {
   mseLoss: ['reduction'],
   l1Loss: ['reduction'],
   smoothL1Loss: ['reduction', 'beta'],
-  crossEntropy: ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing'],
+  crossEntropy: ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing', 'weightMap'],
   nllLoss: ['weight', 'ignoreIndex', 'reduction'],
   binaryCrossEntropy: ['weight', 'reduction'],
   bceWithLogits: ['weight', 'posWeight', 'reduction'],
-  diceLoss: ['smooth', 'reduction', 'ignoreIndex'],
+  diceLoss: ['smooth', 'reduction', 'ignoreIndex', 'includeBackground', 'classIndex', 'batch'],
 };
 
 /** torch options that pixelgrad knows about but does not implement. */
@@ -145,7 +161,16 @@ export function validateLossOptions(op: string, loss: LossName, options: object 
   const labelSmoothing = number('labelSmoothing', 0, (v) => v >= 0 && v <= 1, 'between 0 and 1');
   const beta = number('beta', 1, (v) => v >= 0 && Number.isFinite(v), 'a finite number ≥ 0');
   const smooth = number('smooth', 1, (v) => v >= 0 && Number.isFinite(v), 'a finite number ≥ 0');
-  return { reduction, weight, posWeight, ignoreIndex, labelSmoothing, beta, smooth };
+  const weightMap = tensorOpt('weightMap');
+  const flag = (name: string, dflt: boolean): boolean => {
+    const v = o[name] ?? dflt;
+    if (typeof v !== 'boolean') throw new ArgumentError(op, `${name} must be true or false, got ${describe(v)}`);
+    return v;
+  };
+  const includeBackground = flag('includeBackground', true), batch = flag('batch', false);
+  const classIndex = o.classIndex === undefined || o.classIndex === null ? null : number('classIndex', 0, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
+  if (classIndex !== null && o.includeBackground !== undefined) throw new ArgumentError(op, `classIndex ${classIndex} picks one class; includeBackground does not apply with it`);
+  return { reduction, weight, posWeight, ignoreIndex, labelSmoothing, beta, smooth, weightMap, includeBackground, classIndex, batch };
 }
 
 function describe(v: unknown): string {
@@ -289,17 +314,19 @@ function classView(weight: Tensor, ndim: number, classDim: number): Tensor {
  * The negative log-likelihood of log-probabilities `logp` at class-index targets, with torch's
  * weighting, ignoring and (for crossEntropy) label smoothing.
  */
-function nllFromLogProbs(logp: Tensor, ct: ClassTarget, weight: Tensor | null, reduction: Reduction, labelSmoothing: number): Tensor {
+function nllFromLogProbs(logp: Tensor, ct: ClassTarget, weight: Tensor | null, reduction: Reduction, labelSmoothing: number, weightMap: Tensor | null = null): Tensor {
   const { classDim, classes, shape, index, valid } = ct;
   const picked = reshape(gather(logp, classDim, index), shape);
   const validF = valid.to(logp.dtype);
-  // w[target] where the target counts, 0 where it is ignored.
-  const wT = weight ? mul(reshape(indexSelect(weight, 0, reshape(index, [index.size])), shape), validF) : validF;
+  // w[target] (times the element's weight) where the target counts, 0 where it is ignored.
+  let wT = weight ? mul(reshape(indexSelect(weight, 0, reshape(index, [index.size])), shape), validF) : validF;
+  if (weightMap) wT = mul(wT, weightMap);
   let loss = where(valid, neg(mul(picked, wT)), 0);
   let smoothLoss: Tensor | null = null;
   if (labelSmoothing > 0) {
     const weighted = weight ? mul(logp, classView(weight, logp.ndim, classDim)) : logp;
     smoothLoss = where(valid, neg(sum(weighted, classDim)), 0);
+    if (weightMap) smoothLoss = mul(smoothLoss, weightMap);
   }
   const combine = (nll: Tensor, smoothTerm: Tensor | null): Tensor =>
     smoothTerm ? add(mul(nll, 1 - labelSmoothing), mul(smoothTerm, labelSmoothing / classes)) : nll;
@@ -338,6 +365,10 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NLLLossOption
  *   (1 − ε)·nll + ε/C · Σ_c −w_c·log p_c, the second term reduced with the same denominator.
  * - Probabilities q (smoothed to q·(1 − ε) + ε/C): loss = −Σ_c w_c·q_c·log p_c; 'mean' divides by
  *   the number of elements N·d1·… (not by weights); ignoreIndex must stay negative.
+ *
+ * `weightMap` (index targets only, the target's shape) multiplies each element's class weight:
+ * loss = −w[t]·m·log p_t, and 'mean' divides by Σ w[t]·m over the elements that count (with
+ * no class weights and m ≡ 1 this is plain cross entropy).
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
@@ -346,6 +377,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   checkClassWeight(op, o.weight, input, classes);
   if (target instanceof Tensor && sameShape(target.shape, input.shape)) {
     // Class probabilities.
+    if (o.weightMap) throw new NotSupportedError(op, `weightMap needs class-index targets; the target of shape ${fmtShape(target.shape)} holds class probabilities`);
     if (!isFloat(target.dtype)) {
       throw new DTypeError(op, `target of the input's shape ${fmtShape(input.shape)} holds class probabilities and must be a float tensor, got ${target.dtype}`);
     }
@@ -363,7 +395,10 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     return div(sum(loss), input.size / classes);
   }
   const ct = classTarget(op, input, target, o.ignoreIndex, true);
-  return nllFromLogProbs(logSoftmax(input, classDim), ct, o.weight, o.reduction, o.labelSmoothing);
+  if (o.weightMap && !sameShape(o.weightMap.shape, ct.shape)) {
+    throw new ShapeError(op, `weightMap has shape ${fmtShape(o.weightMap.shape)} but the target is ${fmtShape(ct.shape)} (input ${fmtShape(input.shape)}); it needs the target's shape`);
+  }
+  return nllFromLogProbs(logSoftmax(input, classDim), ct, o.weight, o.reduction, o.labelSmoothing, o.weightMap);
 }
 
 /** log(x) clamped below at −100 as torch's binary_cross_entropy; no NaN gradient at x = 0. */
@@ -428,6 +463,11 @@ export function bceWithLogits(logits: Tensor, target: Tensor, options: BCEWithLo
  *
  * Pixels whose target equals `ignoreIndex` (if given) are left out of all three sums. 'none'
  * returns loss [N]; 'mean' and 'sum' reduce it over N.
+ *
+ * Variants: `includeBackground: false` averages over classes 1..C−1 only; `classIndex: k` takes
+ * class k's Dice alone (`classIndex: 1` on two logits is the binary foreground Dice);
+ * `batch: true` sums over the batch as well (dice[c] over N and S), giving one scalar
+ * 1 − mean_c dice[c] whatever the reduction.
  */
 export function diceLoss(logits: Tensor, target: Tensor, options: DiceLossOptions = {}): Tensor {
   const op = 'diceLoss';
@@ -453,11 +493,48 @@ export function diceLoss(logits: Tensor, target: Tensor, options: DiceLossOption
     maskShape[1] = 1;
     p = mul(p, reshape(ct.valid.to(logits.dtype), maskShape));
   }
-  const dims = [...Array(logits.ndim).keys()].slice(2);
+  // Sums over the spatial dims, and over the batch too with `batch`: dice is [N,C] or [C].
+  const dims = [...Array(logits.ndim).keys()].filter((d) => d !== 1 && (o.batch || d !== 0));
   const spatial = (x: Tensor) => (dims.length ? sum(x, dims) : x);
   const intersection = spatial(mul(p, tOne));
   const denominator = add(add(spatial(p), spatial(tOne)), o.smooth);
   const dice = div(add(mul(intersection, 2), o.smooth), denominator);
-  const perSample = sub(1, mean(dice, 1));
-  return reduce(perSample, o.reduction);
+  const classAxis = o.batch ? 0 : 1;
+  let counted = dice;
+  if (o.classIndex !== null) {
+    if (o.classIndex >= C) throw new ArgumentError(op, `classIndex ${o.classIndex} is out of range for ${C} classes (input ${fmtShape(logits.shape)})`);
+    counted = narrow(dice, classAxis, o.classIndex, 1);
+  } else if (!o.includeBackground) {
+    if (C < 2) throw new ArgumentError(op, `includeBackground: false leaves no class of the input's ${C} (input ${fmtShape(logits.shape)})`);
+    counted = narrow(dice, classAxis, 1, C - 1);
+  }
+  const loss = sub(1, mean(counted, classAxis));
+  return o.batch ? loss : reduce(loss, o.reduction);
+}
+
+export interface CEDiceLossOptions {
+  /** Factor of the cross-entropy term (default 1). */
+  ceWeight?: number;
+  /** Factor of the Dice term (default 1). */
+  diceWeight?: number;
+  /** Options of the cross-entropy term (class weights, weightMap, ignoreIndex, ...); reduction 'mean' or 'sum'. */
+  crossEntropy?: CrossEntropyOptions;
+  /** Options of the Dice term (smooth, includeBackground, classIndex, batch, ...); reduction 'mean' or 'sum'. */
+  dice?: DiceLossOptions;
+}
+
+/**
+ * Cross entropy plus Dice, a common segmentation loss (CE for per-pixel calibration, Dice for
+ * the overlap of small structures): ceWeight·crossEntropy(logits, target) + diceWeight·diceLoss(logits,
+ * target), each with its own options. Both terms must reduce to a scalar.
+ * @example ceDiceLoss(logits, masks, { dice: { includeBackground: false } })
+ */
+export function ceDiceLoss(logits: Tensor, target: Tensor, options: CEDiceLossOptions = {}): Tensor {
+  const op = 'ceDiceLoss';
+  const o = resolveOptions<Required<CEDiceLossOptions>>(op, options, { ceWeight: 1, diceWeight: 1, crossEntropy: {}, dice: {} }, ['ceWeight', 'diceWeight', 'crossEntropy', 'dice']);
+  const ceWeight = checkNonNegative(op, 'ceWeight', o.ceWeight), diceWeight = checkNonNegative(op, 'diceWeight', o.diceWeight);
+  for (const key of ['crossEntropy', 'dice'] as const) {
+    if ((o[key] as ReductionOptions | undefined)?.reduction === 'none') throw new ArgumentError(op, `${key}.reduction must be 'mean' or 'sum': the two terms are added as scalars`);
+  }
+  return add(mul(crossEntropy(logits, target, o.crossEntropy), ceWeight), mul(diceLoss(logits, target, o.dice), diceWeight));
 }
