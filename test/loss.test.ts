@@ -248,7 +248,7 @@ const ERRORS: [string, () => unknown, RegExp, Function][] = [
   ['ce size_average', () => crossEntropy(x45, i32([0, 1, 2, 3]), { size_average: false } as never), /^crossEntropy: the deprecated size_average is not supported/, NotSupportedError],
   ['ce reduce', () => crossEntropy(x45, i32([0, 1, 2, 3]), { reduce: false } as never), /^crossEntropy: the deprecated reduce is not supported; use reduction: 'none'$/, NotSupportedError],
   ['ce snake-case option', () => crossEntropy(x45, i32([0, 1, 2, 3]), { label_smoothing: 0.1 } as never), /^crossEntropy: unknown option 'label_smoothing'; did you mean 'labelSmoothing'\?$/, ArgumentError],
-  ['ce unknown option', () => crossEntropy(x45, i32([0, 1, 2, 3]), { posWeight: tensor([1]) } as never), /^crossEntropy: unknown option 'posWeight' \(options: weight, ignoreIndex, reduction, labelSmoothing\)$/, ArgumentError],
+  ['ce unknown option', () => crossEntropy(x45, i32([0, 1, 2, 3]), { posWeight: tensor([1]) } as never), /^crossEntropy: unknown option 'posWeight' \(options: weight, ignoreIndex, reduction, labelSmoothing, weightMap\)$/, ArgumentError],
   ['nll float target', () => nllLoss(x45, tensor([0, 1, 2, 3])), /^nllLoss: target of class indices must be int32, got float32 with shape \[4\] \(input \[4,5\]\)$/, DTypeError],
   ['nll target shape', () => nllLoss(x45, i32([0, 1, 2])), /^nllLoss: target has shape \[3\] but input \[4,5\] needs \[4\]$/, ShapeError],
   ['nll out of range with ignoreIndex', () => nllLoss(x45, i32([0, 1, 7, 3]), { ignoreIndex: 255 }), /^nllLoss: target holds class index 7 \(flat position 2\), out of range for 5 classes \(input \[4,5\]\); only ignoreIndex 255 may lie outside \[0, 5\)$/, ArgumentError],
@@ -285,6 +285,7 @@ for (const [name, fn, message, type] of ERRORS) {
 test('validateLossOptions fills in the defaults', () => {
   assert.deepEqual(validateLossOptions('x', 'crossEntropy', undefined), {
     reduction: 'mean', weight: null, posWeight: null, ignoreIndex: -100, labelSmoothing: 0, beta: 1, smooth: 1,
+    weightMap: null, includeBackground: true, classIndex: null, batch: false,
   });
   assert.equal(validateLossOptions('x', 'diceLoss', {}).ignoreIndex, null);
   assert.equal(validateLossOptions('x', 'mseLoss', { reduction: undefined }).reduction, 'mean');
