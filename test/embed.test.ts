@@ -107,6 +107,7 @@ test('PCA: reconstruct from k components, whiten gives unit variance, options an
   for (let i = 0; i < 30; i++) tall.data[i * 4 + 2] = 5;
   for (const [m, zeros] of [[wide, 1], [tall, 1]] as const) {
     const p = new PCA().fit(m);
+    assertClose(p.reconstruct(m).data, m.data, { atol: 1e-10, what: `${m.shape} rebuilt from all components` });
     const comps = p.components.data, d = m.shape[1], k = p.nComponents;
     assert.deepEqual([...p.singularValues.data].filter((v) => v === 0).length, zeros, `zero singular values of ${m.shape}`);
     for (let a = 0; a < k; a++) for (let b = 0; b <= a; b++) {
