@@ -262,7 +262,8 @@ function fullSvd(xc: FloatArray, n: number, d: number): Svd {
 /**
  * symmetricEigen of the covariance-like matrix c (d×d), with the rows and columns of constant
  * features split off first: they are exactly zero, so each is an eigenvector (a unit vector) of
- * eigenvalue 0, and the O(d³) solver runs on the rest only (a quarter of it for MNIST's blank borders).
+ * eigenvalue 0, and the O(d³) solver runs on the rest only (111 of the 784 pixels of the 10,000
+ * bundled MNIST digits are always 0: the solver does about 37 % less work).
  */
 function eigenSkippingConstant(c: Float64Array, d: number): SymmetricEigen {
   const active: number[] = [];
