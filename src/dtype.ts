@@ -1,12 +1,115 @@
 /**
  * Element types. float32 is the default; int32 holds labels, indices and masks (comparisons return
  * int32 0/1); float64 exists so that gradients can be checked with finite differences.
+ *
+ * `'int64'`, PyTorch's dtype for class targets and indices, is accepted wherever a dtype is given
+ * and stored as int32: every value must fit in int32 (an error otherwise), so kernels need no
+ * 64-bit paths and PyTorch's int64 tensors, state dicts and fixtures carry over unchanged.
+ *
+ * Every allocation of tensor memory goes through `allocArray`, which refuses, before allocating,
+ * shapes of more than `MAX_ELEMENTS` elements and tensors of more than `getMaxTensorBytes()` bytes.
  */
+import { ArgumentError, DTypeError, MemoryError, NotSupportedError, fmtShape } from './errors.js';
+import { fmtValue } from './options.js';
+import { checkShape, sizeOf, type Shape } from './shape.js';
+
 export type DType = 'float32' | 'float64' | 'int32';
+/** The dtype names that entry points accept: the stored dtypes, and 'int64' (stored as int32). */
+export type DTypeName = DType | 'int64';
 export type FloatArray = Float32Array | Float64Array;
 export type TypedArray = Float32Array | Float64Array | Int32Array;
 
-export function arrayFor(dtype: DType, size: number): TypedArray {
+/** Every accepted dtype name, for error messages and option checks. */
+export const DTYPES: readonly DTypeName[] = ['float32', 'float64', 'int32', 'int64'];
+
+/** PyTorch dtypes pixelgrad knows but does not hold: asking for one is NotSupportedError, not a typo. */
+const UNSUPPORTED_DTYPES: readonly string[] = ['float16', 'bfloat16', 'uint8', 'int8', 'int16', 'uint16', 'uint32', 'uint64', 'bool', 'complex64', 'complex128'];
+
+const SUPPORTED = "'float32', 'float64', 'int32', 'int64' (stored as int32)";
+
+/**
+ * The stored dtype for a dtype name given to `op` ('int64' → 'int32'); anything else is an error
+ * naming `op`, the argument and the supported dtypes.
+ */
+export function resolveDType(op: string, dtype: unknown, arg = 'dtype'): DType {
+  if (dtype === 'float32' || dtype === 'float64' || dtype === 'int32') return dtype;
+  if (dtype === 'int64') return 'int32';
+  if (typeof dtype === 'string' && UNSUPPORTED_DTYPES.includes(dtype)) {
+    throw new NotSupportedError(op, `${arg} '${dtype}' is not supported; pixelgrad holds ${SUPPORTED}`);
+  }
+  throw new DTypeError(op, `${arg} must be one of ${SUPPORTED}, got ${fmtValue(dtype)}`);
+}
+
+export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4 };
+
+/**
+ * The most elements one tensor may hold, 2^31 − 1: kernels index with int32 (and WebAssembly memory
+ * ends at 4 GiB), and larger typed arrays are refused by some engines.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** The default limit on one tensor's memory: 4 GiB. */
+export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 32;
+
+function envMaxBytes(): number {
+  const v = typeof process === 'object' ? process.env?.PIXELGRAD_MAX_TENSOR_BYTES : undefined;
+  if (v === undefined || v === '') return DEFAULT_MAX_TENSOR_BYTES;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ArgumentError('PIXELGRAD_MAX_TENSOR_BYTES', `must be a positive integer number of bytes, got '${v}'`);
+  return n;
+}
+
+let maxTensorBytes = envMaxBytes();
+
+/** The limit on one tensor's memory in bytes (default 4 GiB, or the PIXELGRAD_MAX_TENSOR_BYTES environment variable). */
+export function getMaxTensorBytes(): number {
+  return maxTensorBytes;
+}
+
+/**
+ * Sets the limit on one tensor's memory in bytes (`null`: back to the default), e.g. to load a
+ * dataset larger than 4 GiB as one tensor, or to fail early in a small browser tab.
+ * @example setMaxTensorBytes(16 * 2 ** 30);
+ */
+export function setMaxTensorBytes(bytes: number | null): void {
+  if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes <= 0)) throw new ArgumentError('setMaxTensorBytes', `bytes must be a positive integer or null, got ${fmtValue(bytes)}`);
+  maxTensorBytes = bytes ?? DEFAULT_MAX_TENSOR_BYTES;
+}
+
+/** `1.5 GiB`-style sizes for messages. */
+export function fmtBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = bytes, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return u === 0 ? `${v} bytes` : `${Number(v.toPrecision(3))} ${units[u]}`;
+}
+
+/**
+ * A zero-filled array for a tensor of `shape` made by `op`: the shape is checked (non-negative
+ * integers), and a size over `MAX_ELEMENTS` or the byte limit is refused with the op, the shape and
+ * the bytes it would need, before anything is allocated.
+ */
+export function allocArray(op: string, dtype: DType, shape: Shape): TypedArray {
+  checkShape(op, shape);
+  const n = sizeOf(shape);
+  const bytes = n * BYTES_PER_ELEMENT[dtype];
+  const what = `a ${dtype} tensor of shape ${fmtShape(shape)}`;
+  if (n > MAX_ELEMENTS) {
+    throw new MemoryError(op, `${what} has ${n} elements (${fmtBytes(bytes)}), more than one tensor may hold (${MAX_ELEMENTS}, 2^31 − 1)`);
+  }
+  if (bytes > maxTensorBytes) {
+    throw new MemoryError(op, `${what} needs ${fmtBytes(bytes)} (${bytes} bytes), over the limit of ${fmtBytes(maxTensorBytes)} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
+  }
+  try {
+    return arrayFor(dtype, n);
+  } catch (e) {
+    if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A zero-filled array; callers outside this module go through `allocArray`, which checks the size. */
+function arrayFor(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(size);
     case 'float64': return new Float64Array(size);
@@ -14,13 +117,33 @@ export function arrayFor(dtype: DType, size: number): TypedArray {
   }
 }
 
-export function dtypeOf(data: TypedArray): DType {
+/** The dtype of a tensor's array; anything but Float32Array, Float64Array and Int32Array is an error naming `op`. */
+export function dtypeOf(data: unknown, op = 'Tensor'): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
-  return 'int32';
+  if (data instanceof Int32Array) return 'int32';
+  const got = ArrayBuffer.isView(data) ? data.constructor.name : data === null ? 'null' : typeof data;
+  throw new DTypeError(op, `data must be a Float32Array, Float64Array or Int32Array, got ${got}`);
 }
 
 export const isFloat = (dtype: DType): boolean => dtype !== 'int32';
+
+const INT32_MIN = -(2 ** 31), INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Throws unless every value (truncated toward zero, as a cast does) fits in int32; `name` is the
+ * dtype asked for, so that 'int64' data that does not fit says why.
+ */
+export function checkInt32Range(op: string, name: DTypeName, values: ArrayLike<number | bigint>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const fits = typeof v === 'bigint' ? v >= INT32_MIN && v <= INT32_MAX : Number.isFinite(v) && Math.trunc(v) >= INT32_MIN && Math.trunc(v) <= INT32_MAX;
+    if (!fits) {
+      const why = name === 'int64' ? 'int64 tensors are stored as int32, so every value must fit in' : 'it does not fit in';
+      throw new DTypeError(op, `value ${v} at index ${i} cannot be ${name}: ${why} [${INT32_MIN}, ${INT32_MAX}]`);
+    }
+  }
+}
 
 /** The result type of a binary op, as in PyTorch: float64 > float32 > int32. */
 export function promote(a: DType, b: DType): DType {

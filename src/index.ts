@@ -6,7 +6,8 @@ export { Tensor, empty, type NestedArray, type TensorLike, type GradHook } from 
 export * from './creation.js';
 export * from './ops/index.js';
 export { variance as var } from './ops/reduce.js';
-export type { DType, TypedArray, FloatArray } from './dtype.js';
+export type { DType, DTypeName, TypedArray, FloatArray } from './dtype.js';
+export { DTYPES, MAX_ELEMENTS, DEFAULT_MAX_TENSOR_BYTES, getMaxTensorBytes, setMaxTensorBytes } from './dtype.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { Node, grad, withGradientRules, type BackwardOptions, type GradOptions, type VJP, type GradientRule, type GradientRuleContext } from './autograd/engine.js';

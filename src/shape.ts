@@ -1,4 +1,5 @@
 import { ArgumentError, ShapeError, fmtShape } from './errors.js';
+import { fmtValue } from './options.js';
 
 export type Shape = readonly number[];
 
@@ -31,6 +32,7 @@ export function normDim(op: string, dim: number, ndim: number): number {
 /** Dims to reduce: `undefined`/`null` means all; duplicates are an error. Sorted ascending. */
 export function normDims(op: string, dims: number | readonly number[] | null | undefined, ndim: number): number[] {
   if (dims === undefined || dims === null) return [...Array(ndim).keys()];
+  if (typeof dims !== 'number' && !Array.isArray(dims)) throw new ArgumentError(op, `dim must be an integer, an array of them or null, got ${fmtValue(dims)}`);
   const list = typeof dims === 'number' ? [dims] : [...dims];
   const out = list.map((d) => (ndim === 0 && (d === 0 || d === -1) ? 0 : normDim(op, d, ndim)));
   if (new Set(out).size !== out.length) throw new ArgumentError(op, `dim ${JSON.stringify(dims)} repeats a dim`);
@@ -59,7 +61,9 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : st[i - off]));
 }
 
+/** Throws unless `shape` is an array of non-negative integers. */
 export function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape)) throw new ArgumentError(op, `shape must be an array of non-negative integers, got ${fmtValue(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ArgumentError(op, `invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
   }

@@ -4,11 +4,11 @@
  * src/ops as methods, so `x.matmul(w).add(b).relu()` reads left to right.
  */
 import { backward as runBackward, type BackwardOptions, type Node } from './autograd/engine.js';
-import { arrayFor, dtypeOf, isFloat, type DType, type TypedArray } from './dtype.js';
+import { allocArray, dtypeOf, isFloat, resolveDType, type DType, type DTypeName, type TypedArray } from './dtype.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from './errors.js';
 import * as ops from './ops/index.js';
 import type { PadMode } from './ops/shape.js';
-import { sizeOf, type Shape } from './shape.js';
+import { checkShape, sizeOf, type Shape } from './shape.js';
 
 export type Scalar = number;
 export type TensorLike = Tensor | number;
@@ -34,12 +34,13 @@ export class Tensor {
   readonly hooks: GradHook[] = [];
 
   constructor(data: TypedArray, shape: Shape) {
+    this.dtype = dtypeOf(data, 'Tensor');
+    checkShape('Tensor', shape);
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError('Tensor', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);
-    this.dtype = dtypeOf(data);
   }
 
   get size(): number { return this.data.length; }
@@ -107,11 +108,16 @@ export class Tensor {
 
   /** A copy with its own data (differentiable). */
   clone(): Tensor { return ops.clone(this); }
-  /** A copy converted to `dtype` (differentiable between float types). */
-  to(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  /** A copy converted to `dtype` (differentiable between float types; 'int64' is stored as int32). */
+  to(dtype: DTypeName): Tensor {
+    resolveDType('Tensor.to', dtype);
+    return ops.cast(this, dtype);
+  }
   float(): Tensor { return this.to('float32'); }
   double(): Tensor { return this.to('float64'); }
   int(): Tensor { return this.to('int32'); }
+  /** PyTorch's `.long()`: int64, which pixelgrad stores as int32 (values must fit). */
+  long(): Tensor { return this.to('int64'); }
 
   // ---- element-wise ----
   add(other: TensorLike): Tensor { return ops.add(this, other); }
@@ -184,6 +190,6 @@ function flatArgs(args: number[] | [readonly number[]]): readonly number[] {
 }
 
 /** An empty tensor of the given dtype and shape (zero-filled). */
-export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
-  return new Tensor(arrayFor(dtype, sizeOf(shape)), shape);
+export function empty(shape: Shape, dtype: DTypeName = 'float32'): Tensor {
+  return new Tensor(allocArray('empty', resolveDType('empty', dtype), shape), shape);
 }

@@ -10,7 +10,7 @@ import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
-import { add, sumTo } from '../ops/index.js';
+import { add, cast, sumTo } from '../ops/index.js';
 import { onesLike } from '../creation.js';
 
 /** Given the gradient of the output, the gradients of the inputs (null where not needed). */
@@ -171,7 +171,7 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
   const captured = new Map<Tensor, Tensor>();
   withGradMode(createGraph, () => {
     const grads = new Map<Tensor, Tensor>();
-    grads.set(root, seed ?? onesLike(root));
+    grads.set(root, seed ? toDTypeOf(seed, root) : onesLike(root));
     const order = postOrder(root, (t) => t.requiresGrad);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
@@ -191,6 +191,7 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
         let gi = inputGrads[k];
         if (!input.requiresGrad || !gi) return;
         if (!sameShape(gi.shape, input.shape)) gi = sumTo(gi, input.shape);
+        gi = toDTypeOf(gi, input);
         const prev = grads.get(input);
         grads.set(input, prev ? add(prev, gi) : gi);
       });
@@ -198,4 +199,9 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
     }
   });
   return captured;
+}
+
+/** A gradient in its tensor's dtype: as in PyTorch, a float32 tensor used with float64 ones gets a float32 gradient. */
+function toDTypeOf(g: Tensor, t: Tensor): Tensor {
+  return g.dtype === t.dtype ? g : cast(g, t.dtype);
 }

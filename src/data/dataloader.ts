@@ -1,7 +1,8 @@
 /** Batches from a dataset: optionally shuffled (seeded), per-sample transforms, custom collation. */
 import { ArgumentError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
-import { collate as defaultCollate, type Collated, type Dataset } from './dataset.js';
+import { checkBoolean, checkKeys, fmtValue } from '../options.js';
+import { checkDataset, collate as defaultCollate, type Collated, type Dataset } from './dataset.js';
 
 export interface DataLoaderOptions<T, B> {
   batchSize?: number;
@@ -31,10 +32,15 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B>, AsyncIterabl
   private readonly options: DataLoaderOptions<T, B>;
 
   constructor(readonly dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
+    checkDataset('DataLoader', dataset);
+    checkKeys('DataLoader', options, ['batchSize', 'shuffle', 'dropLast', 'transform', 'collate', 'generator']);
     this.batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new ArgumentError('DataLoader', `batchSize must be a positive integer, got ${options.batchSize}`);
-    this.shuffle = options.shuffle ?? false;
-    this.dropLast = options.dropLast ?? false;
+    this.shuffle = checkBoolean('DataLoader', 'shuffle', options.shuffle ?? false);
+    this.dropLast = checkBoolean('DataLoader', 'dropLast', options.dropLast ?? false);
+    for (const key of ['transform', 'collate'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'function') throw new ArgumentError('DataLoader', `${key} must be a function, got ${fmtValue(options[key])}`);
+    }
     this.options = options;
   }
 

@@ -4,6 +4,8 @@
  */
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { indexSelect, stack } from '../ops/shape.js';
+import { expectTensor } from '../ops/util.js';
+import { fmtValue } from '../options.js';
 import { Tensor } from '../tensor.js';
 import { tensor } from '../creation.js';
 
@@ -20,6 +22,14 @@ export interface Sample {
   target: Tensor | number;
 }
 
+/** Throws unless `dataset` looks like a Dataset: a non-negative integer `length` and a `get` method. */
+export function checkDataset(op: string, dataset: unknown): void {
+  const d = dataset as Partial<Dataset<unknown>> | null;
+  if (d === null || typeof d !== 'object' || !Number.isInteger(d.length) || (d.length as number) < 0 || typeof d.get !== 'function') {
+    throw new ArgumentError(op, `dataset must be a Dataset (an object with a length and get(index)), got ${fmtValue(dataset)}`);
+  }
+}
+
 /** Throws unless `index` is an integer in [0, length). */
 export function checkIndex(name: string, index: number, length: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= length) throw new ArgumentError(name, `index ${index} is out of range for a dataset of length ${length}`);
@@ -31,6 +41,8 @@ export function checkIndex(name: string, index: number, length: number): void {
  */
 export class TensorDataset implements Dataset<{ input: Tensor; target: Tensor | number }> {
   constructor(readonly inputs: Tensor, readonly targets: Tensor) {
+    expectTensor('TensorDataset', 'inputs', inputs);
+    expectTensor('TensorDataset', 'targets', targets);
     if (inputs.ndim === 0 || targets.ndim === 0 || inputs.shape[0] !== targets.shape[0]) {
       throw new ShapeError('TensorDataset', `inputs ${fmtShape(inputs.shape)} and targets ${fmtShape(targets.shape)} must have the same first dim`);
     }
@@ -62,6 +74,8 @@ function row(t: Tensor, i: number): Tensor {
 export class Subset<T> implements Dataset<T> {
   readonly indices: number[];
   constructor(readonly dataset: Dataset<T>, indices: Iterable<number>) {
+    checkDataset('Subset', dataset);
+    if (indices === null || typeof (indices as Partial<Iterable<number>>)?.[Symbol.iterator] !== 'function') throw new ArgumentError('Subset', `indices must be an iterable of integers, got ${fmtValue(indices)}`);
     this.indices = [...indices];
     this.indices.forEach((i) => checkIndex('Subset', i, dataset.length));
   }
@@ -84,7 +98,10 @@ export class Subset<T> implements Dataset<T> {
 
 /** A dataset whose samples are `fn(sample)` of another's (e.g. to apply transforms). */
 export class MappedDataset<T, U> implements Dataset<U> {
-  constructor(readonly dataset: Dataset<T>, readonly fn: (sample: T, index: number) => U) {}
+  constructor(readonly dataset: Dataset<T>, readonly fn: (sample: T, index: number) => U) {
+    checkDataset('MappedDataset', dataset);
+    if (typeof fn !== 'function') throw new ArgumentError('MappedDataset', `fn must be a function (sample, index) => sample, got ${fmtValue(fn)}`);
+  }
   get length(): number {
     return this.dataset.length;
   }
@@ -107,6 +124,7 @@ export type Collated<T> = T extends Tensor ? Tensor
  * strings a list; objects and arrays are collated per key.
  */
 export function collate<T>(samples: readonly T[]): Collated<T> {
+  if (!Array.isArray(samples)) throw new ArgumentError('collate', `samples must be an array, got ${fmtValue(samples)}`);
   if (samples.length === 0) throw new ArgumentError('collate', 'cannot collate an empty list of samples');
   const first = samples[0] as unknown;
   if (first instanceof Tensor) {

@@ -44,7 +44,7 @@ function checkFloat(op: string, arg: string, t: Tensor, like?: Tensor): void {
  * given: one output array instead of two, and no broadcast pass over it.
  */
 function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  const out = alloc(x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
+  const out = alloc('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2d(x.data, w.data, bias ? bias.data : null, out.data, g);
   return record(out, 'conv2d', bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? convInputGrad(gy, w, g) : null,
@@ -55,7 +55,7 @@ function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry)
 
 /** dL/dx of the convolution for dL/dy = gy; as a forward op, the transposed convolution. */
 function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const out = alloc(gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
+  const out = alloc('convTranspose2d', gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
   kernels().conv2dBackwardInput(gy.data, w.data, out.data, g);
   return record(out, 'convTranspose2d', [gy, w], (gx, needs) => [
     needs[0] ? convForward(gx, w, null, g) : null,
@@ -65,7 +65,7 @@ function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 
 /** dL/dw of the convolution of x for dL/dy = gy. */
 function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
-  const out = alloc(x.dtype, [g.outChannels, g.inChannels / g.groups, g.kH, g.kW]);
+  const out = alloc('conv2dWeightGrad', x.dtype, [g.outChannels, g.inChannels / g.groups, g.kH, g.kW]);
   kernels().conv2dBackwardWeight(x.data, gy.data, out.data, g);
   return record(out, 'conv2dWeightGrad', [x, gy], (gw, needs) => [
     needs[0] ? convInputGrad(gy, gw, g) : null,

@@ -35,7 +35,7 @@ function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tensor {
   const shape = [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]];
   const dtype = promote(a.dtype, b.dtype);
   const ac = a.dtype === dtype ? a : cast(a, dtype), bc = b.dtype === dtype ? b : cast(b, dtype);
-  const out = alloc(dtype, shape);
+  const out = alloc('matmul', dtype, shape);
   kernels().matmul(ac.data, ac.shape, bc.data, bc.shape, out.data, shape);
   return record(out, 'matmul', [ac, bc], (g, needs) => [
     needs[0] ? matmulNd(g, transpose(bc, -1, -2), g, bc) : null,

@@ -88,7 +88,7 @@ export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: M
   const [x, unbatched] = poolInput(op, input);
   const g = poolGeometry(op, x, kernelSize, options);
   const shape = [g.batch, g.channels, g.outH, g.outW];
-  const out = alloc(x.dtype, shape), indices = alloc('int32', shape);
+  const out = alloc(op, x.dtype, shape), indices = alloc(op, 'int32', shape);
   kernels().maxPool2d(x.data, out.data, indices.data as Int32Array, g);
   record(out, op, [x], (gy) => [maxPoolBackward(gy, indices, g)], { kernelSize: [g.kH, g.kW], stride: [g.strideH, g.strideW] });
   return unbatched ? [squeeze(out, 0), squeeze(indices, 0)] : [out, indices];
@@ -96,7 +96,7 @@ export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: M
 
 /** Routes each output gradient to its window's maximum. Its own VJP gathers from the same places. */
 function maxPoolBackward(gy: Tensor, indices: Tensor, g: PoolGeometry): Tensor {
-  const gx = alloc(gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
+  const gx = alloc('maxPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
   kernels().maxPool2dBackward(gy.data, indices.data as Int32Array, gx.data, g);
   const planes = g.batch * g.channels;
   return record(gx, 'maxPool2dBackward', [gy], (ggx) => [
@@ -119,13 +119,13 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
 
 /** Average pooling is linear: its VJP is the adjoint kernel, and the adjoint's VJP is the pooling again. */
 function avgPoolForward(x: Tensor, g: PoolGeometry, countIncludePad: boolean, divisor: number): Tensor {
-  const out = alloc(x.dtype, [g.batch, g.channels, g.outH, g.outW]);
+  const out = alloc('avgPool2d', x.dtype, [g.batch, g.channels, g.outH, g.outW]);
   kernels().avgPool2d(x.data, out.data, g, countIncludePad, divisor);
   return record(out, 'avgPool2d', [x], (gy) => [avgPoolAdjoint(gy, g, countIncludePad, divisor)], { kernelSize: [g.kH, g.kW], stride: [g.strideH, g.strideW] });
 }
 
 function avgPoolAdjoint(gy: Tensor, g: PoolGeometry, countIncludePad: boolean, divisor: number): Tensor {
-  const gx = alloc(gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
+  const gx = alloc('avgPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
   kernels().avgPool2dBackward(gy.data, gx.data, g, countIncludePad, divisor);
   return record(gx, 'avgPool2dBackward', [gy], (ggx) => [avgPoolForward(ggx, g, countIncludePad, divisor)]);
 }
@@ -138,7 +138,7 @@ function separable(x: Tensor, rows: Tensor, cols: Tensor): Tensor {
 function matrix(outSize: number, inSize: number, dtype: Tensor['dtype'], fill: (m: Float64Array) => void): Tensor {
   const m = new Float64Array(outSize * inSize);
   fill(m);
-  const t = alloc(dtype, [outSize, inSize]);
+  const t = alloc('interpolate', dtype, [outSize, inSize]);
   t.data.set(m);
   return t;
 }

@@ -18,7 +18,7 @@ function reducedShape(shape: Shape, axes: readonly number[], keepDim: boolean): 
 }
 
 function reduceKernel(op: ReduceOp, x: Tensor, axes: number[], keepDim: boolean): Tensor {
-  const out = alloc(x.dtype, reducedShape(x.shape, axes, keepDim));
+  const out = alloc(op, x.dtype, reducedShape(x.shape, axes, keepDim));
   kernels().reduce(op, x.data, x.shape, axes, out.data);
   return out;
 }
@@ -79,7 +79,7 @@ function argExtreme(op: 'argmax' | 'argmin', x: Tensor, dim: number | null, keep
   if (x.size === 0) throw new ShapeError(op, `cannot take ${op} of an empty tensor of shape ${fmtShape(x.shape)}`);
   const axis = dim === null ? null : normDim(op, dim, x.ndim);
   const shape = axis === null ? (keepDim ? x.shape.map(() => 1) : []) : reducedShape(x.shape, [axis], keepDim);
-  const out = alloc('int32', shape);
+  const out = alloc(op, 'int32', shape);
   kernels().argReduce(op, x.data, x.shape, x.ndim === 0 ? null : axis, out.data as Int32Array);
   return out;
 }

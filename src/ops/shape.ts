@@ -9,7 +9,8 @@ import { promote } from '../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { normDim, normDims, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { alloc, expectInt, expectTensor, kernels } from './util.js';
+import { alloc, expectInt, expectTensor, expectTensors, kernels } from './util.js';
+import { fmtValue } from '../options.js';
 import { cast } from './convert.js';
 
 /** Same data, new shape; one dim may be -1 (inferred). The result shares x's data. */
@@ -62,7 +63,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(perm).size !== perm.length) throw new ArgumentError('permute', `dims ${fmtShape(dims)} repeat a dim`);
   const st = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]);
-  const out = alloc(x.dtype, shape);
+  const out = alloc('permute', x.dtype, shape);
   kernels().copyStrided(x.data, perm.map((p) => st[p]), out.data, shape);
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)], { dims: perm });
@@ -100,15 +101,14 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   });
   const st = stridesOf(x.shape);
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : st[i - lead]));
-  const out = alloc(x.dtype, target);
+  const out = alloc('expand', x.dtype, target);
   kernels().copyStrided(x.data, strides, out.data, target);
   return record(out, 'expand', [x], (g) => [g], { shape: target });
 }
 
 /** Joins tensors along an existing dim; the other dims must agree. */
 export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ArgumentError('concat', 'expects a non-empty array of tensors');
-  tensors.forEach((t, i) => expectTensor('concat', `tensors[${i}]`, t));
+  expectTensors('concat', 'tensors', tensors);
   const first = tensors[0];
   if (first.ndim === 0) throw new ShapeError('concat', 'zero-dimensional tensors cannot be concatenated; use stack');
   const axis = normDim('concat', dim, first.ndim);
@@ -121,7 +121,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   const parts = tensors.map((t) => (t.dtype === dtype ? t : cast(t, dtype)));
   const shape = [...first.shape];
   shape[axis] = parts.reduce((s, t) => s + t.shape[axis], 0);
-  const out = alloc(dtype, shape);
+  const out = alloc('concat', dtype, shape);
   kernels().concat(parts.map((t) => t.data), parts.map((t) => t.shape), axis, out.data, shape);
   return record(out, 'concat', parts, (g, needs) => {
     let start = 0;
@@ -135,7 +135,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Joins same-shaped tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ArgumentError('stack', 'expects a non-empty array of tensors');
+  expectTensors('stack', 'tensors', tensors);
   const d = normDim('stack', dim, tensors[0].ndim + 1);
   tensors.forEach((t, i) => {
     if (t.ndim !== tensors[0].ndim || t.shape.some((s, j) => s !== tensors[0].shape[j])) {
@@ -155,6 +155,8 @@ export function split(x: Tensor, splitSizeOrSections: number | readonly number[]
     const s = splitSizeOrSections;
     if (!Number.isInteger(s) || s <= 0) throw new ArgumentError('split', `split size must be a positive integer, got ${s}`);
     sizes = Array.from({ length: Math.max(1, Math.ceil(n / s)) }, (_, i) => Math.min(s, n - i * s));
+  } else if (!Array.isArray(splitSizeOrSections)) {
+    throw new ArgumentError('split', `splitSizeOrSections must be a positive integer or an array of sizes, got ${fmtValue(splitSizeOrSections)}`);
   } else {
     sizes = [...splitSizeOrSections];
     if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== n) {
@@ -216,14 +218,14 @@ function axisMap(ndim: number, axis: number, map: Int32Array): (Int32Array | nul
 /** out[i0, i1, ...] = x[maps[0][i0], maps[1][i1], ...] (or `fill` where a map holds -1). */
 function take(x: Tensor, maps: AxisMaps, fill: number, op: string): Tensor {
   const shape = maps.map((m, d) => (m ? m.length : x.shape[d]));
-  const out = alloc(x.dtype, shape);
+  const out = alloc(op, x.dtype, shape);
   kernels().take(x.data, x.shape, maps, fill, out.data, shape);
   return record(out, op, [x], (g) => [takeAdd(g, maps, x.shape)]);
 }
 
 /** The adjoint of take: a zero tensor of `shape` with g added at the places take read from. */
 function takeAdd(g: Tensor, maps: AxisMaps, shape: Shape): Tensor {
-  const out = alloc(g.dtype, shape);
+  const out = alloc('takeBackward', g.dtype, shape);
   kernels().takeAdd(g.data, g.shape, maps, out.data, shape);
   return record(out, 'takeAdd', [g], (gg) => [take(gg, maps, 0, 'take')]);
 }
@@ -243,9 +245,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   expectTensor('gather', 'input', x);
   const axis = normDim('gather', dim, x.ndim);
   const idx = checkGatherIndex('gather', x, axis, index);
-  const out = alloc(x.dtype, index.shape);
+  const out = alloc('gather', x.dtype, index.shape);
   kernels().gather(x.data, x.shape, axis, idx, index.shape, out.data);
-  return record(out, 'gather', [x], (g) => [scatterAdd(alloc(g.dtype, x.shape), axis, index, g)], { dim: axis });
+  return record(out, 'gather', [x], (g) => [scatterAdd(alloc('gatherBackward', g.dtype, x.shape), axis, index, g)], { dim: axis });
 }
 
 /** torch.scatter_add (out of place): a copy of x with src added at the places index names. */
@@ -258,7 +260,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     throw new ShapeError('scatterAdd', `src of shape ${fmtShape(src.shape)} is smaller than index of shape ${fmtShape(index.shape)}`);
   }
   const srcIn = sizeOf(src.shape) === sizeOf(index.shape) ? src : take(src, index.shape.map((d) => Int32Array.from({ length: d }, (_, j) => j)), 0, 'narrow');
-  const out = alloc(promote(x.dtype, src.dtype), x.shape);
+  const out = alloc('scatterAdd', promote(x.dtype, src.dtype), x.shape);
   out.data.set(x.data);
   kernels().scatterAdd(srcIn.data, idx, index.shape, axis, out.data, x.shape);
   return record(out, 'scatterAdd', [x, srcIn], (g, needs) => [g, needs[1] ? gather(g, axis, index) : null], { dim: axis });
@@ -272,8 +274,8 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
  */
 export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   expectTensor('pad', 'input', x);
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p))) {
-    throw new ArgumentError('pad', `pads ${fmtShape(pads)} must be integer (before, after) pairs for at most ${x.ndim} dims (shape ${fmtShape(x.shape)})`);
+  if (!Array.isArray(pads) || pads.length % 2 !== 0 || pads.length / 2 > x.ndim || pads.some((p) => !Number.isInteger(p))) {
+    throw new ArgumentError('pad', `pads ${Array.isArray(pads) ? fmtShape(pads) : fmtValue(pads)} must be integer (before, after) pairs for at most ${x.ndim} dims (shape ${fmtShape(x.shape)})`);
   }
   if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
     throw new ArgumentError('pad', `mode must be 'constant', 'reflect', 'replicate' or 'circular', got '${mode}'`);

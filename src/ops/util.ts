@@ -1,14 +1,16 @@
 /** Helpers shared by the op definitions. */
 import { getBackend, type Kernels } from '../backend/backend.js';
-import { arrayFor, isFloat, type DType } from '../dtype.js';
+import { allocArray, isFloat, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, fmtShape } from '../errors.js';
-import { sizeOf, type Shape } from '../shape.js';
+import { fmtValue } from '../options.js';
+import type { Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 
 export const kernels = (): Kernels => getBackend().kernels;
 
-export function alloc(dtype: DType, shape: Shape): Tensor {
-  return new Tensor(arrayFor(dtype, sizeOf(shape)), shape);
+/** A zero-filled output tensor for `op`; the size is checked first (see `allocArray`). */
+export function alloc(op: string, dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocArray(op, dtype, shape), shape);
 }
 
 /**
@@ -22,7 +24,7 @@ export function asTensor(x: TensorLike, like: Tensor): Tensor {
 
 /** A 0-d tensor holding `value`. */
 export function scalarTensor(value: number, dtype: DType): Tensor {
-  const t = alloc(dtype, []);
+  const t = alloc('scalarTensor', dtype, []);
   t.data[0] = value;
   return t;
 }
@@ -33,7 +35,16 @@ export function expectTensor(op: string, arg: string, x: unknown): Tensor {
   return x;
 }
 
+/** Check for arguments that must be a non-empty array of tensors (concat, stack). */
+export function expectTensors(op: string, arg: string, xs: unknown): Tensor[] {
+  if (!Array.isArray(xs)) throw new ArgumentError(op, `expects a non-empty array of tensors, got ${fmtValue(xs)}`);
+  if (xs.length === 0) throw new ArgumentError(op, 'expects a non-empty array of tensors');
+  xs.forEach((t, i) => expectTensor(op, `${arg}[${i}]`, t));
+  return xs;
+}
+
 export function expectInt(op: string, arg: string, x: Tensor): Int32Array {
+  expectTensor(op, arg, x);
   if (x.dtype !== 'int32') throw new DTypeError(op, `${arg} must be an int32 tensor, got ${x.dtype} with shape ${fmtShape(x.shape)}`);
   return x.data as Int32Array;
 }

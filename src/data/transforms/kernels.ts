@@ -7,7 +7,7 @@
  * Images are [..., H, W]: a plane [H,W] (masks), an image [C,H,W] or a batch [N,C,H,W]; the
  * leading dims are flattened into "planes", and plane p belongs to channel p % C.
  */
-import { arrayFor, isFloat, type TypedArray } from '../../dtype.js';
+import { allocArray, isFloat, type TypedArray } from '../../dtype.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../../errors.js';
 import { Tensor } from '../../tensor.js';
 
@@ -131,7 +131,7 @@ export function remap(img: Tensor, info: ImageInfo, rows: Int32Array, cols: Int3
   const { h, w, c, planes } = info;
   const oh = rows.length, ow = cols.length;
   const src = img.data;
-  const out = arrayFor(img.dtype, planes * oh * ow);
+  const out = allocArray('remap', img.dtype, [...info.lead, oh, ow]);
   const store = storeFn(out);
   let o = 0;
   for (let p = 0; p < planes; p++) {
@@ -228,7 +228,7 @@ export function resample(img: Tensor, info: ImageInfo, rowTaps: Taps, colTaps: T
   const oh = rowTaps.n, ow = colTaps.n;
   const src = img.data;
   const tmp = new Float64Array(h * ow);
-  const out = arrayFor(img.dtype, planes * oh * ow);
+  const out = allocArray('resample', img.dtype, [...info.lead, oh, ow]);
   const store = storeFn(out);
   for (let p = 0; p < planes; p++) {
     const base = p * h * w;
@@ -385,7 +385,7 @@ export function warpAffine(img: Tensor, info: ImageInfo, m: readonly number[], o
   const { h, w, c, planes } = info;
   const src = img.data;
   const hw = h * w, ohw = oh * ow;
-  const out = arrayFor(img.dtype, planes * ohw);
+  const out = allocArray('warpAffine', img.dtype, [...info.lead, oh, ow]);
   const store = storeFn(out);
   const f = img.dtype === 'float64' ? (v: number) => v : Math.fround;
   // theta / [w/2, h/2] (normalised grid), then grid_sample's unnormalisation (g + 1)·size/2 − 0.5
@@ -460,7 +460,7 @@ export function affineImage(op: string, img: Tensor, info: ImageInfo, angle: num
 export function pointwise(img: Tensor, info: ImageInfo, f: (v: number, ch: number, n: number, i: number) => number): Tensor {
   const hw = info.h * info.w;
   const src = img.data;
-  const out = arrayFor(img.dtype, src.length);
+  const out = allocArray('pointwise', img.dtype, img.shape);
   for (let p = 0; p < info.planes; p++) {
     const ch = p % info.c, n = Math.floor(p / info.c), base = p * hw;
     for (let i = 0; i < hw; i++) out[base + i] = f(src[base + i], ch, n, i);

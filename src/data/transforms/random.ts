@@ -9,7 +9,7 @@
  * [N,C,H,W] uses one draw for the whole batch, as torchvision. Random transforms that decide not
  * to act (a flip with probability p, erasing) return their input itself, as torchvision does.
  */
-import { arrayFor } from '../../dtype.js';
+import { allocArray, resolveDType } from '../../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import type { Generator } from '../../random.js';
 import { Tensor } from '../../tensor.js';
@@ -251,7 +251,7 @@ export function gaussianNoise(options: GaussianNoiseOptions): Transform {
     imageInfo(op, img);
     requireFloat(op, img);
     const src = img.data;
-    const out = arrayFor(img.dtype, src.length);
+    const out = allocArray(op, img.dtype, img.shape);
     for (let i = 0; i < src.length; i++) {
       const v = src[i] + mean + std * g.normal();
       out[i] = clip ? (v < 0 ? 0 : v > 1 ? 1 : v) : v;
@@ -406,7 +406,7 @@ export function toTensor(image: ArrayLike<number> | ImageDataLike, options: ToTe
   if (!Number.isInteger(channels) || channels <= 0 || data.length !== width * height * channels) {
     throw new ShapeError(op, `${data.length} values do not fill height ${height} × width ${width} × ${options.channels ?? '?'} channels`);
   }
-  const out = arrayFor(options.dtype ?? 'float32', data.length);
+  const out = allocArray(op, resolveDType(op, options.dtype ?? 'float32'), [channels, height, width]);
   const hw = width * height;
   for (let i = 0; i < hw; i++) {
     for (let c = 0; c < channels; c++) out[c * hw + i] = data[i * channels + c] / 255;

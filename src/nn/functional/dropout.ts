@@ -18,7 +18,7 @@ export function checkDropoutP(op: string, p: number): void {
 
 /** A mask of `shape` with entries 0 (probability p) or 1/(1 − p). */
 function mask(x: Tensor, shape: readonly number[], p: number, g: Generator): Tensor {
-  const m = alloc(x.dtype, shape);
+  const m = alloc('dropout', x.dtype, shape);
   const keep = p < 1 ? 1 / (1 - p) : 0;
   for (let i = 0; i < m.size; i++) m.data[i] = g.random() < p ? 0 : keep;
   return m;

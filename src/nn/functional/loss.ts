@@ -9,7 +9,7 @@
  */
 import { noGrad } from '../../autograd/grad-mode.js';
 import { tensor } from '../../creation.js';
-import { arrayFor, isFloat } from '../../dtype.js';
+import { allocArray, isFloat } from '../../dtype.js';
 import { ArgumentError, DTypeError, NotSupportedError, ShapeError, fmtShape } from '../../errors.js';
 import {
   abs, add, clamp, div, exp, gather, gt, indexSelect, log, logSoftmax, lt, mean, mul, narrow, neg, relu,
@@ -478,7 +478,7 @@ export function diceLoss(logits: Tensor, target: Tensor, options: DiceLossOption
   const [N, C] = logits.shape;
   const inner = sizeOf(logits.shape.slice(2));
   // One-hot target (0 at ignored pixels) and the mask of counted pixels, as constants.
-  const oneHot = arrayFor(logits.dtype, logits.size);
+  const oneHot = allocArray(op, logits.dtype, logits.shape);
   const t = target.data as Int32Array, valid = ct.valid.data;
   for (let n = 0; n < N; n++) {
     for (let s = 0; s < inner; s++) {

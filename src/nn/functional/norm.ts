@@ -84,7 +84,7 @@ function batchNormComposed(x: Tensor, weight: Tensor | null, bias: Tensor | null
 function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { y: Tensor; mean: Float64Array; variance: Float64Array } {
   const [N, C] = x.shape, P = x.size / (N * C), n = N * P;
   // First centre: each channel's first value; second: the mean, in x's dtype (the value the kernels use).
-  const first = alloc(x.dtype, [C]).data, center = alloc(x.dtype, [C]).data;
+  const first = alloc('batchNorm', x.dtype, [C]).data, center = alloc('batchNorm', x.dtype, [C]).data;
   for (let c = 0; c < C; c++) first[c] = x.data[c * P];
   const mu = new Float64Array(C), v = new Float64Array(C), s = new Float64Array(C);
   kernels().channelSums(x.data, first, null, null, N, C, P, mu, v);
@@ -98,7 +98,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     scale[c] = (weight ? weight.data[c] : 1) * s[c];
     shift[c] = (bias ? bias.data[c] : 0) - (mu[c] - center[c]) * scale[c];
   }
-  const y = alloc(x.dtype, x.shape);
+  const y = alloc('batchNorm', x.dtype, x.shape);
   kernels().channelMix(x.data, center, scale, null, null, null, shift, N, C, P, y.data);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   const out = record(y, 'batchNorm', inputs, (g, needs) => {
@@ -120,7 +120,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     }
     const grads: (Tensor | null)[] = [];
     if (needs[0]) {
-      const dx = alloc(g.dtype, x.shape);
+      const dx = alloc('batchNorm', g.dtype, x.shape);
       kernels().channelMix(g.data, null, a, x.data, center, b, d, N, C, P, dx.data);
       grads.push(dx);
     } else grads.push(null);
@@ -133,7 +133,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
 
 /** A per-channel result as a tensor like `like` (a weight or bias vector). */
 function vector(values: Float64Array, like: Tensor): Tensor {
-  const t = alloc(like.dtype, like.shape);
+  const t = alloc('batchNorm', like.dtype, like.shape);
   t.data.set(values);
   return t;
 }

@@ -175,7 +175,7 @@ type Act = 'lstm' | 'tanh' | 'relu' | 'identity';
 
 /** Column sums of a [rows, cols] array. */
 function colSums(d: FloatArray, rows: number, cols: number, dtype: DType): Tensor {
-  const out = alloc(dtype, [cols]);
+  const out = alloc('rnnBiasGrad', dtype, [cols]);
   const o = out.data;
   for (let r = 0; r < rows; r++) for (let j = 0, k = r * cols; j < cols; j++, k++) o[j] += d[k];
   return out;
@@ -199,7 +199,7 @@ function commonFloat(ts: readonly (Tensor | null)[]): DType | null {
 function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtype: DType): Tensor {
   const [B, cols] = xw.shape;
   const H = cols / 4;
-  const out = alloc(dtype, [B, cols]);
+  const out = alloc('rnnGates', dtype, [B, cols]);
   const o = out.data as FloatArray, xd = xw.data, hd = hw?.data, bd = b?.data;
   for (let r = 0, k = 0; r < B; r++) {
     for (let j = 0; j < cols; j++, k++) {
@@ -223,7 +223,7 @@ function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtyp
       else dpre = g;
       return inputs.map((t, i) => (needs[i] ? (t === b ? sum(dpre, 0) : dpre) : null));
     }
-    dpre = alloc(dtype, [B, cols]);
+    dpre = alloc('rnnGates', dtype, [B, cols]);
     const d = dpre.data as FloatArray, gd = g.data;
     for (let r = 0, k = 0; r < B; r++) {
       for (let j = 0; j < cols; j++, k++) {
@@ -241,7 +241,7 @@ function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtyp
 function lstmCellOp(act: Tensor, c: Tensor | null, dtype: DType): Tensor {
   const [B, G] = act.shape;
   const H = G / 4;
-  const out = alloc(dtype, [B, H]);
+  const out = alloc('lstmCell', dtype, [B, H]);
   const o = out.data as FloatArray, a = act.data, cd = c?.data;
   for (let r = 0; r < B; r++) {
     const ra = r * G, rh = r * H;
@@ -260,7 +260,7 @@ function lstmCellOp(act: Tensor, c: Tensor | null, dtype: DType): Tensor {
     const gd = g.data;
     let dAct: Tensor | null = null, dc: Tensor | null = null;
     if (needs[0]) {
-      dAct = alloc(dtype, [B, G]);
+      dAct = alloc('lstmCell', dtype, [B, G]);
       const d = dAct.data as FloatArray;
       for (let r = 0; r < B; r++) {
         const ra = r * G, rh = r * H;
@@ -273,7 +273,7 @@ function lstmCellOp(act: Tensor, c: Tensor | null, dtype: DType): Tensor {
       }
     }
     if (c && needs[1]) {
-      dc = alloc(dtype, [B, H]);
+      dc = alloc('lstmCell', dtype, [B, H]);
       const d = dc.data as FloatArray;
       for (let r = 0; r < B; r++) for (let j = 0; j < H; j++) d[r * H + j] = gd[r * H + j] * a[r * G + H + j];
     }
@@ -285,7 +285,7 @@ function lstmCellOp(act: Tensor, c: Tensor | null, dtype: DType): Tensor {
 function lstmHiddenOp(act: Tensor, c2: Tensor, dtype: DType): Tensor {
   const [B, G] = act.shape;
   const H = G / 4;
-  const out = alloc(dtype, [B, H]);
+  const out = alloc('lstmHidden', dtype, [B, H]);
   const th = new Float64Array(B * H);
   const o = out.data as FloatArray, a = act.data, cd = c2.data;
   for (let r = 0; r < B; r++) {
@@ -306,12 +306,12 @@ function lstmHiddenOp(act: Tensor, c2: Tensor, dtype: DType): Tensor {
     const gd = g.data;
     let dAct: Tensor | null = null, dc: Tensor | null = null;
     if (needs[0]) {
-      dAct = alloc(dtype, [B, G]);
+      dAct = alloc('lstmHidden', dtype, [B, G]);
       const d = dAct.data as FloatArray;
       for (let r = 0; r < B; r++) for (let j = 0; j < H; j++) d[r * G + 3 * H + j] = gd[r * H + j] * th[r * H + j];
     }
     if (needs[1]) {
-      dc = alloc(dtype, [B, H]);
+      dc = alloc('lstmHidden', dtype, [B, H]);
       const d = dc.data as FloatArray;
       for (let r = 0; r < B; r++) {
         for (let j = 0; j < H; j++) {
@@ -331,7 +331,7 @@ function lstmHiddenOp(act: Tensor, c2: Tensor, dtype: DType): Tensor {
 function gruOp(gi: Tensor, gh: Tensor | null, bIh: Tensor | null, bHh: Tensor | null, h: Tensor, dtype: DType): Tensor {
   const [B, G] = gi.shape;
   const H = G / 3;
-  const out = alloc(dtype, [B, H]);
+  const out = alloc('gruCell', dtype, [B, H]);
   const o = out.data as FloatArray, id = gi.data, hd = gh?.data, bi = bIh?.data, bh = bHh?.data, hv = h.data;
   const R = new Float64Array(B * H), Z = new Float64Array(B * H), N = new Float64Array(B * H), HN = new Float64Array(B * H);
   for (let r = 0; r < B; r++) {
@@ -374,7 +374,7 @@ function gruOp(gi: Tensor, gh: Tensor | null, bIh: Tensor | null, bHh: Tensor | 
       return res;
     }
     const gd = g.data;
-    const dGi = alloc(dtype, [B, G]), dGh = alloc(dtype, [B, G]);
+    const dGi = alloc('gruCell', dtype, [B, G]), dGh = alloc('gruCell', dtype, [B, G]);
     const di = dGi.data as FloatArray, dh = dGh.data as FloatArray;
     for (let r = 0; r < B; r++) {
       for (let j = 0; j < H; j++) {
@@ -392,7 +392,7 @@ function gruOp(gi: Tensor, gh: Tensor | null, bIh: Tensor | null, bHh: Tensor | 
     if (slot.bIh >= 0 && needs[slot.bIh]) res[slot.bIh] = colSums(di, B, G, dtype);
     if (slot.bHh >= 0 && needs[slot.bHh]) res[slot.bHh] = colSums(dh, B, G, dtype);
     if (needs[slot.h]) {
-      const dH = alloc(dtype, [B, H]);
+      const dH = alloc('gruCell', dtype, [B, H]);
       const d = dH.data as FloatArray;
       for (let q = 0; q < B * H; q++) d[q] = gd[q] * Z[q];
       res[slot.h] = dH;
