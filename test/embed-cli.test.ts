@@ -122,4 +122,5 @@ test('embed: bad input gets one line and exit status 1', async () => {
   await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', '90', '--perplexity', '30', '--out', join(tmp, 'x')], /--perplexity 30 must be less than n\/3 = 30/);
   await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', 'many'], /--n must be an integer from 4 to 1000000, got 'many'/);
   await assertOneLineError(['embed', '--checkpoint', ckpt, '--method', 'umap'], /umap/);
+  await assertOneLineError(['embed', '--checkpoint', ckpt, '--method', 'pca', '--perplexity', '10'], /embed: --perplexity applies to --method tsne only/);
 });

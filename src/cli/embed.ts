@@ -17,7 +17,7 @@ import { stratifiedSample } from '../data/split.js';
 import type { Dataset } from '../data/dataset.js';
 import { writeFileAtomic } from '../io/files.js';
 import { saveChart } from '../viz/render.js';
-import { extractFeatures, lastLinear } from '../embed/features.js';
+import { extractFeatures, findLayer, lastLinear } from '../embed/features.js';
 import { kNeighbors } from '../embed/neighbors.js';
 import { leaveOneOutAccuracy } from '../embed/classifier.js';
 import { PCA } from '../embed/pca.js';
@@ -55,6 +55,7 @@ const GALLERY_REFERENCES = 10_000;
 function parseLayer(spec: string | undefined, model: CheckpointModel['model']): { name: string; at: 'output' | 'input' } {
   if (spec === undefined) return { name: lastLinear(model), at: 'input' };
   const m = /^(.*?)(?::(input|output))?$/.exec(spec)!;
+  findLayer(model, m[1]); // an unknown name fails here, before the dataset is read
   return { name: m[1], at: (m[2] as 'input' | 'output' | undefined) ?? 'output' };
 }
 
@@ -201,5 +202,8 @@ export function registerEmbedCommand(program: Command, loadModel: (path: string)
     }, 30)
     .option('--seed <n>', 'seed of the sample and of the map', integer('--seed', 0, 2 ** 31 - 1), 0)
     .option('--out <dir>', 'output folder (default runs/embed-<date>)')
-    .action(async (o: EmbedCliOptions) => { await runEmbed(o, loadModel); });
+    .action(async (o: EmbedCliOptions, cmd: Command) => {
+      if (o.method !== 'tsne' && cmd.getOptionValueSource('perplexity') === 'cli') throw new ArgumentError('embed', '--perplexity applies to --method tsne only');
+      await runEmbed(o, loadModel);
+    });
 }
