@@ -132,8 +132,7 @@ export async function loadDataset(spec: string, options: LoadOptions): Promise<L
     const present = new Set(Array.from(raw.train.labels, raw.train.name));
     const absent = requested.filter((c) => !present.has(c));
     if (absent.length) {
-      const known = [...new Set(Array.from(raw.train.labels))].sort((a, b) => a - b).map(raw.train.name);
-      throw new ArgumentError('dataset', `${raw.train.source} has no training images of the class${absent.length > 1 ? 'es' : ''} ${quoteList(absent)} (its ${raw.train.kind}s: ${quoteList(known, 30)})`);
+      throw new ArgumentError('dataset', `${raw.train.source} has no training images of the class${absent.length > 1 ? 'es' : ''} ${quoteList(absent)} (its ${raw.train.kind}s: ${quoteList(classesOf(raw.train), 30)})`);
     }
   }
   // Without an explicit list, every label must be known: a test label unseen in training is an error now, not after an epoch.
@@ -160,7 +159,7 @@ export async function loadDataset(spec: string, options: LoadOptions): Promise<L
 }
 
 function checkClassList(classes: readonly string[]): void {
-  if (classes.length === 0 || classes.some((c) => typeof c !== 'string' || c === '')) throw new ArgumentError('dataset', `the class list must be non-empty names, got ${JSON.stringify(classes)}`);
+  if (!Array.isArray(classes) || classes.length === 0 || classes.some((c) => typeof c !== 'string' || c === '')) throw new ArgumentError('dataset', `the class list must be non-empty names, got ${JSON.stringify(classes)}`);
   const twice = classes.find((c, i) => classes.indexOf(c) !== i);
   if (twice !== undefined) throw new ArgumentError('dataset', `the class list names '${twice}' twice`);
 }
