@@ -233,6 +233,7 @@ test('extractFeatures: named layer outputs or inputs, batched, eval mode restore
     assertClose([fromSet.features.data[i * 8] * Math.sqrt(e)], [expected.data[i * 8]], { atol: 1e-5 });
   }
   assert.throws(() => extractFeatures(net, 'fc9', x), /extractFeatures: unknown layer 'fc9'; the model's layers are: body, body.0, body.1, body.2, body.3, head/);
+  assert.throws(() => lastLinear(new nn.Sequential(new nn.Flatten(), new nn.ReLU())), /extractFeatures: the model has no Linear layer; name one of: 0, 1/);
   assert.throws(() => extractFeatures(net, 'head', x, { at: 'middle' as 'input' }), /extractFeatures: at must be one of 'output', 'input'/);
   assert.throws(() => extractFeatures(net, 'head', x, { batchSize: 0 }), /extractFeatures: batchSize must be a positive integer/);
   assert.ok(net.training);
