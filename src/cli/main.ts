@@ -26,6 +26,7 @@ import { registerEmbedCommand } from './embed.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
 import { floatOption, intOption } from './options.js';
+import { fmtBytes } from '../dtype.js';
 
 const version = packageVersion();
 
@@ -155,7 +156,7 @@ export function buildProgram(): Command {
       const shape = String(o.inputShape).split(',').map(Number);
       if (shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ArgumentError('summary', `--input-shape must be c,h,w (positive integers), got '${o.inputShape}'`);
       const values = shape[0] * shape[1] * shape[2];
-      if (values > MAX_INPUT_VALUES) throw new ArgumentError('summary', `--input-shape ${o.inputShape} is too large: ${values.toLocaleString('en')} values per image (${(4 * values / 2 ** 20).toLocaleString('en', { maximumFractionDigits: 0 })} MiB as float32), at most ${MAX_INPUT_VALUES.toLocaleString('en')}`);
+      if (values > MAX_INPUT_VALUES) throw new ArgumentError('summary', `--input-shape ${o.inputShape} is too large: ${values.toLocaleString('en')} values per image (${fmtBytes(4 * values)} as float32), at most ${MAX_INPUT_VALUES.toLocaleString('en')}`);
       const model = createModel(o.model, { inChannels: shape[0], numClasses: o.classes, inputSize: shape[1] });
       console.log(summary(model, [1, ...shape]).toString());
     });

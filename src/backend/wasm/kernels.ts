@@ -4,7 +4,7 @@
  * erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too small to be
  * worth the copies — runs the JS reference kernels.
  */
-import type { TypedArray } from '../../dtype.js';
+import { fmtBytes, type TypedArray } from '../../dtype.js';
 import { MemoryError, fmtShape } from '../../errors.js';
 import { broadcastStrides, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
@@ -88,8 +88,6 @@ export function splitRange(n: number, parts: number, unit: number): [number, num
   }
   return ranges;
 }
-
-const fmtBytes = (n: number): string => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${Math.ceil(n / 2 ** 20)} MiB`);
 
 /** A kernel's arguments for an error message: op names, shapes, array sizes, convolution and pooling geometry. */
 function describeArgs(args: readonly unknown[]): string {
