@@ -108,7 +108,7 @@ test('the checkpoint is one safetensors file: model.*, optimizer.state.*, and th
   assert.equal(metadata[CHECKPOINT_CHECKSUM_KEY], createHash('sha256').update(serializeSafetensors(tensors)).update(metadata[CHECKPOINT_METADATA_KEY]).digest('hex'));
   const names = Object.keys(tensors).sort();
   const modelNames = Object.keys(run.model.stateDict()).map((n) => `model.${n}`);
-  const optimizerNames = [0, 1, 2, 3, 4, 5].map((i) => `optimizer.state.${i}.momentumBuffer`);
+  const optimizerNames = [0, 1, 2, 3, 4, 5].map((i) => `optimizer.state.${i}.momentum_buffer`);
   assert.deepEqual(names, [...modelNames, ...optimizerNames].sort());
   assert.equal(tensors['model.body.1.num_batches_tracked'].dtype, 'int32');
   const doc = JSON.parse(metadata.pixelgrad);
@@ -117,14 +117,14 @@ test('the checkpoint is one safetensors file: model.*, optimizer.state.*, and th
   assert.equal(doc.step, 0, 'step defaults to 0');
   assert.equal(doc.config, null);
   assert.equal(doc.optimizer.type, 'SGD');
-  assert.deepEqual(doc.optimizer.stateDict.state['0'], { momentumBuffer: { $tensor: 'optimizer.state.0.momentumBuffer' } });
+  assert.deepEqual(doc.optimizer.stateDict.state['0'], { momentum_buffer: { $tensor: 'optimizer.state.0.momentum_buffer' } });
   assert.deepEqual(doc.optimizer.stateDict.paramGroups.map((g: { params: number[] }) => g.params), [[0, 1], [2, 3, 4, 5]]);
   assert.equal(doc.scheduler.type, 'StepLR');
   assert.deepEqual(doc.rng.default, defaultGenerator.getState());
   assert.deepEqual(doc.rng.generators.data, run.data.getState());
   // The momentum buffers are the optimiser's, exactly.
   const sd = run.optimizer.stateDict();
-  assert.deepEqual([...tensors['optimizer.state.3.momentumBuffer'].data], (sd.state['3'].momentumBuffer as { data: number[] }).data);
+  assert.deepEqual([...tensors['optimizer.state.3.momentum_buffer'].data], (sd.state['3'].momentum_buffer as { data: number[] }).data);
   // The same inputs give the same bytes.
   assert.deepEqual(serializeCheckpoint({ model: run.model, optimizer: run.optimizer, scheduler: run.scheduler, epoch: 0, generators: { data: run.data } }), bytes);
 });
@@ -210,9 +210,9 @@ const CORRUPT: [string, (p: { tensors: Record<string, Tensor>; doc: Record<strin
   ['missing version', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, version: undefined }) }), /version must be a number, got undefined/],
   ['negative epoch', ({ tensors, doc }) => serializeSafetensors(tensors, { pixelgrad: JSON.stringify({ ...doc, epoch: -3 }) }), /epoch must be a non-negative integer, got -3/],
   ['missing optimizer tensor', ({ tensors, doc }) => {
-    const { ['optimizer.state.2.momentumBuffer']: _gone, ...rest } = tensors;
+    const { ['optimizer.state.2.momentum_buffer']: _gone, ...rest } = tensors;
     return serializeSafetensors(rest, { pixelgrad: JSON.stringify(doc) });
-  }, /optimizer\.stateDict\.state\[2\]\.momentumBuffer refers to tensor "optimizer\.state\.2\.momentumBuffer", which is not in the file/],
+  }, /optimizer\.stateDict\.state\[2\]\.momentum_buffer refers to tensor "optimizer\.state\.2\.momentum_buffer", which is not in the file/],
   ['unreferenced optimizer tensor', ({ tensors, doc }) => serializeSafetensors({ ...tensors, 'optimizer.state.9.x': randn([2]) }, { pixelgrad: JSON.stringify(doc) }),
     /tensor "optimizer\.state\.9\.x" is not referenced by the optimizer state/],
   ['stray tensor', ({ tensors, doc }) => serializeSafetensors({ ...tensors, other: randn([2]) }, { pixelgrad: JSON.stringify(doc) }),
@@ -427,7 +427,7 @@ test('a process killed while saving never leaves a corrupt checkpoint', async ()
     const ckpt = loadCheckpoint(path); // throws if the file under the final name were partial
     assert.ok(ckpt.epoch >= 0);
     assert.equal(ckpt.model.weight.size, 2_000_000);
-    assert.ok(ckpt.optimizer!.stateDict.state['0'].momentumBuffer !== undefined);
+    assert.ok(ckpt.optimizer!.stateDict.state['0'].momentum_buffer !== undefined);
   }
   // A killed process may leave its temporary file behind (never under the final name).
   assert.ok(readdirSync(dir).every((f) => f === 'ckpt.safetensors' || f === 'child.mjs' || /^ckpt\.safetensors\.\d+\.\d+\.tmp$/.test(f)), readdirSync(dir).join(', '));

@@ -1,7 +1,8 @@
 /**
  * Optimisers, learning-rate schedulers and gradient clipping against PyTorch 1.13 (fixtures in
- * test/fixtures/optim.json, made by tools/gen_optim_fixtures.py), plus state-dict round trips,
- * zeroGrad, parameter groups and the error paths.
+ * test/fixtures/optim.json, made by tools/gen_optim_fixtures.py), state dicts against PyTorch's
+ * state_dict() names and values (test/fixtures/optim-state.json, tools/gen_optim_state_fixture.py),
+ * plus state-dict round trips, zeroGrad, parameter groups and the error paths.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,10 +217,10 @@ test('stateDict is plain data: buffers with dtype and shape, options with the gr
   const sd = opt.stateDict();
   assert.deepEqual(Object.keys(sd.state), ['0'], 'b has no gradient yet, so no state');
   assert.equal(sd.state['0'].step, 1);
-  assert.deepEqual(sd.state['0'].expAvg, { dtype: 'float64', shape: [2, 2], data: new Array(4).fill(1 - 0.9) }); // (1 − β1)·g
+  assert.deepEqual(sd.state['0'].exp_avg, { dtype: 'float64', shape: [2, 2], data: new Array(4).fill(1 - 0.9) }); // (1 − β1)·g
   assert.deepEqual(sd.paramGroups, [
-    { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, params: [0] },
-    { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, params: [1] },
+    { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, params: [0] },
+    { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, params: [1] },
   ]);
   assert.ok(opt.state.get(w)!.expAvg instanceof Float64Array, 'state buffers follow the parameter dtype');
   sd.paramGroups[0].betas = [0, 0];
@@ -232,7 +233,7 @@ test('loadStateDict restores the group options and the scheduler fields', () => 
   const sched = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
   for (let i = 0; i < 5; i++) { opt.step(); sched.step(); }
   const saved = JSON.parse(JSON.stringify({ opt: opt.stateDict(), sched: sched.stateDict() }));
-  assert.equal(saved.opt.paramGroups[0].initialLr, 0.1);
+  assert.equal(saved.opt.paramGroups[0].initial_lr, 0.1);
   const opt2 = new SGD([zeros([2], { requiresGrad: true })], { lr: 0.1, momentum: 0.9 });
   const sched2 = new StepLR(opt2, { stepSize: 2, gamma: 0.5 });
   opt2.loadStateDict(saved.opt);
@@ -434,10 +435,11 @@ test('loadStateDict rejects state dicts that do not fit, and changes nothing', (
   const cases: [string, (sd: any) => void, RegExp, Function][] = [
     ['group count', (sd) => sd.paramGroups.pop(), /^Adam\.loadStateDict: the state dict has 1 parameter groups but the optimiser has 2$/, ArgumentError],
     ['param count', (sd) => sd.paramGroups[1].params.push(2), /^Adam\.loadStateDict: paramGroups\[1\] has 2 parameters in the state dict but 1 in the optimiser$/, ArgumentError],
-    ['buffer shape', (sd) => { sd.state['1'].expAvg.shape = [2, 2]; }, /^Adam\.loadStateDict: state\[1\]\.expAvg has shape \[2,2\] but the parameter has shape \[4\]$/, ShapeError],
-    ['buffer length', (sd) => { sd.state['0'].expAvgSq.data.pop(); }, /^Adam\.loadStateDict: state\[0\]\.expAvgSq has 11 values but shape \[3,4\] needs 12$/, ShapeError],
-    ['null in data', (sd) => { sd.state['0'].expAvg.data[3] = null; }, /^Adam\.loadStateDict: state\[0\]\.expAvg\.data\[3\] must be a number, got null/, ArgumentError],
-    ['unknown state', (sd) => { sd.state['0'].momentumBuffer = 1; }, /^Adam\.loadStateDict: state\[0\]\.momentumBuffer is not part of Adam's state \(known: expAvg, expAvgSq, maxExpAvgSq, step\)$/, ArgumentError],
+    ['buffer shape', (sd) => { sd.state['1'].exp_avg.shape = [2, 2]; }, /^Adam\.loadStateDict: state\[1\]\.exp_avg has shape \[2,2\] but the parameter has shape \[4\]$/, ShapeError],
+    ['buffer length', (sd) => { sd.state['0'].exp_avg_sq.data.pop(); }, /^Adam\.loadStateDict: state\[0\]\.exp_avg_sq has 11 values but shape \[3,4\] needs 12$/, ShapeError],
+    ['null in data', (sd) => { sd.state['0'].exp_avg.data[3] = null; }, /^Adam\.loadStateDict: state\[0\]\.exp_avg\.data\[3\] must be a number, got null/, ArgumentError],
+    ['unknown state', (sd) => { sd.state['0'].momentum_buffer = 1; }, /^Adam\.loadStateDict: state\[0\]\.momentum_buffer is not part of Adam's state \(known: exp_avg, exp_avg_sq, max_exp_avg_sq, step\)$/, ArgumentError],
+    ['a name twice', (sd) => { sd.state['0'].expAvg = sd.state['0'].exp_avg; }, /^Adam\.loadStateDict: state\[0\] gives 'expAvg' twice \(as 'exp_avg' and 'expAvg'\)$/, ArgumentError],
     ['state of no param', (sd) => { sd.state['5'] = sd.state['0']; }, /^Adam\.loadStateDict: state has an entry for parameter '5', which is in no parameter group$/, ArgumentError],
     ['bad option', (sd) => { sd.paramGroups[0].lr = -1; }, /^Adam: paramGroups\[0\]\.lr must be a non-negative number, got -1$/, ArgumentError],
     ['unknown option', (sd) => { sd.paramGroups[0].momentum = 0.9; }, /^Adam\.loadStateDict: unknown option 'momentum' in paramGroups\[0\]/, ArgumentError],
@@ -505,4 +507,59 @@ test('clipping errors', () => {
   assert.throws(() => clipGradNorm([p, 3 as never], 1), /^ArgumentError: clipGradNorm: params\[1\] must be a Tensor, got 3$/);
   assert.throws(() => clipGradValue([p], -0.5), /^ArgumentError: clipGradValue: clipValue must be a non-negative number, got -0.5$/);
   assert.deepEqual([...p.grad.data], [1, 2], 'untouched');
+});
+
+interface StateCase {
+  name: string; optimizer: string; options: Options; params: Arr[]; grads: (Arr | null)[][];
+  state: Record<string, Record<string, Arr | number>>; param_groups: Record<string, unknown>[];
+}
+const stateFixtures: { cases: StateCase[] } = JSON.parse(readFileSync(new URL('./fixtures/optim-state.json', import.meta.url), 'utf8'));
+
+/** Group options PyTorch 1.13 serialises that pixelgrad does not implement (see src/options.ts). */
+const TORCH_ONLY_GROUP_KEYS = ['foreach', 'fused', 'capturable', 'differentiable'];
+
+for (const c of stateFixtures.cases) {
+  test(`${c.name}: stateDict uses PyTorch's names and values (torch 1.13 state_dict())`, () => {
+    const ps = c.params.map((a) => tensor(Float32Array.from(a.data), { shape: a.shape, requiresGrad: true }));
+    const opt = makeOptimizer(c.optimizer, c.options, null, ps);
+    for (const step of c.grads) {
+      ps.forEach((p, i) => { p.grad = step[i] === null ? null : tensor(Float32Array.from(step[i]!.data), { shape: step[i]!.shape }); });
+      opt.step();
+    }
+    const sd = JSON.parse(JSON.stringify(opt.stateDict())) as OptimizerStateDict;
+    assert.deepEqual(Object.keys(sd.state).sort(), Object.keys(c.state).sort(), 'parameters with state');
+    for (const [index, expected] of Object.entries(c.state)) {
+      const got = sd.state[index];
+      assert.deepEqual(Object.keys(got).sort(), Object.keys(expected).sort(), `state[${index}] names`);
+      for (const [key, value] of Object.entries(expected)) {
+        if (typeof value === 'number') assert.equal(got[key], value, `state[${index}].${key}`);
+        else assertClose((got[key] as { data: number[] }).data, value.data, { what: `state[${index}].${key}` });
+      }
+    }
+    c.param_groups.forEach((torchGroup, gi) => {
+      const group = sd.paramGroups[gi] as Record<string, unknown>;
+      const torchKeys = Object.keys(torchGroup).filter((k) => !TORCH_ONLY_GROUP_KEYS.includes(k));
+      assert.deepEqual(Object.keys(group).sort(), torchKeys.sort(), `paramGroups[${gi}] names`);
+      for (const k of torchKeys) assert.deepEqual(group[k], torchGroup[k], `paramGroups[${gi}].${k}`);
+    });
+  });
+}
+
+test('loadStateDict reads the camelCase names of older checkpoints', () => {
+  const make = () => {
+    const ps = [tensor([1, 2], { requiresGrad: true }), tensor([3], { requiresGrad: true })];
+    const opt = new Adam(ps, { lr: 0.01, weightDecay: 0.1, amsgrad: true });
+    return { ps, opt };
+  };
+  const a = make();
+  for (let s = 0; s < 2; s++) { a.ps.forEach((p) => { p.grad = p.mul(0.5).detach(); }); a.opt.step(); }
+  const sd = a.opt.stateDict();
+  // The layout pixelgrad wrote before (camelCase inside the state and the groups).
+  const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase()), v]));
+  const old = { state: Object.fromEntries(Object.entries(sd.state).map(([i, e]) => [i, camel(e)])), paramGroups: sd.paramGroups.map(camel) } as OptimizerStateDict;
+  assert.ok('expAvgSq' in old.state['0'] && 'maxExpAvgSq' in old.state['0'] && 'weightDecay' in old.paramGroups[0]);
+  const b = make();
+  b.opt.loadStateDict(old);
+  assert.deepEqual(b.opt.stateDict(), sd);
+  assert.equal(b.opt.paramGroups[0].weightDecay, 0.1);
 });

@@ -49,7 +49,10 @@ export interface EncodedBuffer {
 /**
  * The optimiser's state as plain JSON-serialisable data, laid out as PyTorch's `state_dict()`:
  * parameters are referred to by their index in the order of the groups' `params`; `state` is keyed
- * by that index (a string in JSON) and `paramGroups` holds each group's options and indices.
+ * by that index (a string in JSON) and `paramGroups` holds each group's options and indices. Inside,
+ * names are PyTorch's (`exp_avg`, `momentum_buffer`, `weight_decay`, `initial_lr`, ...), so that
+ * the state maps onto PyTorch's key for key; `loadStateDict` also reads the camelCase names that
+ * pixelgrad wrote before (`expAvg`, `weightDecay`, ...).
  */
 export interface OptimizerStateDict {
   state: { [paramIndex: string]: { [key: string]: EncodedBuffer | number } };
@@ -64,6 +67,27 @@ export interface StateSpec {
 
 function copyOption(v: unknown): unknown {
   return Array.isArray(v) ? v.map(copyOption) : v;
+}
+
+/** PyTorch's name for a state buffer or group option: `expAvgSq` → `exp_avg_sq`, `initialLr` → `initial_lr`. */
+export function torchName(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * `entry` with its keys renamed to pixelgrad's (camelCase) names, for those of `known` given under
+ * PyTorch's name (or already camelCase); a name given both ways is an error. Other keys are kept,
+ * for the caller to reject.
+ */
+function fromTorchNames(op: string, at: string, entry: Record<string, unknown>, known: readonly string[]): Record<string, unknown> {
+  const byTorchName = new Map(known.map((k) => [torchName(k), k]));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(entry)) {
+    const name = byTorchName.get(key) ?? key;
+    if (Object.prototype.hasOwnProperty.call(out, name)) throw new ArgumentError(op, `${at} gives '${name}' twice (as '${torchName(name)}' and '${name}')`);
+    out[name] = value;
+  }
+  return out;
 }
 
 function newBuffer(like: FloatArray): FloatArray {
@@ -204,14 +228,14 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
     const paramGroups = this.paramGroups.map((group) => {
       const { params, ...options } = group as ParamGroup<O> & Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(options)) out[k] = copyOption(v);
+      for (const [k, v] of Object.entries(options)) out[torchName(k)] = copyOption(v);
       const ids = params.map((p) => {
         const s = this.state.get(p);
         if (s !== undefined) {
           const enc: { [key: string]: EncodedBuffer | number } = {};
           for (const [k, v] of Object.entries(s)) {
             if (v === undefined) continue;
-            enc[k] = typeof v === 'number' ? v : { dtype: v instanceof Float64Array ? 'float64' : 'float32', shape: [...p.shape], data: Array.from(v) };
+            enc[torchName(k)] = typeof v === 'number' ? v : { dtype: v instanceof Float64Array ? 'float64' : 'float32', shape: [...p.shape], data: Array.from(v) };
           }
           state[String(index)] = enc;
         }
@@ -249,8 +273,10 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
         if (!Number.isInteger(id) || idMap.has(id)) throw new ArgumentError(op, `${at}.params[${pi}] must be a unique integer index, got ${fmtValue(id)}`);
         idMap.set(id, current[pi]);
       });
-      const { params: _ids, ...options } = sg;
-      checkKeys(op, options, [...Object.keys(this.defaults), ...SCHEDULER_GROUP_KEYS], at);
+      const { params: _ids, ...given } = sg;
+      const knownOptions = [...Object.keys(this.defaults), ...SCHEDULER_GROUP_KEYS];
+      const options = fromTorchNames(op, at, given, knownOptions);
+      checkKeys(op, options, knownOptions, at);
       const full = { ...this.defaults } as Record<string, unknown>;
       for (const [k, v] of Object.entries(options)) if (v !== undefined) full[k] = copyOption(v);
       full.params = current;
@@ -264,16 +290,16 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions, S
       if (p === undefined || !/^\d+$/.test(key)) throw new ArgumentError(op, `state has an entry for parameter ${fmtValue(key)}, which is in no parameter group`);
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new ArgumentError(op, `state[${key}] must be an object, got ${fmtValue(entry)}`);
       const decoded: Record<string, FloatArray | number> = {};
-      for (const [name, value] of Object.entries(entry)) {
-        const at = `state[${key}].${name}`;
+      const known = [...spec.buffers, ...spec.scalars];
+      for (const [name, value] of Object.entries(fromTorchNames(op, `state[${key}]`, entry, known))) {
+        const at = `state[${key}].${known.includes(name) ? torchName(name) : name}`;
         if (spec.scalars.includes(name)) {
           if (typeof value !== 'number' || !Number.isFinite(value)) throw new ArgumentError(op, `${at} must be a finite number, got ${fmtValue(value)}`);
           decoded[name] = value;
         } else if (spec.buffers.includes(name)) {
           decoded[name] = decodeBuffer(op, at, value, p);
         } else {
-          const known = [...spec.buffers, ...spec.scalars];
-          throw new ArgumentError(op, `${at} is not part of ${this.opName}'s state (known: ${known.join(', ') || 'none'})`);
+          throw new ArgumentError(op, `${at} is not part of ${this.opName}'s state (known: ${known.map(torchName).join(', ') || 'none'})`);
         }
       }
       newState.set(p, decoded as S);
