@@ -2,7 +2,7 @@
  * Run faults below the command line: write failures named in one line (read-only and pseudo file
  * systems, a file in the way, a full disk), no endless mkdir, leftover temporary files removed;
  * fit stopping on a non-finite loss; evaluation and prediction in batches; a wasm convolution
- * past its memory split by images, any other kernel call named in a MemoryError.
+ * or element-wise call past its memory run in halves, any other kernel call named in a MemoryError.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,7 +179,7 @@ test('evaluate hands each batch and its output to onBatch', () => {
 
 // ---- the wasm arena ----
 
-test('a wasm convolution too large for the memory runs in halves of the batch, with the results of one call', { skip: !wasmSimdSupported() }, async () => {
+test('wasm convolutions and element-wise kernels too large for the memory run in halves, with the results of one call', { skip: !wasmSimdSupported() }, async () => {
   const small = (await createWasmBackend({ threads: 1, maxMemory: 8 * 2 ** 20 })).kernels;
   manualSeed(3);
   // 40 images: 1.9 MiB in, 5 MiB out, more with the convolution's scratch — over 8 MiB in one call.
@@ -193,6 +193,14 @@ test('a wasm convolution too large for the memory runs in halves of the batch, w
   assertClose(gx, gxRef, { atol: 1e-4, what: 'input gradient' });
   const [gw, gwRef] = both(w.length, (k, out) => k.conv2dBackwardWeight(x, gOut, out, g));
   assertClose(gw, gwRef, { atol: 1e-2, rtol: 1e-4, what: 'weight gradient (a sum over 160k products)' });
+  // Element-wise kernels on arrays that are not broadcast run in halves too: 3M elements are 12 MiB an array.
+  const u = randn([3_000_000]).data, v = randn([3_000_000]).data, shape = [3_000_000];
+  const [r, rRef] = both(u.length, (k, out) => k.unary('relu', u, out, 0, 0));
+  assert.deepEqual(r, rRef, 'relu');
+  const [m, mRef] = both(u.length, (k, out) => k.binary('mul', u, shape, v, shape, out, shape));
+  assert.deepEqual(m, mRef, 'mul');
+  const [c, cRef] = both(u.length, (k, out) => k.where(u, shape, u, shape, v, shape, out, shape));
+  assert.deepEqual(c, cRef, 'where');
 });
 
 test('a wasm kernel call past the memory limit throws a MemoryError naming the op, the shapes and the bytes', { skip: !wasmSimdSupported() }, async () => {
@@ -207,7 +215,8 @@ test('a wasm kernel call past the memory limit throws a MemoryError naming the o
       assert.match(e.message, /^wasm conv2d: float32\[786432\], float32\[216\], float32\[2097152\], input \[1,3,512,512\] → output \[1,8,512,512\], window 3×3 needs at least \d+(\.\d+)? MiB of WebAssembly memory in one call, more than the 8 MiB it can have; use smaller batches/);
       return true;
     });
-    assert.throws(() => randn([3_000_000]).relu(), /^MemoryError: wasm unary: relu, float32\[3000000\], float32\[3000000\] needs at least 11\.\d MiB of WebAssembly memory in one call, more than the 8 MiB it can have/);
+    // A broadcast operand cannot be cut in halves.
+    assert.throws(() => randn([3_000_000]).add(randn([1])), /^MemoryError: wasm binary: add, float32\[3000000\], \[3000000\], float32\[1\], \[1\], float32\[3000000\], \[3000000\] needs at least 11\.\d MiB of WebAssembly memory in one call, more than the 8 MiB it can have/);
   } finally {
     setBackend(previous);
   }

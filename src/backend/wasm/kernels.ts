@@ -125,6 +125,20 @@ function namingOverflow(kernels: Kernels): Kernels {
   return out as unknown as Kernels;
 }
 
+/**
+ * Runs `whole`; when it needs more wasm memory than there is and the call can be cut (`part`
+ * given, n ≥ 2), runs `part` on the two halves of 0..n instead (each of which may be cut again).
+ */
+function halvesOnOverflow(n: number, whole: () => void, part: ((lo: number, hi: number) => void) | null): void {
+  try {
+    return whole();
+  } catch (err) {
+    if (!(err instanceof ArenaFullError) || !part || n < 2) throw err;
+  }
+  part(0, n >> 1);
+  part(n >> 1, n);
+}
+
 export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   const ex = rt.exports;
   const gemmWork = ex.gemmWorkBytes();
@@ -146,12 +160,17 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   const unary: Kernels['unary'] = (op, x, out, p0, p1) => {
     const code = UNARY_CODE[op];
     if (code < 0 || !isF32(x) || !isF32(out) || x.length < MIN_ELEMENTS) return js.unary(op, x, out, p0, p1);
-    rt.reset();
     const n = x.length;
-    const px = rt.putF32(x), po = rt.alloc(n * 4);
-    ex.unary(code, px, po, n, p0, p1);
-    out.set(rt.f32(po, n));
+    halvesOnOverflow(n, () => {
+      rt.reset();
+      const px = rt.putF32(x), po = rt.alloc(n * 4);
+      ex.unary(code, px, po, n, p0, p1);
+      out.set(rt.f32(po, n));
+    }, (lo, hi) => unary(op, x.subarray(lo, hi), out.subarray(lo, hi), p0, p1));
   };
+
+  /** Operands that are not broadcast are laid out as the output: halves of a call are halves of each array. */
+  const flat = (out: TypedArray, ...operands: TypedArray[]): boolean => operands.every((x) => x.length === out.length);
 
   const binary: Kernels['binary'] = (op, a, aShape, b, bShape, out, outShape) => {
     const compare = COMPARISONS.has(op);
@@ -162,12 +181,14 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     const { dims, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
     const nd = dims.length;
     if (strides.some((s) => s[nd - 1] > 1)) return js.binary(op, a, aShape, b, bShape, out, outShape);
-    rt.reset();
-    const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...dims]);
-    const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
-    ex.binary(BINARY_CODE[op], pa, pb, po, nd, meta);
-    if (compare) out.set(rt.i32(po, out.length));
-    else out.set(rt.f32(po, out.length));
+    halvesOnOverflow(out.length, () => {
+      rt.reset();
+      const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...dims]);
+      const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
+      ex.binary(BINARY_CODE[op], pa, pb, po, nd, meta);
+      if (compare) out.set(rt.i32(po, out.length));
+      else out.set(rt.f32(po, out.length));
+    }, flat(out, a, b) ? (lo, hi) => binary(op, a.subarray(lo, hi), [hi - lo], b.subarray(lo, hi), [hi - lo], out.subarray(lo, hi), [hi - lo]) : null);
   };
 
   const where: Kernels['where'] = (cond, cShape, a, aShape, b, bShape, out, outShape) => {
@@ -178,14 +199,18 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     const { dims, strides } = collapse(outShape, [cShape, aShape, bShape].map((s) => broadcastStrides(s, outShape)));
     const nd = dims.length;
     if (strides.some((s) => s[nd - 1] > 1)) return js.where(cond, cShape, a, aShape, b, bShape, out, outShape);
-    rt.reset();
-    const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...strides[2], ...dims]);
-    const pc = rt.putBits(cond as Float32Array | Int32Array);
-    const pa = rt.putBits(a as Float32Array | Int32Array), pb = rt.putBits(b as Float32Array | Int32Array);
-    const po = rt.alloc(out.length * 4);
-    ex.where(pc, isF32(cond) ? 1 : 0, pa, pb, po, nd, meta);
-    if (isF32(out)) out.set(rt.f32(po, out.length));
-    else out.set(rt.i32(po, out.length));
+    halvesOnOverflow(out.length, () => {
+      rt.reset();
+      const meta = rt.putInts([...dims, ...strides[0], ...strides[1], ...strides[2], ...dims]);
+      const pc = rt.putBits(cond as Float32Array | Int32Array);
+      const pa = rt.putBits(a as Float32Array | Int32Array), pb = rt.putBits(b as Float32Array | Int32Array);
+      const po = rt.alloc(out.length * 4);
+      ex.where(pc, isF32(cond) ? 1 : 0, pa, pb, po, nd, meta);
+      if (isF32(out)) out.set(rt.f32(po, out.length));
+      else out.set(rt.i32(po, out.length));
+    }, flat(out, cond, a, b)
+      ? (lo, hi) => where(cond.subarray(lo, hi), [hi - lo], a.subarray(lo, hi), [hi - lo], b.subarray(lo, hi), [hi - lo], out.subarray(lo, hi), [hi - lo])
+      : null);
   };
 
   const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
@@ -270,20 +295,15 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry, bias?: TypedArray | null) => void;
   const convKernel = (fallback: ConvKernel, name: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
     perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => {
-    const halves: ConvKernel = (a, b, out, g, bias) => {
-      try {
-        return whole(a, b, out, g, bias);
-      } catch (err) {
-        if (!(err instanceof ArenaFullError) || g.batch < 2) throw err;
-      }
-      // The arrays of a half are views of its images; an array with no per-image part (the weights, a weight gradient) is whole.
-      const [ia, ib, io] = perImage(g), h = g.batch >> 1, rest = g.batch - h;
-      const part = (x: TypedArray, per: number, lo: number, n: number): TypedArray => (per ? x.subarray(lo * per, (lo + n) * per) : x);
-      halves(part(a, ia, 0, h), part(b, ib, 0, h), part(out, io, 0, h), { ...g, batch: h }, bias);
-      const second = partialSums ? new Float32Array(out.length) : part(out, io, h, rest);
-      halves(part(a, ia, h, rest), part(b, ib, h, rest), second, { ...g, batch: rest }, bias);
-      if (partialSums) for (let i = 0; i < out.length; i++) out[i] += second[i];
-    };
+    const halves: ConvKernel = (a, b, out, g, bias) => halvesOnOverflow(g.batch, () => whole(a, b, out, g, bias), (lo, hi) => {
+      // The arrays of a part are views of its images; an array with no per-image part (the weights, a weight gradient) is whole.
+      const [ia, ib, io] = perImage(g);
+      const images = (x: TypedArray, per: number): TypedArray => (per ? x.subarray(lo * per, hi * per) : x);
+      const sum = partialSums && lo > 0; // the second part of a weight gradient is added to the first
+      const dst = sum ? new Float32Array(out.length) : images(out, io);
+      halves(images(a, ia), images(b, ib), dst, { ...g, batch: hi - lo }, bias);
+      if (sum) for (let i = 0; i < out.length; i++) out[i] += dst[i];
+    });
     const whole: ConvKernel = (a, b, out, g, bias) => {
       if (!isF32(a) || !isF32(b) || !isF32(out) || (bias && !isF32(bias)) || out.length === 0) return fallback(a, b, out, g, bias);
       rt.reset();
