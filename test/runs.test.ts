@@ -179,7 +179,7 @@ test('evaluate hands each batch and its output to onBatch', () => {
 
 // ---- the wasm arena ----
 
-test('wasm convolutions and element-wise kernels too large for the memory run in halves, with the results of one call', { skip: !wasmSimdSupported() }, async () => {
+test('wasm convolutions, products and element-wise kernels too large for the memory run in halves, with the results of one call', { skip: !wasmSimdSupported() }, async () => {
   const small = (await createWasmBackend({ threads: 1, maxMemory: 8 * 2 ** 20 })).kernels;
   manualSeed(3);
   // 40 images: 1.9 MiB in, 5 MiB out, more with the convolution's scratch — over 8 MiB in one call.
@@ -193,6 +193,10 @@ test('wasm convolutions and element-wise kernels too large for the memory run in
   assertClose(gx, gxRef, { atol: 1e-4, what: 'input gradient' });
   const [gw, gwRef] = both(w.length, (k, out) => k.conv2dBackwardWeight(x, gOut, out, g));
   assertClose(gw, gwRef, { atol: 1e-2, rtol: 1e-4, what: 'weight gradient (a sum over 160k products)' });
+  // A product with one right-hand matrix runs on halves of the left-hand rows (4.6 + 3.1 MiB and the GEMM's packing).
+  const l = randn([4000, 300]).data, rm = randn([300, 200]).data;
+  const [p, pRef] = both(4000 * 200, (k, out) => k.matmul(l, [4000, 300], rm, [300, 200], out, [4000, 200]));
+  assertClose(p, pRef, { atol: 1e-4, what: 'matmul' });
   // Element-wise kernels on arrays that are not broadcast run in halves too: 3M elements are 12 MiB an array.
   const u = randn([3_000_000]).data, v = randn([3_000_000]).data, shape = [3_000_000];
   const [r, rRef] = both(u.length, (k, out) => k.unary('relu', u, out, 0, 0));

@@ -264,24 +264,29 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     const batchShape = outShape.slice(0, -2);
     const sa = broadcastStrides(aShape.slice(0, -2), batchShape);
     const sb = broadcastStrides(bShape.slice(0, -2), batchShape);
-    rt.reset();
-    const pa = rt.putF32(a), pb = rt.putF32(b), pc = rt.alloc(out.length * 4);
-    const batches = out.length / (M * N);
-    const products: GemmArgs[] = [];
-    const idx = new Array<number>(batchShape.length).fill(0);
-    for (let t = 0; t < batches; t++) {
-      let oa = 0, ob = 0;
-      for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
-      products.push([M, N, K, pa + oa * M * K * 4, K, 1, pb + ob * K * N * 4, N, 1, pc + t * M * N * 4, N]);
-      for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
-    }
-    // Large products are cut up; many small ones are tasks as they are.
-    const parallel = threads > 1 && batches * M * N * K >= MIN_PARALLEL_MACS;
-    const tasks = parallel && (batches === 1 || M * N * K >= MIN_PARALLEL_MACS)
-      ? products.flatMap(splitGemm)
-      : products.map((p): Task => ['gemm', ...p, 0]);
-    runTasks(tasks, gemmWork, parallel);
-    out.set(rt.f32(pc, out.length));
+    // With one right-hand matrix, the rows of every left-hand matrix are rows of one product: a
+    // call that does not fit runs on halves of them.
+    const rows = bShape.length === 2 && K > 0 && a.length * N === out.length * K ? a.length / K : 0;
+    halvesOnOverflow(rows, () => {
+      rt.reset();
+      const pa = rt.putF32(a), pb = rt.putF32(b), pc = rt.alloc(out.length * 4);
+      const batches = out.length / (M * N);
+      const products: GemmArgs[] = [];
+      const idx = new Array<number>(batchShape.length).fill(0);
+      for (let t = 0; t < batches; t++) {
+        let oa = 0, ob = 0;
+        for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
+        products.push([M, N, K, pa + oa * M * K * 4, K, 1, pb + ob * K * N * 4, N, 1, pc + t * M * N * 4, N]);
+        for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
+      }
+      // Large products are cut up; many small ones are tasks as they are.
+      const parallel = threads > 1 && batches * M * N * K >= MIN_PARALLEL_MACS;
+      const tasks = parallel && (batches === 1 || M * N * K >= MIN_PARALLEL_MACS)
+        ? products.flatMap(splitGemm)
+        : products.map((p): Task => ['gemm', ...p, 0]);
+      runTasks(tasks, gemmWork, parallel);
+      out.set(rt.f32(pc, out.length));
+    }, rows ? (lo, hi) => matmul(a.subarray(lo * K, hi * K), [hi - lo, K], b, bShape, out.subarray(lo * N, hi * N), [hi - lo, N]) : null);
   };
 
   /**
