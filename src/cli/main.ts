@@ -23,6 +23,7 @@ import { ProgressReporter, countProgress } from './progress.js';
 import { registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
+import { predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
 import { floatOption, intOption } from './options.js';
@@ -45,7 +46,7 @@ function modelFromCheckpoint(path: string) {
     || !Array.isArray(inputShape) || inputShape.length !== 3 || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new ArgumentError('checkpoint', `${path} does not record its model's classes and input shape (it was written by an earlier pixelgrad); train the model again`);
   }
-  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1] });
+  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1], unet: { depth: config.unetDepth, width: config.unetWidth } });
   restoreCheckpoint(ckpt, { model, defaultGenerator: false });
   return { config, classes, inputShape, model };
 }
@@ -71,12 +72,18 @@ export function buildProgram(): Command {
     .option('--no-nesterov', 'plain instead of Nesterov momentum')
     .option('--weight-decay <x>', 'weight decay', floatOption('--weight-decay'), DEFAULT_CONFIG.weightDecay)
     .addOption(new Option('--schedule <name>', 'learning-rate schedule').choices(['onecycle', 'cosine', 'none']).default(DEFAULT_CONFIG.schedule))
-    .addOption(new Option('--augment <name>', 'augmentation: random affine (±10°, ±10% shift and scale) or none').choices(['affine', 'none']).default(DEFAULT_CONFIG.augment))
+    .addOption(new Option('--augment <name>', 'augmentation: random affine (±10°, ±10% shift and scale) or none; segmentation also flips, and elastic deforms').choices(['affine', 'elastic', 'none']).default(DEFAULT_CONFIG.augment))
     .option('--seed <n>', 'random seed', intOption('--seed', 0, 2 ** 32 - 1), DEFAULT_CONFIG.seed)
     .option('--limit <n>', 'use a stratified random sample of n training (and n/4 test) images, for quick trials', intOption('--limit', 4))
     .option('--classes <list>', 'comma-separated classes in index order: IDX label values or class folder names (images of other classes are left out; default: every label of the training split)', nameList)
     .option('--cache <dir>', 'cache of decoded image folders', defaultCacheDir())
     .option('--no-cache', 'decode image folders without reading or writing the cache')
+    .addOption(new Option('--task <name>', "classify, or segment (--model unet on a folder with image/ and label/ subfolders, or 'shapes')").choices(['classify', 'segment']).default('classify'))
+    .option('--crop <n>', 'segmentation: train on random n×n crops, predict by overlap-tile', intOption('--crop', 8, 65_536))
+    .addOption(new Option('--loss <name>', 'segmentation loss').choices(['ce', 'dice', 'ce+dice']))
+    .option('--weight-map', 'segmentation: weight the cross entropy by the U-Net weight map of each mask')
+    .option('--unet-depth <n>', 'U-Net levels including the bottleneck (default 3)', intOption('--unet-depth', 2, 6))
+    .option('--unet-width <n>', 'channels of the first U-Net level, doubling per level (default 16)', intOption('--unet-width', 1, 256))
     .option('--out <dir>', 'run folder (default runs/<model>-<date>)')
     .option('--resume', 'continue the run in --out from its last checkpoint, with its saved configuration')
     .option('--allow-nonfinite', 'train on when the loss becomes NaN or infinite (default: stop with an error, keeping the last finite checkpoint)')
@@ -87,6 +94,8 @@ export function buildProgram(): Command {
         model: o.model, dataset: o.dataset, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr,
         momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, schedule: o.schedule, augment: o.augment,
         seed: o.seed, limit: o.limit ?? null, classes: o.classes ?? null,
+        ...(o.task === 'segment' ? { task: 'segment', crop: o.crop ?? null, loss: o.loss ?? 'ce', weightMap: Boolean(o.weightMap), unetDepth: o.unetDepth ?? 3, unetWidth: o.unetWidth ?? 16 }
+          : { crop: o.crop, loss: o.loss, weightMap: o.weightMap, unetDepth: o.unetDepth, unetWidth: o.unetWidth }),
       };
       if (o.optimizer !== 'sgd' && o.lr === DEFAULT_CONFIG.lr) config.lr = 0.003;
       const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
@@ -117,9 +126,11 @@ export function buildProgram(): Command {
     .description('classify image files with a checkpoint')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by train')
     .option('--top <k>', 'show the k most likely classes', intOption('--top'), 3)
+    .option('--out <dir>', 'segmentation checkpoints: folder for each image\'s mask, coloured mask and overlay PNGs', '.')
     .argument('<images...>', 'PNG or JPEG files')
     .action(async (images: string[], o) => {
-      const { classes, inputShape: [c, size], model } = modelFromCheckpoint(o.checkpoint);
+      const { config, classes, inputShape: [c, size], model } = modelFromCheckpoint(o.checkpoint);
+      if (config.task === 'segment') return predictSegmentation(model, config, classes, images, o.out, (line) => console.log(line));
       const k = Math.min(o.top, classes.length);
       // A batch of images at a time: any number of files, in bounded memory.
       for (let start = 0; start < images.length; start += PREDICT_BATCH) {

@@ -5,6 +5,7 @@ import { LeNet5 } from './lenet.js';
 import { ResNet } from './resnet.js';
 import { SmallVgg } from './vgg.js';
 import { RowRnn, type RowRnnCell } from './row-rnn.js';
+import { UNet } from './unet.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
@@ -12,7 +13,9 @@ export { UNet, unet, type UNetOptions } from './unet.js';
 export { RowRnn, rowRnn, type RowRnnOptions, type RowRnnCell } from './row-rnn.js';
 
 /** The names `createModel` (and the command line's --model) accepts. */
-export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg', 'rowlstm', 'rowgru', 'rowrnn'] as const;
+export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg', 'rowlstm', 'rowgru', 'rowrnn', 'unet'] as const;
+/** The models that give one logit per class and pixel (`--task segment`). */
+export const SEGMENTATION_MODELS: readonly ModelName[] = ['unet'];
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export interface ModelShape {
@@ -20,6 +23,8 @@ export interface ModelShape {
   numClasses: number;
   /** Side of the square input images. */
   inputSize: number;
+  /** U-Net levels including the bottleneck (default 3) and channels of the first (default 16, doubling per level). */
+  unet?: { depth?: number; width?: number };
 }
 
 /** A model by name for inputs of the given shape, e.g. createModel('resnet20', { inChannels: 1, numClasses: 10, inputSize: 28 }). */
@@ -31,5 +36,9 @@ export function createModel(name: string, shape: ModelShape): Module {
   if (name === 'smallvgg') return new SmallVgg({ inChannels, numClasses, inputSize });
   const row = /^row(lstm|gru|rnn)$/.exec(name);
   if (row) return new RowRnn({ cell: row[1] as RowRnnCell, inChannels, numClasses, inputSize });
+  if (name === 'unet') {
+    const { depth = 3, width = 16 } = shape.unet ?? {};
+    return new UNet({ inChannels, numClasses, widths: Array.from({ length: depth }, (_, i) => width * 2 ** i) });
+  }
   throw new ArgumentError('createModel', `unknown model '${name}' (known: ${MODEL_NAMES.join(', ')})`);
 }
