@@ -16,12 +16,9 @@ import { accuracy, addConfusion, confusionMatrix } from './metrics.js';
 export interface Batch {
   input: Tensor;
   target: Tensor;
-  /** Per-element loss weights, e.g. the U-Net weight maps [N,H,W] of segmentation masks. */
-  weight?: Tensor;
 }
 
-/** A loss of the model's output and the batch's target; the batch itself is passed too (for its weights). */
-export type LossFn = (output: Tensor, target: Tensor, batch: Batch) => Tensor;
+export type LossFn = (output: Tensor, target: Tensor) => Tensor;
 
 /** One epoch's numbers. Accuracies are present for class-index targets. */
 export interface EpochRecord {
@@ -30,9 +27,6 @@ export interface EpochRecord {
   trainAccuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
-  /** Segmentation: mean IoU and mean Dice over the classes on the validation images. */
-  valMeanIoU?: number;
-  valMeanDice?: number;
   /** Learning rate of the first parameter group during the epoch. */
   lr: number;
   seconds: number;
@@ -97,12 +91,17 @@ export interface FitOptions {
  * epoch, no epoch-end callback, e.g. a checkpoint, has seen the non-finite weights).
  */
 export class DivergenceError extends PixelgradError {
+  /** What happened, without the function's name and the hint (for callers that give their own). */
+  readonly detail: string;
+
   constructor(readonly epoch: number, readonly batch: number | null, readonly value: number,
     /** The epochs completed before the divergence. */
     readonly history: EpochRecord[]) {
-    super('fit', batch === null
-      ? `a parameter became ${value} in epoch ${epoch}; training stopped before the epoch's end (lower the learning rate)`
-      : `the loss is ${value} at epoch ${epoch}, batch ${batch + 1}; training stopped before that batch's step (lower the learning rate)`);
+    const detail = batch === null
+      ? `a parameter became ${value} in epoch ${epoch}; training stopped before the epoch's end`
+      : `the loss is ${value} at epoch ${epoch}, batch ${batch + 1}; training stopped before that batch's step`;
+    super('fit', `${detail} (lower the learning rate)`);
+    this.detail = detail;
   }
 }
 
@@ -151,10 +150,9 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
     const start = performance.now();
     let seen = 0, lossSum = 0, correct = 0, counted = 0, batch = 0;
     const batches = options.train.length ?? NaN;
-    for (const b of options.train) {
-      const { input, target } = b;
+    for (const { input, target } of options.train) {
       const output = model.forward(input);
-      const loss = options.loss(output, target, b);
+      const loss = options.loss(output, target);
       const l = loss.item();
       if (stopOnNonFinite && !Number.isFinite(l)) throw new DivergenceError(epoch, batch, l, [...ctx.history]);
       optimizer.zeroGrad();
@@ -229,7 +227,7 @@ export function evaluate(model: Module, loader: Iterable<Batch>, options: Evalua
         options.onBatch?.(batch, output);
         const n = input.shape[0];
         seen += n;
-        lossSum += options.loss(output, target, batch).item() * n;
+        lossSum += options.loss(output, target).item() * n;
         if (hasClassTargets(output, target)) {
           correct += accuracy(output, target) * target.size;
           counted += target.size;
