@@ -7,10 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { DataLoader } from '../data/dataloader.js';
-import { randomAffine } from '../data/transforms/random.js';
-import { createModel } from '../models/index.js';
-import { crossEntropy } from '../nn/functional/loss.js';
+import { SEGMENTATION_MODELS, type ModelName } from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import { SGD } from '../optim/sgd.js';
 import { Adam, AdamW } from '../optim/adam.js';
@@ -19,15 +16,13 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Generator, manualSeed } from '../random.js';
 import { getBackend } from '../backend/backend.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../io/files.js';
-import { DivergenceError, evaluate, fit, type Batch, type Callback, type EpochRecord } from '../train/fit.js';
-import { classificationReport } from '../train/metrics.js';
+import { DivergenceError, fit, type Callback, type EpochRecord } from '../train/fit.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { saveChart } from '../viz/render.js';
-import { confusionMatrixSpec, learningCurvesSpec } from '../viz/charts.js';
-import { saveImageGrid } from '../data/node/image-io.js';
-import { classBalance, limitSplit, loadDataset, type Sample } from './data.js';
-import { Tensor } from '../tensor.js';
-import { concat } from '../ops/shape.js';
+import { learningCurvesSpec } from '../viz/charts.js';
+import { classificationTask } from './classify-task.js';
+import { segmentationTask } from './segment-task.js';
+import type { Task } from './tasks.js';
 
 /** Everything that defines a run; saved as config.json and inside every checkpoint. */
 export interface TrainConfig {
@@ -41,7 +36,8 @@ export interface TrainConfig {
   nesterov: boolean;
   weightDecay: number;
   schedule: 'onecycle' | 'cosine' | 'none';
-  augment: 'affine' | 'none';
+  /** Random affine; for segmentation also flips, or flips and elastic deformation ('elastic'). */
+  augment: 'affine' | 'elastic' | 'none';
   seed: number;
   /** Use only N training samples (and N/4 test samples), a stratified seeded sample: for quick trials. */
   limit: number | null;
@@ -52,6 +48,17 @@ export interface TrainConfig {
   classes: string[] | null;
   /** [C,H,W] of one input, recorded by the run from its data (so predict needs no dataset). */
   inputShape?: [number, number, number];
+  /** 'classify' (absent in runs of earlier versions) or 'segment': a U-Net on a segmentation folder or 'shapes'. */
+  task?: 'classify' | 'segment';
+  /** Segmentation: train on random crops of crop×crop pixels and predict by overlap-tile; null: whole images. */
+  crop?: number | null;
+  /** Segmentation loss: cross entropy (default), Dice, or their sum. */
+  loss?: 'ce' | 'dice' | 'ce+dice';
+  /** Segmentation: weight the cross entropy by the U-Net weight map of each mask (w0 = 10, σ = 5). */
+  weightMap?: boolean;
+  /** U-Net levels including the bottleneck (default 3) and channels of the first level (default 16). */
+  unetDepth?: number;
+  unetWidth?: number;
 }
 
 export const DEFAULT_CONFIG: TrainConfig = {
@@ -86,7 +93,22 @@ export function checkConfig(c: TrainConfig): void {
   if (!(c.weightDecay >= 0)) throw new ArgumentError(op, `--weight-decay must be ≥ 0, got ${c.weightDecay}`);
   if (!['sgd', 'adam', 'adamw'].includes(c.optimizer)) throw new ArgumentError(op, `--optimizer must be sgd, adam or adamw, got '${c.optimizer}'`);
   if (!['onecycle', 'cosine', 'none'].includes(c.schedule)) throw new ArgumentError(op, `--schedule must be onecycle, cosine or none, got '${c.schedule}'`);
-  if (!['affine', 'none'].includes(c.augment)) throw new ArgumentError(op, `--augment must be affine or none, got '${c.augment}'`);
+  if (!['affine', 'elastic', 'none'].includes(c.augment)) throw new ArgumentError(op, `--augment must be affine, elastic or none, got '${c.augment}'`);
+  const segment = c.task === 'segment', segModel = SEGMENTATION_MODELS.includes(c.model as ModelName);
+  if (segment && !segModel) throw new ArgumentError(op, `--task segment needs a segmentation model (${SEGMENTATION_MODELS.join(', ')}), got --model ${c.model}`);
+  if (!segment && segModel) throw new ArgumentError(op, `--model ${c.model} segments images; pass --task segment`);
+  if (!segment) {
+    const given = (['crop', 'weightMap', 'loss', 'unetDepth', 'unetWidth'] as const).filter((k) => c[k] !== undefined && c[k] !== null && c[k] !== false);
+    if (given.length) throw new ArgumentError(op, `${given.map((k) => `--${kebab(k)}`).join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to --task segment only`);
+    if (c.augment === 'elastic') throw new ArgumentError(op, '--augment elastic applies to --task segment only');
+  } else {
+    if (c.limit !== null) throw new ArgumentError(op, '--limit applies to classification; a segmentation run uses every image');
+    if (c.crop !== undefined && c.crop !== null && (!Number.isInteger(c.crop) || c.crop < 8)) throw new ArgumentError(op, `--crop must be an integer ≥ 8, got ${c.crop}`);
+    if (c.loss !== undefined && !['ce', 'dice', 'ce+dice'].includes(c.loss)) throw new ArgumentError(op, `--loss must be ce, dice or ce+dice, got '${c.loss}'`);
+    if (c.weightMap && c.loss === 'dice') throw new ArgumentError(op, '--weight-map weights the cross entropy; --loss dice has none');
+    if (c.unetDepth !== undefined && (!Number.isInteger(c.unetDepth) || c.unetDepth < 2 || c.unetDepth > 6)) throw new ArgumentError(op, `--unet-depth must be an integer from 2 to 6, got ${c.unetDepth}`);
+    if (c.unetWidth !== undefined && (!Number.isInteger(c.unetWidth) || c.unetWidth < 1 || c.unetWidth > 256)) throw new ArgumentError(op, `--unet-width must be an integer from 1 to 256, got ${c.unetWidth}`);
+  }
   if (c.nesterov && c.optimizer === 'sgd' && c.momentum === 0) throw new ArgumentError(op, '--nesterov needs --momentum > 0');
   if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 4)) throw new ArgumentError(op, `--limit must be an integer ≥ 4, got ${c.limit}`);
 }
@@ -123,10 +145,9 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     throw new ArgumentError('train', `${out} already holds a run (last.safetensors); pass --resume to continue it or choose another --out`);
   }
   checkConfig(config);
+  const task = (config.task === 'segment' ? segmentationTask : classificationTask) as Task;
   // The data is checked before anything is written: a bad --dataset leaves no run folder behind.
-  const data = await loadDataset(config.dataset, {
-    seed: config.seed, classes: config.classes ?? null, inputShape: config.inputShape, cache: options.cache ?? null, progress: options.decodeProgress, log,
-  });
+  const data = await task.load(config, options, log);
   config = { ...config, classes: data.classes, inputShape: data.inputShape };
   makeFolder(out);
   const stale = removeStaleTempFiles(out);
@@ -136,20 +157,8 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   // Separate generators, all saved in checkpoints: model init, shuffling, augmentation.
   manualSeed(config.seed);
   const dataGen = new Generator(config.seed + 1), augmentGen = new Generator(config.seed + 2);
-  const [channels, size] = data.inputShape;
-  // --limit's stratified samples draw from their own generator, so the other streams do not depend on it.
-  const limitGen = new Generator(config.seed + 3);
-  const trainSplit = limitSplit(data.train!, config.limit, limitGen), testSplit = limitSplit(data.test, config.limit === null ? null : Math.max(1, config.limit >> 2), limitGen);
-  log(`training images: ${classBalance(data.classes, trainSplit.targets)}`);
-  log(`test images: ${classBalance(data.classes, testSplit.targets)}`);
-  const train = trainSplit.dataset, test = testSplit.dataset;
-  const model = createModel(config.model, { inChannels: channels, numClasses: data.classes.length, inputSize: size });
-  const augment = config.augment === 'affine' ? randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear', generator: augmentGen }) : null;
-  const trainLoader = new DataLoader<Sample, Batch>(train, {
-    batchSize: config.batchSize, shuffle: true, generator: dataGen,
-    ...(augment ? { transform: (s: Sample) => ({ ...s, input: augment(s.input) }) } : {}),
-  });
-  const testLoader = new DataLoader<Sample, Batch>(test, { batchSize: 500 });
+  const run = task.build(config, data, { data: dataGen, augment: augmentGen, limit: new Generator(config.seed + 3) }, log);
+  const { model, train: trainLoader } = run;
   const optimizer = makeOptimizer(config, model);
   const scheduler = makeScheduler(config, optimizer, trainLoader.length);
   const generators = { data: dataGen, augment: augmentGen };
@@ -161,15 +170,15 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     writeMetrics(out, history);
     log(`resuming ${out} after epoch ${ckpt.epoch}`);
   }
-  log(`training ${config.model} on ${data.description}: ${train.length} training and ${test.length} test images, ${config.epochs} epochs, ${getBackend().name} backend`);
+  log(`training ${config.model} on ${data.description}: ${run.trainSize} training and ${run.testSize} test images, ${config.epochs} epochs, ${getBackend().name} backend`);
 
-  let bestAccuracy = Math.max(-1, ...history.map((r) => r.valAccuracy ?? -1));
+  let bestScore = Math.max(-Infinity, ...history.map(run.score));
   const checkpoints: Callback = {
     onEpochEnd(ctx, record) {
       const all = [...ctx.history];
       const save = (path: string) => saveCheckpoint(path, { model, optimizer, scheduler, epoch: record.epoch, generators, config, history: all });
-      if ((record.valAccuracy ?? -1) > bestAccuracy) {
-        bestAccuracy = record.valAccuracy ?? -1;
+      if (run.score(record) > bestScore) {
+        bestScore = run.score(record);
         save(join(out, 'best.safetensors'));
       }
       save(last);
@@ -178,9 +187,9 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   };
   try {
     history = await fit(model, {
-      train: trainLoader, val: testLoader, optimizer, scheduler, schedulerInterval: 'batch', loss: crossEntropy,
+      train: trainLoader, ...(run.val ? { val: run.val } : {}), optimizer, scheduler, schedulerInterval: 'batch', loss: run.loss,
       epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history, stopOnNonFinite: !options.allowNonFinite,
-      callbacks: [...(options.progress ? [options.progress] : []), checkpoints],
+      callbacks: [...(options.progress ? [options.progress] : []), ...run.callbacks, checkpoints],
     });
   } catch (err) {
     if (!(err instanceof DivergenceError)) throw err;
@@ -188,48 +197,12 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     throw new ArgumentError('train', `${err.detail}; ${kept}. Lower --lr (it is ${config.lr}), or pass --allow-nonfinite to train on`);
   }
 
-  // One pass over the test split, batch by batch, gives the summary, the confusion matrix and the
-  // misclassified gallery (only the images it shows are kept).
-  const wrong: Misclassified[] = [];
-  const result = evaluate(model, testLoader, {
-    loss: crossEntropy, numClasses: data.classes.length,
-    onBatch: (batch, output) => { if (wrong.length < GALLERY_SIZE) wrong.push(misclassified(batch, output, GALLERY_SIZE - wrong.length)); },
-  });
-  const testLoss = result.loss, confusion = result.confusion!;
-  const report = classificationReport(confusion);
-  writeFileAtomic(join(out, 'summary.json'), JSON.stringify({
-    testLoss, testAccuracy: report.accuracy, perClass: data.classes.map((name, i) => ({ class: name, precision: report.precision[i], recall: report.recall[i], f1: report.f1[i], support: report.support[i] })),
-    macroF1: report.macroF1, epochs: history.length, trainImagesPerSecond: history.map((r) => r.imagesPerSecond),
-  }, null, 2) + '\n');
-  for (const ext of ['svg', 'png']) {
-    await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
-    await saveChart(confusionMatrixSpec(confusion, data.classes, { title: 'Test confusion matrix' }), join(out, `confusion-matrix.${ext}`));
-  }
-  await saveMisclassified(wrong, data.classes, join(out, 'misclassified.png'));
-  log(`test accuracy ${(100 * report.accuracy).toFixed(2)}% (loss ${testLoss.toFixed(4)}); run folder ${out}`);
-  return { history, testAccuracy: report.accuracy };
+  const { line, testAccuracy } = await run.finish(out, history);
+  for (const ext of ['svg', 'png']) await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
+  log(line);
+  return { history, testAccuracy };
 }
 
 function writeMetrics(out: string, history: readonly EpochRecord[]): void {
   writeFileAtomic(join(out, 'metrics.jsonl'), history.map((r) => JSON.stringify(r) + '\n').join(''));
-}
-
-const GALLERY_SIZE = 64;
-
-/** Misclassified images of one batch: the images, and their true and predicted classes. */
-interface Misclassified { inputs: Tensor; truth: number[]; predicted: number[] }
-
-/** Up to `max` misclassified images of a test batch. */
-function misclassified({ input, target }: Batch, logits: Tensor, max: number): Misclassified {
-  const predicted = logits.argmax(1).data, rows: number[] = [];
-  for (let i = 0; i < target.size && rows.length < max; i++) if (predicted[i] !== target.data[i]) rows.push(i);
-  const index = new Tensor(Int32Array.from(rows), [rows.length]);
-  return { inputs: input.indexSelect(0, index), truth: rows.map((i) => target.data[i]), predicted: rows.map((i) => predicted[i]) };
-}
-
-/** A gallery of the misclassified test images, captioned "true→predicted". */
-async function saveMisclassified(parts: Misclassified[], classes: string[], path: string): Promise<void> {
-  const labels = parts.flatMap((p) => p.truth.map((t, i) => `${classes[t]}→${classes[p.predicted[i]]}`));
-  if (!labels.length) return;
-  await saveImageGrid(concat(parts.map((p) => p.inputs), 0), path, { nrow: 8, labels, scale: 2 });
 }

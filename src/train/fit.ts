@@ -16,9 +16,12 @@ import { accuracy, addConfusion, confusionMatrix } from './metrics.js';
 export interface Batch {
   input: Tensor;
   target: Tensor;
+  /** Per-element loss weights, e.g. the U-Net weight maps [N,H,W] of segmentation masks. */
+  weight?: Tensor;
 }
 
-export type LossFn = (output: Tensor, target: Tensor) => Tensor;
+/** A loss of the model's output and the batch's target; the batch itself is passed too (for its weights). */
+export type LossFn = (output: Tensor, target: Tensor, batch: Batch) => Tensor;
 
 /** One epoch's numbers. Accuracies are present for class-index targets. */
 export interface EpochRecord {
@@ -27,6 +30,9 @@ export interface EpochRecord {
   trainAccuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** Segmentation: mean IoU and mean Dice over the classes on the validation images. */
+  valMeanIoU?: number;
+  valMeanDice?: number;
   /** Learning rate of the first parameter group during the epoch. */
   lr: number;
   seconds: number;
@@ -150,9 +156,10 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
     const start = performance.now();
     let seen = 0, lossSum = 0, correct = 0, counted = 0, batch = 0;
     const batches = options.train.length ?? NaN;
-    for (const { input, target } of options.train) {
+    for (const b of options.train) {
+      const { input, target } = b;
       const output = model.forward(input);
-      const loss = options.loss(output, target);
+      const loss = options.loss(output, target, b);
       const l = loss.item();
       if (stopOnNonFinite && !Number.isFinite(l)) throw new DivergenceError(epoch, batch, l, [...ctx.history]);
       optimizer.zeroGrad();
@@ -227,7 +234,7 @@ export function evaluate(model: Module, loader: Iterable<Batch>, options: Evalua
         options.onBatch?.(batch, output);
         const n = input.shape[0];
         seen += n;
-        lossSum += options.loss(output, target).item() * n;
+        lossSum += options.loss(output, target, batch).item() * n;
         if (hasClassTargets(output, target)) {
           correct += accuracy(output, target) * target.size;
           counted += target.size;
