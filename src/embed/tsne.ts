@@ -165,7 +165,8 @@ export class TSNE {
     }
     const schedule = { learningRate: this.learningRate, minGradNorm: o.minGradNorm, nIter: o.nIter, onIteration: o.onIteration };
     let r = gradientDescent(objective, y, { ...schedule, start: 0, stop: EXPLORATION_ITERS, momentum: 0.5, exaggeration: o.earlyExaggeration, nIterWithoutProgress: EXPLORATION_ITERS });
-    if (r.last < EXPLORATION_ITERS || o.nIter > EXPLORATION_ITERS) {
+    // The plain phase follows unless the exaggerated one already used every iteration.
+    if (r.last < EXPLORATION_ITERS - 1 || o.nIter > EXPLORATION_ITERS) {
       r = gradientDescent(objective, y, { ...schedule, start: r.last + 1, stop: o.nIter, momentum: 0.8, exaggeration: 1, nIterWithoutProgress: o.nIterWithoutProgress });
     }
     this.klDivergence = r.error;
