@@ -210,7 +210,9 @@ test('extractFeatures: named layer outputs or inputs, batched, eval mode restore
   net.train();
   (net.modules()[2] as nn.Module).training = false; // body.0 in eval: the per-module modes must come back as they were
   const before = net.modules().map((m) => m.training);
-  const { features, labels } = extractFeatures(net, 'body.1', x, { batchSize: 3 });
+  const progress: number[][] = [];
+  const { features, labels } = extractFeatures(net, 'body.1', x, { batchSize: 3, onBatch: (done, total) => progress.push([done, total]) });
+  assert.deepEqual(progress, [[3, 10], [6, 10], [9, 10], [10, 10]]);
   assert.deepEqual(net.modules().map((m) => m.training), before);
   assert.equal(labels, null);
   const body1 = net.modules().find((m) => m instanceof nn.Linear)! as nn.Linear;

@@ -90,7 +90,7 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   const layerName = `${layer.name}${layer.at === 'input' ? ' (input)' : ''}`;
   log(`${o.n} images of ${data.description}; features of ${layerName}`);
 
-  const { features } = extractFeatures(model, layer.name, sample, { at: layer.at });
+  const { features } = extractFeatures(model, layer.name, sample, { at: layer.at, onBatch: countProgress('features', 'images') });
   const x = pixels(pool, indices);
   let map: Tensor, kl: number | null = null, explained: number[] | null = null;
   if (o.method === 'tsne') {
@@ -145,7 +145,7 @@ export async function runEmbed(o: EmbedCliOptions, loadModel: (path: string) => 
   }
   const refs = trainSize > GALLERY_REFERENCES ? stratifiedSample(train.dataset, train.targets, GALLERY_REFERENCES, { generator: new Generator(o.seed) }).indices : Array.from({ length: trainSize }, (_, i) => i);
   const refSet: Dataset<Sample> = { length: refs.length, get: (i) => train.dataset.get(refs[i]) };
-  const refFeatures = extractFeatures(model, layer.name, refSet, { at: layer.at }).features;
+  const refFeatures = extractFeatures(model, layer.name, refSet, { at: layer.at, onBatch: countProgress('gallery features', 'images') }).features;
   const queryFeatures = extractFeatures(model, layer.name, { length: queryIdx.length, get: (i) => test.dataset.get(queryIdx[i]) }, { at: layer.at }).features;
   const gk = Math.min(GALLERY_K, refs.length);
   const gallery = neighborGallery({

@@ -38,6 +38,8 @@ export interface FeatureOptions {
   batchSize?: number;
   /** Scale each feature vector to unit L2 norm (zero vectors stay zero). Default false. */
   normalize?: boolean;
+  /** Called after each batch with the samples done and the total (a progress bar). */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface Features {
@@ -56,7 +58,8 @@ export interface Features {
  */
 export function extractFeatures(model: Module<any, any>, layer: string, data: Tensor | Dataset<Sample>, options: FeatureOptions = {}): Features {
   const op = 'extractFeatures';
-  const o = resolveOptions<Required<FeatureOptions>>(op, options, { at: 'output', batchSize: 256, normalize: false }, ['at', 'batchSize', 'normalize']);
+  const o = resolveOptions<Required<Omit<FeatureOptions, 'onBatch'>> & Pick<FeatureOptions, 'onBatch'>>(op, options, { at: 'output', batchSize: 256, normalize: false }, ['at', 'batchSize', 'normalize', 'onBatch']);
+  if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw new ArgumentError(op, `onBatch must be a function, got ${typeof o.onBatch}`);
   checkOneOf(op, 'at', o.at, ['output', 'input']);
   checkPositiveInt(op, 'batchSize', o.batchSize);
   checkBoolean(op, 'normalize', o.normalize);
@@ -72,6 +75,8 @@ export function extractFeatures(model: Module<any, any>, layer: string, data: Te
   const chunks: Tensor[] = [];
   const labels: number[] = [];
   let integerLabels = true;
+  const total = data instanceof Tensor ? data.shape[0] : data?.length;
+  let done = 0;
   const run = (input: Tensor) => {
     captured = null;
     model.forward(input);
@@ -79,6 +84,8 @@ export function extractFeatures(model: Module<any, any>, layer: string, data: Te
     const t: Tensor = captured;
     if (t.ndim === 0 || t.shape[0] !== input.shape[0]) throw new ShapeError(op, `layer '${layer}' gave shape ${fmtShape(t.shape)} for a batch of ${input.shape[0]}`);
     chunks.push(t);
+    done += input.shape[0];
+    o.onBatch?.(done, total);
   };
   try {
     noGrad(() => {
