@@ -136,7 +136,8 @@ function checkSizes(config: TrainConfig, data: SegmentationData): void {
 
 /** The U-Net's loss for --loss; the weight map of the batch multiplies the cross entropy. */
 function lossFor(config: TrainConfig, classes: number): LossFn {
-  const dice = { includeBackground: classes > 2 ? false : true, ...(classes === 2 ? { classIndex: 1 } : {}) };
+  // Two classes: the foreground's Dice; more: the mean over the classes but the background.
+  const dice = classes === 2 ? { classIndex: 1 } : { includeBackground: false };
   const kind = config.loss ?? 'ce';
   return (output, target, batch) => {
     const ce = batch?.weight ? { weightMap: batch.weight } : {};
