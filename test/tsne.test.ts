@@ -211,6 +211,7 @@ describe('QuadTree', () => {
     // A rebuild with other points replaces the tree.
     tree.build(Float64Array.from([5, 5, -5, -5]), 2);
     assert.deepEqual([...tree.order].sort(), [0, 1]);
+    assert.throws(() => tree.build(Float64Array.from([0, 0, NaN, 1]), 2), /QuadTree.build: point 1 is not finite \(NaN, 1\)/);
   });
 });
 

@@ -11,6 +11,8 @@
  * array forwards (next cell to open a cell, the skip index to summarise it), without a stack.
  */
 
+import { ArgumentError } from '../errors.js';
+
 /** Two points closer than this in every coordinate share a leaf (scikit-learn's EPSILON). */
 const DUPLICATE = 1e-6;
 /** Floats per cell in `node`: centre of mass x, y, then squared width (−1 marks a leaf), point count. */
@@ -49,6 +51,8 @@ export class QuadTree {
     let xmin = Infinity, ymin = Infinity, xmax = -Infinity, ymax = -Infinity;
     for (let i = 0; i < n; i++) {
       const px = y[2 * i], py = y[2 * i + 1];
+      // A NaN or infinite point could never be separated from another by splitting.
+      if (!Number.isFinite(px) || !Number.isFinite(py)) throw new ArgumentError('QuadTree.build', `point ${i} is not finite (${px}, ${py}); a t-SNE map that diverged needs a smaller learning rate`);
       if (px < xmin) xmin = px;
       if (px > xmax) xmax = px;
       if (py < ymin) ymin = py;
