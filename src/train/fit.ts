@@ -20,8 +20,14 @@ export interface Batch {
   weight?: Tensor;
 }
 
-/** A loss of the model's output and the batch's target; the batch itself is passed too (for its weights). */
-export type LossFn = (output: Tensor, target: Tensor, batch: Batch) => Tensor;
+/**
+ * A loss of the model's output and the batch's target. A batch with a `weight` is passed too, as
+ * the third argument; other losses are called with two, so the `nn.functional` losses (whose third
+ * argument is their options) can be passed as they are.
+ */
+export type LossFn = (output: Tensor, target: Tensor, batch?: Batch) => Tensor;
+
+const lossOf = (loss: LossFn, output: Tensor, batch: Batch): Tensor => (batch.weight === undefined ? loss(output, batch.target) : loss(output, batch.target, batch));
 
 /** One epoch's numbers. Accuracies are present for class-index targets. */
 export interface EpochRecord {
@@ -159,7 +165,7 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
     for (const b of options.train) {
       const { input, target } = b;
       const output = model.forward(input);
-      const loss = options.loss(output, target, b);
+      const loss = lossOf(options.loss, output, b);
       const l = loss.item();
       if (stopOnNonFinite && !Number.isFinite(l)) throw new DivergenceError(epoch, batch, l, [...ctx.history]);
       optimizer.zeroGrad();
@@ -234,7 +240,7 @@ export function evaluate(model: Module, loader: Iterable<Batch>, options: Evalua
         options.onBatch?.(batch, output);
         const n = input.shape[0];
         seen += n;
-        lossSum += options.loss(output, target, batch).item() * n;
+        lossSum += lossOf(options.loss, output, batch).item() * n;
         if (hasClassTargets(output, target)) {
           correct += accuracy(output, target) * target.size;
           counted += target.size;
