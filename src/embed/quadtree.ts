@@ -33,6 +33,7 @@ export class QuadTree {
   private nextPoint = new Int32Array(0);
   /** The points in depth-first order of their leaves. */
   private points = new Int32Array(0);
+  private insertion = new Int32Array(0);
   private cells = 0;
   private placed = 0;
   private ordered = 0;
@@ -60,8 +61,15 @@ export class QuadTree {
     }
     this.cells = 0;
     this.newCell(xmin, ymin, nudge(xmax), nudge(ymax));
-    if (this.nextPoint.length < n) { this.nextPoint = new Int32Array(n); this.points = new Int32Array(n); }
-    for (let i = 0; i < n; i++) this.insert(i, y[2 * i], y[2 * i + 1]);
+    if (this.nextPoint.length < n) { this.nextPoint = new Int32Array(n); this.points = new Int32Array(n); this.insertion = new Int32Array(n); }
+    // Rebuilding for the same points (each gradient step), insert them in the last tree's order:
+    // consecutive insertions then descend the same way (fewer cache misses and mispredictions).
+    const same = this.ordered === n;
+    if (same) this.insertion.set(this.points.subarray(0, n));
+    for (let k = 0; k < n; k++) {
+      const i = same ? this.insertion[k] : k;
+      this.insert(i, y[2 * i], y[2 * i + 1]);
+    }
     const node = this.node;
     for (let c = 0; c < this.cells; c++) {
       const count = node[c * STRIDE + 3];
