@@ -1,5 +1,6 @@
 /** `nn`: modules, layers, losses, initialisation and the functional forms. */
-export { Module, type ForwardHook, type ForwardPreHook, type BackwardHook, type LoadResult } from './module.js';
+export { Module, type ForwardHook, type ForwardPreHook, type BackwardHook, type LoadResult, type ModuleSelector } from './module.js';
+export { adaptInputChannels, adaptFilters, replaceHead, parameterGroups, firstConvPath, headPath, type ChannelRule } from './transfer.js';
 export { Sequential, ModuleList, ModuleDict } from './layers/container.js';
 export { Linear } from './layers/linear.js';
 export { Conv2d, ConvTranspose2d, Conv1d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions } from './layers/conv.js';

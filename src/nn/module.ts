@@ -5,7 +5,7 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/engine.js';
-import { ArgumentError, NotSupportedError, ShapeError, describeValue, fmtShape } from '../errors.js';
+import { ArgumentError, NotSupportedError, ShapeError, describeValue, fmtShape, fmtText } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { sameShape } from '../shape.js';
 
@@ -18,6 +18,12 @@ export type ForwardHook<Args extends unknown[], Out> = (module: Module<Args, Out
  */
 export type BackwardHook = (module: Module<any, any>, gradInput: readonly (Tensor | null)[], gradOutput: readonly (Tensor | null)[]) => readonly (Tensor | null)[] | void;
 
+/**
+ * Which modules `freeze`/`unfreeze` act on: dotted module paths (`'features'`, `'layer1.0'`; each
+ * takes everything below it), or a predicate on (path, module).
+ */
+export type ModuleSelector = string | readonly string[] | ((path: string, module: Module<any, any>) => boolean);
+
 export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
@@ -26,6 +32,8 @@ export interface LoadResult {
 export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   /** Whether the module is in training mode (dropout active, batch statistics used). */
   training = true;
+  /** Set by `freeze()`: its parameters are not trained and its buffers (running statistics) not updated. */
+  frozen = false;
   private readonly params = new Map<string, Tensor | null>();
   private readonly bufs = new Map<string, Tensor | null>();
   private readonly nonPersistent = new Set<string>();
@@ -99,6 +107,54 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return [...this.namedModules()].map(([, m]) => m);
   }
 
+  /**
+   * The module at a dotted path below this one ('' is this module), like torch's `get_submodule`.
+   * @example model.getSubmodule('layer1.0.conv1')
+   */
+  getSubmodule(path: string, op = 'getSubmodule'): Module<any, any> {
+    let m: Module<any, any> = this;
+    if (path === '') return m;
+    const parts = path.split('.');
+    parts.forEach((part, i) => {
+      const next = m.children_.get(part);
+      if (!next) {
+        const known = [...m.children_.keys()], at = i ? ` in ${fmtText(parts.slice(0, i).join('.'))}` : '';
+        throw new ArgumentError(op, `${this.constructor.name} has no module ${fmtText(path)} (modules${at}: ${known.length ? known.slice(0, 20).join(', ') : 'none'})`);
+      }
+      m = next;
+    });
+    return m;
+  }
+
+  /**
+   * Replaces the child module at a dotted path (which must exist), e.g. a new classifier head:
+   * `model.setChild('fc3', new nn.Linear(84, 5))`. Fields of the parent that held the old child
+   * (a property such as `this.fc3`, an array or Map entry such as a Sequential's list) are pointed
+   * at the new one too, so `forward` uses it.
+   */
+  setChild(path: string, module: Module<any, any>): this {
+    if (!(module instanceof Module)) throw new ArgumentError('setChild', `the module for ${fmtText(path)} must be a Module, got ${describeValue(module)}`);
+    const cut = path.lastIndexOf('.');
+    const parent = this.getSubmodule(cut < 0 ? '' : path.slice(0, cut), 'setChild'), name = path.slice(cut + 1);
+    const old = this.getSubmodule(path, 'setChild');
+    parent.children_.set(name, module);
+    const fields = parent as unknown as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      const v = fields[key];
+      if (v === old) fields[key] = module;
+      else if (Array.isArray(v)) v.forEach((x, i) => { if (x === old) v[i] = module; });
+      else if (v instanceof Map) for (const [k, x] of v) if (x === old) v.set(k, module);
+    }
+    return this;
+  }
+
+  /** The modules a selector names (see `ModuleSelector`); none: this module. A path that names no module is an error. */
+  selectModules(select?: ModuleSelector, op = 'selectModules'): Module<any, any>[] {
+    if (select === undefined) return [this];
+    if (typeof select === 'function') return [...this.namedModules()].filter(([n, m]) => select(n, m)).map(([, m]) => m);
+    return (typeof select === 'string' ? [select] : select).map((p) => this.getSubmodule(p, op));
+  }
+
   /** Parameters with dotted names; a tensor shared by two modules is listed once. */
   namedParameters(options: { recurse?: boolean } = {}): [string, Tensor][] {
     return this.namedTensors((m) => m.params, options.recurse ?? true);
@@ -139,9 +195,43 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
 
   // ---- modes and gradients ----
 
-  /** Sets training mode here and below. */
+  /** Sets training mode here and below; frozen modules with buffers (batch norm) stay in eval mode. */
   train(mode = true): this {
-    for (const m of this.modules()) m.training = mode;
+    for (const m of this.modules()) m.training = mode && !m.keepsEval();
+    return this;
+  }
+
+  /** A frozen module with buffers keeps them fixed: batch norm uses its running statistics instead of updating them. */
+  private keepsEval(): boolean {
+    return this.frozen && this.namedBuffers({ recurse: false }).length > 0;
+  }
+
+  /**
+   * Freezes the selected modules (default: all) and everything below them: their parameters stop
+   * requiring gradients (and lose any they had), and batch norm keeps its running statistics,
+   * staying in eval mode even under `train()`.
+   * @example model.freeze().unfreeze('fc3');   // train only the head
+   */
+  freeze(select?: ModuleSelector): this {
+    return this.setFrozen(select, true, 'freeze');
+  }
+
+  /** Undoes `freeze` on the selected modules (default: all); they take this module's training mode. */
+  unfreeze(select?: ModuleSelector): this {
+    return this.setFrozen(select, false, 'unfreeze');
+  }
+
+  private setFrozen(select: ModuleSelector | undefined, flag: boolean, op: string): this {
+    for (const top of this.selectModules(select, op)) {
+      for (const m of top.modules()) {
+        m.frozen = flag;
+        for (const p of m.parameters({ recurse: false })) {
+          p.requiresGrad = !flag;
+          if (flag) p.grad = null;
+        }
+        m.training = this.training && !m.keepsEval();
+      }
+    }
     return this;
   }
 
