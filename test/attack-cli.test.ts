@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -35,16 +35,19 @@ test.before(async () => {
   saveCheckpoint(checkpoint, { model, epoch: 2, config });
 });
 
-/** Runs the command in this process; returns its exit status and what it printed. */
+/** Runs the command in this process; returns its exit status and what it printed (console and commander's own stderr). */
 async function cli(...args: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
   const out: string[] = [], err: string[] = [];
-  const { log, error } = console;
+  const { log, error } = console, write = process.stderr.write;
   console.log = (line: string) => { out.push(String(line)); };
   console.error = (line: string) => { err.push(String(line)); };
+  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk).trimEnd()); return true; }) as typeof write;
   try {
-    return { status: await main(['attack', '--checkpoint', checkpoint, '--samples', '120', '--batch-size', '50', ...args]), out, err };
+    const argv = args[0] === 'train' ? args : ['attack', '--checkpoint', checkpoint, '--samples', '120', '--batch-size', '50', ...args];
+    return { status: await main(argv), out, err };
   } finally {
     Object.assign(console, { log, error });
+    process.stderr.write = write;
   }
 }
 
@@ -81,14 +84,14 @@ test('targeted fgsm reports the success rate of reaching the target and leaves o
   assert.ok(p.successRate > 0.1 && p.successRate <= 1 - p.accuracy, `success ${p.successRate}, accuracy ${p.accuracy}`);
 });
 
-// (An unknown --method is refused by commander's choices, which exit by themselves.)
 test('bad input: one line on stderr and exit status 1', async () => {
   const corrupt = join(tmp, 'corrupt.safetensors');
   writeFileSync(corrupt, 'not a checkpoint');
   const cases: [string[], RegExp][] = [
     [['--eps', '-0.1'], /^pixelgrad: attack: --eps must be a non-negative number, got -0.1$/],
     [['--eps', '0.1', '--alpha', '0.2'], /^pixelgrad: attack: --alpha 0.2 is larger than ε = 0.1/],
-    [['--steps', '0'], /^pixelgrad: attack: --steps must be a positive integer, got 0$/],
+    [['--steps', '0'], /^error: option '--steps <n>' argument '0' is invalid\. --steps must be an integer from 1 to 10000, got '0'$/],
+    [['--method', 'deepfool'], /argument 'deepfool' is invalid\. Allowed choices are fgsm, bim, pgd, pgd-l2/],
     [['--target', '10'], /^pixelgrad: attack: --target '10' is neither a class name nor a class index 0..9/],
     [['--eps', '0.1,x'], /^pixelgrad: attack: --eps must be a number or a comma-separated list of numbers, got '0.1,x'$/],
   ];
@@ -104,4 +107,31 @@ test('bad input: one line on stderr and exit status 1', async () => {
     assert.deepEqual(r.err.length, 1, r.err.join('\n'));
     assert.match(r.err[0], pattern);
   }
+});
+
+test('train --adversarial pgd: adversarial batches, robust accuracy per epoch in metrics.jsonl and its chart, its own learning rate', async () => {
+  const out = join(tmp, 'adv-run');
+  const train = (...args: string[]) => cli('train', '--limit', '256', '--batch-size', '32', '--epochs', '2', '--augment', 'none', ...args);
+  const { status } = await train('--adversarial', 'pgd', '--eps', '0.1', '--steps', '2', '--adv-ratio', '0.5', '--out', out);
+  assert.equal(status, 0);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual(config.adversarial, { method: 'pgd', eps: 0.1, steps: 2, alpha: null, ratio: 0.5 });
+  assert.equal(config.lr, 0.02);
+  const records = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(records.length, 2);
+  for (const r of records) assert.ok(r.valRobustAccuracy >= 0 && r.valRobustAccuracy <= r.valAccuracy + 0.05, JSON.stringify(r));
+  assert.match(readFileSync(join(out, 'robust-accuracy.svg'), 'utf8'), /PGD-2 ε = 0.1/);
+
+  for (const [args, pattern] of [
+    [['--eps', '0.1'], /^pixelgrad: train: --eps is an option of adversarial training: add --adversarial fgsm\|pgd$/],
+    [['--adversarial', 'pgd'], /^pixelgrad: train: --adversarial needs --eps <x>/],
+    [['--adversarial', 'pgd', '--eps', '0.1', '--alpha', '0.2'], /^pixelgrad: train: --alpha 0.2 is larger than --eps 0.1/],
+    [['--adversarial', 'fgsm', '--eps', '0.1', '--adv-ratio', '1.5'], /^pixelgrad: train: --adv-ratio must be a number in \[0, 1\], got 1.5$/],
+  ] as const) {
+    const r = await train(...args, '--out', join(tmp, 'never'));
+    assert.equal(r.status, 1, args.join(' '));
+    assert.equal(r.err.length, 1, r.err.join('\n'));
+    assert.match(r.err[0], pattern);
+  }
+  assert.ok(!existsSync(join(tmp, 'never')), 'no run folder for a refused configuration');
 });

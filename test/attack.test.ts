@@ -195,3 +195,38 @@ test('a LeNet-5 trained briefly on the bundled digits: FGSM at ε = 0.1 and 0.2 
   assert.ok(f1 < clean - 0.05 && f2 < f1, `FGSM: clean ${clean}, ε 0.1 → ${f1}, ε 0.2 → ${f2}`);
   assert.ok(p1 < f1 && p2 < f2 && p2 < 0.2, `PGD-10: ε 0.1 → ${p1} (FGSM ${f1}), ε 0.2 → ${p2} (FGSM ${f2})`);
 });
+
+test('adversarial training: a batch transform replaces the first ⌈ratio·n⌉ images, a callback records robust accuracy per epoch', async () => {
+  const model = fixtureModel();
+  const normalize = fx.normalize;
+  const toInput = attack.inputNormalizer('test', images, normalize);
+  // Batches of pixels (no normalize): the first half become FGSM images, the rest stay.
+  const half = attack.adversarialBatches(model, { method: 'fgsm', eps: 0.1, ratio: 0.5 });
+  const b = half({ input: images, target: labels });
+  assert.equal(b.target, labels);
+  assert.deepEqual(b.input.data.subarray(0, 3 * 192), attack.fgsm(model, images.narrow(0, 0, 3), labels.narrow(0, 0, 3), { eps: 0.1 }).data);
+  assert.deepEqual(b.input.data.subarray(3 * 192), images.data.subarray(3 * 192));
+  // Normalised batches: attacked as the pixels they came from, returned normalised; ratio 1 and α = ε/4 by default.
+  const pgdAll = attack.adversarialBatches(model, { method: 'pgd', eps: 0.1, steps: 3, generator: new Generator(4), normalize });
+  const whole = attack.pgd(model, images, labels, { eps: 0.1, alpha: 0.025, steps: 3, generator: new Generator(4), normalize });
+  assertClose(pgdAll({ input: toInput(images), target: labels }).input.data, toInput(whole).data, { atol: 1e-5, rtol: 0 });
+  assert.throws(() => attack.adversarialBatches(model, { method: 'fgsm', eps: 0.1, ratio: 0 }), /adversarialBatches: ratio must be above 0/);
+  assert.throws(() => attack.adversarialBatches(model, { method: 'fgsm', eps: 0 }), /adversarialBatches: eps must be a positive number, got 0/);
+  assert.throws(() => attack.adversarialBatches(model, { method: 'deepfool' as attack.AttackMethod, eps: 0.1 }), /adversarialBatches: method must be one of 'fgsm', 'bim', 'pgd', 'pgdL2'/);
+
+  // Two epochs of FGSM training on the six fixture images; after the last epoch the callback's
+  // number is the robust accuracy of the final model.
+  const trainee = fixtureModel();
+  const { SGD } = await import('../src/optim/sgd.js');
+  const history = await fit(trainee, {
+    train: [{ input: toInput(images), target: labels }], optimizer: new SGD(trainee.parameters(), { lr: 0.1 }), loss: crossEntropy, epochs: 2,
+    transformBatch: attack.adversarialBatches(trainee, { method: 'fgsm', eps: 0.1, normalize }),
+    callbacks: [attack.robustAccuracyCallback(images, labels, { method: 'fgsm', eps: 0.1, normalize })],
+  });
+  const last = attack.attackStats(trainee, images, attack.fgsm(trainee, images, labels, { eps: 0.1, normalize }), labels, { normalize }).accuracy;
+  assert.equal(history[1].valRobustAccuracy, last);
+  assert.ok(history.every((h) => typeof h.valRobustAccuracy === 'number'));
+  const spec = attack.robustTrainingSpec(history, { attack: 'FGSM ε = 0.1' }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(spec.encoding.color.scale.domain, ['training (adversarial batches)', 'test, clean', 'test, FGSM ε = 0.1']);
+  assert.deepEqual(spec.datasets.series.filter((r: { series: string }) => r.series === 'test, FGSM ε = 0.1').map((r: { y: number }) => r.y), history.map((h) => 100 * h.valRobustAccuracy!));
+});

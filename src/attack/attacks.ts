@@ -101,16 +101,20 @@ function channelValues(op: string, name: string, v: number | readonly number[], 
 }
 
 /**
- * The map from pixels to the model's input: (x − mean) / std per channel (channels on axis 1 of
- * `images`), or the identity without `normalize`; checked against `images` once.
+ * The per-channel mean and std of `normalize` as tensors that broadcast over `images` (channels
+ * on axis 1), checked against them; null without `normalize`.
  */
-export function inputNormalizer(op: string, images: Tensor, normalize?: Normalization): (x: Tensor) => Tensor {
-  if (normalize === undefined) return (x) => x;
+export function normalizationTensors(op: string, images: Tensor, normalize?: Normalization): { mean: Tensor; std: Tensor } | null {
+  if (normalize === undefined) return null;
   checkKeys(op, normalize, ['mean', 'std'], 'normalize');
   const channels = images.ndim >= 4 ? images.shape[1] : 1;
-  const mean = channelValues(op, 'mean', normalize.mean, channels, false);
-  const std = channelValues(op, 'std', normalize.std, channels, true);
-  return (x) => x.sub(mean).div(std);
+  return { mean: channelValues(op, 'mean', normalize.mean, channels, false), std: channelValues(op, 'std', normalize.std, channels, true) };
+}
+
+/** The map from pixels to the model's input: (x − mean) / std per channel, or the identity without `normalize`. */
+export function inputNormalizer(op: string, images: Tensor, normalize?: Normalization): (x: Tensor) => Tensor {
+  const n = normalizationTensors(op, images, normalize);
+  return n ? (x) => x.sub(n.mean).div(n.std) : (x) => x;
 }
 
 function checkLabels(op: string, name: string, t: Tensor, n: number): void {

@@ -137,9 +137,9 @@ export function robustAccuracy(model: Classifier, images: Tensor, labels: Tensor
   if (alphaRatio !== undefined && rest.alpha !== undefined) throw new ArgumentError(op, 'give alpha or alphaRatio, not both');
   if (alphaRatio !== undefined && !(alphaRatio > 0)) throw new ArgumentError(op, `alphaRatio must be positive, got ${alphaRatio}`);
   return eps.map((e) => {
-    // An α tied to ε is undefined at ε = 0, where any step size leaves the images as they are.
-    const alpha = alphaRatio !== undefined && method !== 'fgsm' ? (e > 0 ? e * alphaRatio : 1) : rest.alpha;
-    const adv = attackBatched(method, model, images, labels, { ...rest, eps: e, alpha });
+    const alpha = alphaRatio !== undefined && method !== 'fgsm' ? e * alphaRatio : rest.alpha;
+    // ε = 0 leaves every image as it is (the attacks return their input): no attack needs to run.
+    const adv = e === 0 ? images : attackBatched(method, model, images, labels, { ...rest, eps: e, alpha });
     return { eps: e, ...attackStats(model, images, adv, labels, { target: rest.target, normalize: rest.normalize }) };
   });
 }

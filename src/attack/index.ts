@@ -2,3 +2,4 @@
 export * from './attacks.js';
 export * from './evaluate.js';
 export * from './triptych.js';
+export * from './training.js';

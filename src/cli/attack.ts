@@ -7,7 +7,8 @@ import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { checkPositiveInt, checkNonNegative, checkPositive } from '../options.js';
+import { checkNonNegative, checkPositive } from '../options.js';
+import { floatOption, intOption } from './options.js';
 import { Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { stack } from '../ops/shape.js';
@@ -17,6 +18,7 @@ import { saveImageGrid } from '../data/node/image-io.js';
 import { attackBatched, attackStats, logitsOf, robustAccuracySpec, type RobustPoint } from '../attack/evaluate.js';
 import { triptychs } from '../attack/triptych.js';
 import type { AttackMethod } from '../attack/attacks.js';
+import type { AdversarialConfig } from '../attack/training.js';
 import { loadDataset } from './data.js';
 import type { CheckpointModel } from './explain.js';
 
@@ -69,9 +71,6 @@ export async function runAttackCommand(o: AttackCliOptions, loadModel: (path: st
   const method = METHODS[o.method];
   if (!method) throw new ArgumentError(op, `--method must be one of ${Object.keys(METHODS).join(', ')}, got '${o.method}'`);
   const eps = parseEps(o.eps);
-  checkPositiveInt(op, '--steps', o.steps);
-  checkPositiveInt(op, '--samples', o.samples);
-  checkPositiveInt(op, '--batch-size', o.batchSize);
   if (o.alpha !== undefined) {
     checkPositive(op, '--alpha', o.alpha);
     const over = eps.find((e) => e > 0 && o.alpha! > e);
@@ -150,12 +149,26 @@ export function registerAttackCommand(program: Command, loadModel: (path: string
     .requiredOption('--checkpoint <file>', 'a checkpoint written by train (e.g. runs/x/best.safetensors)')
     .addOption(new Option('--method <name>', 'attack').choices(Object.keys(METHODS)).default('pgd'))
     .option('--eps <list>', 'radius or comma-separated radii in pixels (0–1 scale; L2 per image for pgd-l2)', '0.05,0.1,0.2,0.3')
-    .option('--steps <n>', 'steps of the iterative attacks', Number, 20)
-    .option('--alpha <x>', 'step size in pixels (default ε/4)', Number)
+    .option('--steps <n>', 'steps of the iterative attacks', intOption('--steps', 1, 10_000), 20)
+    .option('--alpha <x>', 'step size in pixels (default ε/4)', floatOption('--alpha'))
     .option('--target <class>', 'targeted attack: push every image towards this class (name or index)')
-    .option('--samples <n>', 'attack the first n test images', Number, 1000)
-    .option('--seed <n>', 'seed of the random starts', Number, 0)
-    .option('--batch-size <n>', 'images per attack batch', Number, 250)
+    .option('--samples <n>', 'attack the first n test images', intOption('--samples'), 1000)
+    .option('--seed <n>', 'seed of the random starts', intOption('--seed', 0, 2 ** 32 - 1), 0)
+    .option('--batch-size <n>', 'images per attack batch', intOption('--batch-size', 1, 65_536), 250)
     .option('--out <dir>', 'output folder (default: attack-<method> beside the checkpoint)')
     .action(async (o: AttackCliOptions) => { await runAttackCommand(o, loadModel); });
+}
+
+/** The peak learning rate of adversarial training with SGD unless --lr is given: one-cycle 0.1 collapses PGD training of LeNet-5 to a constant prediction, 0.02 does not. */
+export const ADVERSARIAL_LR = 0.02;
+
+/** The run's adversarial training from those options; null without --adversarial (then the others are errors). */
+export function adversarialConfig(o: { adversarial?: 'fgsm' | 'pgd'; eps?: number; steps?: number; alpha?: number; advRatio?: number }): AdversarialConfig | null {
+  if (!o.adversarial) {
+    const stray = (['eps', 'steps', 'alpha', 'advRatio'] as const).find((k) => o[k] !== undefined);
+    if (stray) throw new ArgumentError('train', `--${stray === 'advRatio' ? 'adv-ratio' : stray} is an option of adversarial training: add --adversarial fgsm|pgd`);
+    return null;
+  }
+  if (o.eps === undefined) throw new ArgumentError('train', '--adversarial needs --eps <x> (e.g. 0.1 for digits)');
+  return { method: o.adversarial, eps: o.eps, steps: o.steps ?? 7, alpha: o.alpha ?? null, ratio: o.advRatio ?? 1 };
 }

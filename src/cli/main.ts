@@ -20,7 +20,7 @@ import { stack } from '../ops/shape.js';
 import { DEFAULT_CONFIG, runTraining, type TrainConfig } from './train.js';
 import { defaultCacheDir, loadDataset, type Sample } from './data.js';
 import { ProgressReporter, countProgress } from './progress.js';
-import { registerAttackCommand } from './attack.js';
+import { adversarialConfig, ADVERSARIAL_LR, registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
 import { predictSegmentation } from './segment-task.js';
@@ -87,10 +87,16 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'run folder (default runs/<model>-<date>)')
     .option('--resume', 'continue the run in --out from its last checkpoint, with its saved configuration')
     .option('--allow-nonfinite', 'train on when the loss becomes NaN or infinite (default: stop with an error, keeping the last finite checkpoint)')
+    .addOption(new Option('--adversarial <attack>', `adversarial training on FGSM or PGD images of each batch, robust accuracy logged per epoch (SGD's default --lr becomes ${ADVERSARIAL_LR})`).choices(['fgsm', 'pgd']))
+    .option('--eps <x>', 'adversarial training: ε in pixels (0–1 scale)', floatOption('--eps'))
+    .option('--steps <n>', 'adversarial training: PGD steps (default 7)', intOption('--steps', 1, 1000))
+    .option('--alpha <x>', 'adversarial training: PGD step size (default ε/4)', floatOption('--alpha'))
+    .option('--adv-ratio <r>', 'adversarial training: the fraction of each batch made adversarial (default 1)', floatOption('--adv-ratio'))
     .action(async (o, cmd: Command) => {
       if (o.resume && !o.out) throw new ArgumentError('train', '--resume needs --out <run folder>');
       const out = o.out ?? join('runs', `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
       const config: TrainConfig = {
+        adversarial: adversarialConfig(o),
         model: o.model, dataset: o.dataset, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr,
         momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, schedule: o.schedule, augment: o.augment,
         seed: o.seed, limit: o.limit ?? null, classes: o.classes ?? null,
@@ -98,6 +104,7 @@ export function buildProgram(): Command {
           : { crop: o.crop, loss: o.loss, weightMap: o.weightMap, unetDepth: o.unetDepth, unetWidth: o.unetWidth }),
       };
       if (o.optimizer !== 'sgd' && o.lr === DEFAULT_CONFIG.lr) config.lr = 0.003;
+      if (config.adversarial && o.optimizer === 'sgd' && cmd.getOptionValueSource('lr') !== 'cli') config.lr = ADVERSARIAL_LR;
       const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
       await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter(),
         cache: cacheOption(o), decodeProgress: (label) => countProgress(label, 'images'), allowNonFinite: Boolean(o.allowNonfinite) });

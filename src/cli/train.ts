@@ -15,6 +15,7 @@ import { CosineAnnealingLR, OneCycleLR, type LRScheduler } from '../optim/lr-sch
 import type { Optimizer } from '../optim/optimizer.js';
 import { Generator, manualSeed } from '../random.js';
 import { getBackend } from '../backend/backend.js';
+import { adversarialTraining, checkAdversarialConfig, robustTrainingSpec, type AdversarialConfig } from '../attack/training.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../io/files.js';
 import { DivergenceError, fit, type Callback, type EpochRecord } from '../train/fit.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
@@ -48,6 +49,8 @@ export interface TrainConfig {
   classes: string[] | null;
   /** [C,H,W] of one input, recorded by the run from its data (so predict needs no dataset). */
   inputShape?: [number, number, number];
+  /** Adversarial training (`--adversarial`, `--eps`, `--steps`, `--alpha`, `--adv-ratio`; attack/training.ts); null or absent: none. */
+  adversarial?: AdversarialConfig | null;
   /** 'classify' (absent in runs of earlier versions) or 'segment': a U-Net on a segmentation folder or 'shapes'. */
   task?: 'classify' | 'segment';
   /** Segmentation: train on random crops of crop×crop pixels and predict by overlap-tile; null: whole images. */
@@ -110,6 +113,7 @@ export function checkConfig(c: TrainConfig): void {
     if (c.unetWidth !== undefined && (!Number.isInteger(c.unetWidth) || c.unetWidth < 1 || c.unetWidth > 256)) throw new ArgumentError(op, `--unet-width must be an integer from 1 to 256, got ${c.unetWidth}`);
   }
   if (c.nesterov && c.optimizer === 'sgd' && c.momentum === 0) throw new ArgumentError(op, '--nesterov needs --momentum > 0');
+  if (c.adversarial) checkAdversarialConfig(c.adversarial, c.task ?? 'classify');
   if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 4)) throw new ArgumentError(op, `--limit must be an integer ≥ 4, got ${c.limit}`);
 }
 
@@ -161,7 +165,10 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   const { model, train: trainLoader } = run;
   const optimizer = makeOptimizer(config, model);
   const scheduler = makeScheduler(config, optimizer, trainLoader.length);
-  const generators = { data: dataGen, augment: augmentGen };
+  // Adversarial training's random starts draw from a generator of their own, saved with the others.
+  const adversarialGen = new Generator(config.seed + 4);
+  const adversarial = config.adversarial ? adversarialTraining(model, config.adversarial, run.val ?? [], adversarialGen, log) : null;
+  const generators = { data: dataGen, augment: augmentGen, ...(adversarial ? { adversarial: adversarialGen } : {}) };
   let history: EpochRecord[] = [];
   if (ckpt) {
     restoreCheckpoint(ckpt, { model, optimizer, scheduler, generators });
@@ -189,7 +196,8 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
     history = await fit(model, {
       train: trainLoader, ...(run.val ? { val: run.val } : {}), optimizer, scheduler, schedulerInterval: 'batch', loss: run.loss,
       epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history, stopOnNonFinite: !options.allowNonFinite,
-      callbacks: [...(options.progress ? [options.progress] : []), ...run.callbacks, checkpoints],
+      transformBatch: adversarial?.transformBatch,
+      callbacks: [...(adversarial ? [adversarial.callback] : []), ...(options.progress ? [options.progress] : []), ...run.callbacks, checkpoints],
     });
   } catch (err) {
     if (!(err instanceof DivergenceError)) throw err;
@@ -199,6 +207,7 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
 
   const { line, testAccuracy } = await run.finish(out, history);
   for (const ext of ['svg', 'png']) await saveChart(learningCurvesSpec(history, { title: `${config.model} on ${config.dataset}` }), join(out, `learning-curves.${ext}`));
+  if (adversarial) for (const ext of ['svg', 'png']) await saveChart(robustTrainingSpec(history, { attack: adversarial.name, title: `${config.model} trained on ${adversarial.name} images` }), join(out, `robust-accuracy.${ext}`));
   log(line);
   return { history, testAccuracy };
 }
