@@ -60,7 +60,7 @@ function pairDirs(root: string): [string, string] | null {
   return images && masks ? [images, masks] : null;
 }
 
-async function loadFolder(root: string, images: string, masks: string, classes: readonly string[] | null): Promise<{ pairs: Pair[]; values: number[] }> {
+async function loadFolder(images: string, masks: string, classes: readonly string[] | null): Promise<{ pairs: Pair[]; values: number[] }> {
   const lookup = classes ? classes.map((c) => Number(c)) : undefined;
   const folder = await segmentationFolder(images, masks, { allowMixedSizes: true, ...(lookup ? { classes: lookup } : {}) });
   const pairs: Pair[] = [];
@@ -74,7 +74,6 @@ async function loadFolder(root: string, images: string, masks: string, classes: 
     const odd = pairs.find((p) => p.image.shape[0] !== pairs[0].image.shape[0])!;
     throw new ShapeError('train', `'${odd.source}' has ${odd.image.shape[0]} channels but '${pairs[0].source}' has ${pairs[0].image.shape[0]}; convert the images to one mode`);
   }
-  void root;
   return { pairs, values: [...values].sort((a, b) => a - b) };
 }
 
@@ -91,8 +90,8 @@ async function loadFolderData(spec: string, config: TrainConfig): Promise<Segmen
   const train = pairDirs(spec) ?? pairDirs(join(spec, 'train'));
   if (!train) throw new ArgumentError('train', `--dataset ${spec}: no image/ and label/ (or images/ and masks/) folders in it or in its train/ folder`);
   const valDirs = ['val', 'test'].map((d) => pairDirs(join(spec, d))).find((d) => d) ?? null;
-  const t = await loadFolder(spec, train[0], train[1], config.classes);
-  const v = valDirs ? await loadFolder(spec, valDirs[0], valDirs[1], config.classes) : null;
+  const t = await loadFolder(train[0], train[1], config.classes);
+  const v = valDirs ? await loadFolder(valDirs[0], valDirs[1], config.classes) : null;
   let classes = config.classes;
   if (!classes) {
     const values = [...new Set([...t.values, ...(v?.values ?? [])])].sort((a, b) => a - b);
@@ -192,7 +191,7 @@ function overlay(image: Tensor, predicted: Tensor, truth: Tensor | null): Tensor
 const rgb = (image: Tensor): Tensor => (image.shape[0] === 3 ? image : concat([image.narrow(0, 0, 1), image.narrow(0, 0, 1), image.narrow(0, 0, 1)], 0));
 
 /** Overlap-tile settings for a run: the training crop with a quarter of it as context, or whole images. */
-export function tileOf(config: Pick<TrainConfig, 'crop' | 'inputShape'>): { tile: number; margin: number } | null {
+function tileOf(config: Pick<TrainConfig, 'crop'>): { tile: number; margin: number } | null {
   return config.crop ? { tile: config.crop, margin: config.crop / 4 } : null;
 }
 
@@ -297,10 +296,9 @@ export async function predictSegmentation(model: Module, config: TrainConfig, cl
   const channels = config.inputShape![0];
   for (const path of images) {
     const image = await readImage(path, { mode: channels === 1 ? 'gray' : 'rgb' });
-    const tile = tileOf(config);
-    const div = 2 ** ((config.unetDepth ?? 3) - 1);
-    // Whole-image runs have no crop size: tiles of the training size, with a quarter as context.
-    const logits = segmentImage(model, image, tile ?? { tile: Math.max(div, config.inputShape![1] - (config.inputShape![1] % div)), margin: Math.floor(config.inputShape![1] / 4 / div) * div });
+    // Runs on whole images have no crop size: tiles of the training images' height, a quarter of it context.
+    const size = config.inputShape![1];
+    const logits = segmentImage(model, image, tileOf(config) ?? { tile: size, margin: Math.floor(size / 4) });
     const mask = logits.argmax(0);
     const stem = join(outDir, basename(path, extname(path)));
     await writePng(mask, `${stem}-mask.png`);
