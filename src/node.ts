@@ -4,6 +4,8 @@ import { graph, type GraphOptions } from './inspect/graph.js';
 import type { Tensor } from './tensor.js';
 import { ArgumentError } from './errors.js';
 import { writeFileAtomic } from './io/files.js';
+import { setZooReader } from './models/zoo.js';
+import { readZooFile } from './models/node/zoo-files.js';
 
 export { writeFileAtomic };
 export { makeFolder, removeStaleTempFiles } from './io/files.js';
@@ -13,6 +15,10 @@ export { readImage, decodeImage, readMask, writePng, makeGrid, saveImageGrid } f
 export { renderSvg, renderPng, saveChart, type PngOptions } from './viz/node.js';
 export { saveImageTiles, imageDataUrl } from './embed/node/images.js';
 export { saveSafetensors, loadSafetensors, saveModel, loadModel } from './io/node.js';
+export { zooFolder, readZooFile, loadZooModel } from './models/node/zoo-files.js';
+
+// The core's model factories read zoo weights from the package once this entry is imported: models.lenet5({ pretrained: 'mnist' }).
+setZooReader(readZooFile);
 export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, parseCheckpoint, serializeCheckpoint, CheckpointError, type Checkpoint, type CheckpointInput, type RestoreTargets } from './train/checkpoint.js';
 export type { ImageMode, ImageSize, ReadImageOptions, DecodeImageOptions, ReadMaskOptions, MaskClasses, MakeGridOptions, SaveImageGridOptions } from './data/node/image-io.js';
 

@@ -5,12 +5,14 @@ import { LeNet5 } from './lenet.js';
 import { ResNet } from './resnet.js';
 import { SmallVgg } from './vgg.js';
 import { RowRnn, type RowRnnCell } from './row-rnn.js';
+import { loadPretrained, zooEntry } from './zoo.js';
 import { UNet } from './unet.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
 export { UNet, unet, type UNetOptions } from './unet.js';
 export { RowRnn, rowRnn, type RowRnnOptions, type RowRnnCell } from './row-rnn.js';
+export { ZOO, ZooError, zooEntry, zooStateDict, loadPretrained, setZooReader, type ZooEntry, type ZooReader, type PretrainedOptions } from './zoo.js';
 
 /** The names `createModel` (and the command line's --model) accepts. */
 export const MODEL_NAMES = ['lenet5', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'smallvgg', 'rowlstm', 'rowgru', 'rowrnn', 'unet'] as const;
@@ -41,4 +43,11 @@ export function createModel(name: string, shape: ModelShape): Module {
     return new UNet({ inChannels, numClasses, widths: Array.from({ length: depth }, (_, i) => width * 2 ** i) });
   }
   throw new ArgumentError('createModel', `unknown model '${name}' (known: ${MODEL_NAMES.join(', ')})`);
+}
+
+/** A zoo model by name ('lenet5-mnist', ...), its weights checked and loaded (`bytes`: the file, where files cannot be read). */
+export function pretrainedModel(name: string, bytes?: Uint8Array): Module {
+  const entry = zooEntry(name, 'pretrainedModel');
+  const [inChannels, inputSize] = entry.inputShape;
+  return loadPretrained(createModel(entry.architecture, { inChannels, numClasses: entry.classes.length, inputSize }), name, bytes, 'pretrainedModel');
 }

@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Module } from '../nn/module.js';
+import { loadPretrained, zooEntry, type PretrainedOptions } from './zoo.js';
 
 export interface LeNet5Options {
   inChannels?: number;
@@ -47,4 +48,19 @@ export class LeNet5 extends Module {
   }
 }
 
-export const lenet5 = (options?: LeNet5Options): LeNet5 => new LeNet5(options);
+/**
+ * A LeNet-5; with `pretrained`, the zoo's weights trained on that dataset ('mnist', 'fashion-mnist').
+ * @example const net = models.lenet5({ pretrained: 'fashion-mnist' });   // under Node, after importing 'pixelgrad/node'
+ */
+export function lenet5(options: LeNet5Options & PretrainedOptions = {}): LeNet5 {
+  const { pretrained, weights, ...shape } = options;
+  if (pretrained === undefined) {
+    if (weights) throw new ArgumentError('lenet5', "'weights' needs 'pretrained' (the dataset they were trained on)");
+    return new LeNet5(shape);
+  }
+  const entry = zooEntry(`lenet5-${pretrained}`, 'lenet5');
+  const given = Object.keys(shape);
+  if (given.length) throw new ArgumentError('lenet5', `pretrained weights fix the network's shape: leave out ${given.join(', ')} (then adapt it with nn.replaceHead or nn.adaptInputChannels)`);
+  const [inChannels, inputSize] = entry.inputShape;
+  return loadPretrained(new LeNet5({ inChannels, numClasses: entry.classes.length, inputSize }), entry.name, weights, 'lenet5');
+}
