@@ -1,8 +1,8 @@
 /**
  * `pixelgrad train --task segment` and `pixelgrad predict` on a segmentation checkpoint: a tiny
  * U-Net on a folder of 0/255 masks (ISBI's layout) trained on crops with the weight map, elastic
- * deformation and CE + Dice; the run folder's files agree with each other; resume; predict writes
- * the masks by overlap-tile; bad folders and options are one-line errors naming the file.
+ * deformation and CE + Dice; the run folder's files agree with each other; resume; eval rescores
+ * the validation images; predict writes the masks by overlap-tile; bad folders and options are one-line errors naming the file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,6 +90,11 @@ test('train --task segment: crops, weight map, elastic, ce+dice; the run folder 
   const records = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(records.map((x) => x.epoch), [1, 2]);
   assert.ok(records.every((x) => typeof x.valMeanDice === 'number'));
+  // eval of the last checkpoint scores the same validation split as the run's end.
+  const after = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  const e = await runHere('eval', '--checkpoint', join(out, 'last.safetensors'));
+  assert.equal(e.status, 0, e.stderr);
+  assert.match(e.stdout, new RegExp(`^1 validation images: mean IoU ${after.meanIoU.toFixed(4)}, mean Dice ${after.meanDice.toFixed(4)}, pixel accuracy ${after.pixelAccuracy.toFixed(4)}, loss \\d\\.\\d{4}, V_rand ${after.vRand.toFixed(4)}\n`));
 
   // An image larger than the crops, of another size than the training images.
   await makeFolder(join(tmp, 'big'), 1, 45, 37, 9);

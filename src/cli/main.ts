@@ -23,7 +23,7 @@ import { ProgressReporter, countProgress } from './progress.js';
 import { adversarialConfig, ADVERSARIAL_LR, registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
-import { predictSegmentation } from './segment-task.js';
+import { evaluateSegmentation, predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
 import { floatOption, intOption } from './options.js';
@@ -118,6 +118,7 @@ export function buildProgram(): Command {
     .option('--no-cache', 'decode image folders without reading or writing the cache')
     .action(async (o) => {
       const { config, classes, inputShape, model } = modelFromCheckpoint(o.checkpoint);
+      if (config.task === 'segment') return evaluateSegmentation(model, config, o.dataset, (line) => console.log(line));
       const data = await loadDataset(o.dataset ?? config.dataset, {
         seed: config.seed ?? 0, classes, inputShape, testOnly: true, cache: cacheOption(o),
         progress: (label) => countProgress(label, 'images', process.stderr), log: (line) => console.error(line),

@@ -309,3 +309,16 @@ export async function predictSegmentation(model: Module, config: TrainConfig, cl
     log(`${path}: ${classes.map((c, k) => `${c} ${(100 * counts[k]).toFixed(1)}%`).join(', ')}; wrote ${stem}-mask.png, -mask-colour.png, -overlay.png`);
   }
 }
+
+/** `pixelgrad eval` with a segmentation checkpoint: the scores of its validation images (or of another folder's). */
+export async function evaluateSegmentation(model: Module, config: TrainConfig, dataset: string | undefined, log: (line: string) => void): Promise<void> {
+  const data = await loadSegmentation({ ...config, dataset: dataset ?? config.dataset });
+  const classes = data.classes.length;
+  const weights = config.weightMap ? data.val.map((p) => unetWeightMap(p.mask, { background: 0 })) : null;
+  const v = validate(model, data.val, weights, lossFor(config, classes), classes, tileOf(config));
+  const s = segmentationScores(v.confusion);
+  const rand = classes === 2 ? randScores(concat(v.predictions.map((p) => p.reshape(1, ...p.shape)), 0), concat(data.val.map((p) => p.mask.reshape(1, ...p.mask.shape)), 0)) : null;
+  log(`${data.val.length} validation images: mean IoU ${s.meanIoU.toFixed(4)}, mean Dice ${s.meanDice.toFixed(4)}, pixel accuracy ${s.pixelAccuracy.toFixed(4)}, loss ${v.loss.toFixed(4)}${rand ? `, V_rand ${rand.vRand.toFixed(4)}` : ''}`);
+  log('class       IoU     Dice');
+  data.classes.forEach((c, i) => log(`${c.padEnd(10)}  ${s.iou[i].toFixed(4)}  ${s.dice[i].toFixed(4)}`));
+}
