@@ -93,19 +93,24 @@ export function allocArray(op: string, dtype: DType, shape: Shape): TypedArray {
   checkShape(op, shape);
   const n = sizeOf(shape);
   const bytes = n * BYTES_PER_ELEMENT[dtype];
-  const what = `a ${dtype} tensor of shape ${fmtShape(shape)}`;
   if (n > MAX_ELEMENTS) {
-    throw new MemoryError(op, `${what} has ${n} elements (${fmtBytes(bytes)}), more than one tensor may hold (${MAX_ELEMENTS}, 2^31 − 1)`);
+    throw new MemoryError(op, `${describe(dtype, shape)} has ${n} elements (${fmtBytes(bytes)}), more than one tensor may hold (${MAX_ELEMENTS}, 2^31 − 1)`);
   }
   if (bytes > maxTensorBytes) {
-    throw new MemoryError(op, `${what} needs ${fmtBytes(bytes)} (${bytes} bytes), over the limit of ${fmtBytes(maxTensorBytes)} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
+    const exact = bytes >= 1024 ? ` (${bytes} bytes)` : '';
+    throw new MemoryError(op, `${describe(dtype, shape)} needs ${fmtBytes(bytes)}${exact}, over the limit of ${fmtBytes(maxTensorBytes)} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
   }
   try {
     return arrayFor(dtype, n);
   } catch (e) {
-    if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${what}: ${e.message}`);
+    if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${describe(dtype, shape)}: ${e.message}`);
     throw e;
   }
+}
+
+/** For messages (a function, not a string built on every allocation). */
+function describe(dtype: DType, shape: Shape): string {
+  return `a ${dtype} tensor of shape ${fmtShape(shape)}`;
 }
 
 /** A zero-filled array; callers outside this module go through `allocArray`, which checks the size. */
