@@ -101,7 +101,7 @@ function toMermaid(nodes: GraphNode[], edges: [string, string][]): string {
 
 let vizPromise: Promise<{ renderString(dot: string, options: { format: string }): string }> | null = null;
 
-async function renderSvg(dot: string): Promise<string> {
+export async function renderSvg(dot: string): Promise<string> {
   // Loaded on first use: Graphviz in WebAssembly is about 1.5 MB and most programs never draw.
   vizPromise ??= import('@viz-js/viz').then((m) => m.instance());
   return (await vizPromise).renderString(dot, { format: 'svg' });
