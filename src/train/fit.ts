@@ -36,6 +36,8 @@ export interface EpochRecord {
   trainAccuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** Validation accuracy under an attack (set by attack.robustAccuracyCallback in adversarial training). */
+  valRobustAccuracy?: number;
   /** Segmentation: mean IoU and mean Dice over the classes on the validation images. */
   valMeanIoU?: number;
   valMeanDice?: number;
@@ -90,6 +92,8 @@ export interface FitOptions {
   startEpoch?: number;
   /** History of the epochs already done (to resume). */
   history?: EpochRecord[];
+  /** Replaces each training batch before its step, e.g. `attack.adversarialBatches` for adversarial training. */
+  transformBatch?: (batch: Batch) => Batch;
   /**
    * Stop with a DivergenceError when a batch's loss, or a parameter at the end of an epoch, is
    * NaN or infinite (default true); false trains on regardless.
@@ -162,7 +166,8 @@ export async function fit(model: Module, options: FitOptions): Promise<EpochReco
     const start = performance.now();
     let seen = 0, lossSum = 0, correct = 0, counted = 0, batch = 0;
     const batches = options.train.length ?? NaN;
-    for (const b of options.train) {
+    for (const raw of options.train) {
+      const b = options.transformBatch ? options.transformBatch(raw) : raw;
       const { input, target } = b;
       const output = model.forward(input);
       const loss = lossOf(options.loss, output, b);
