@@ -10,7 +10,6 @@ import { pathToFileURL } from 'node:url';
 import { PixelgradError, ArgumentError } from '../errors.js';
 import { createModel, MODEL_NAMES } from '../models/index.js';
 import { summary } from '../nn/summary.js';
-import { loadCheckpoint, restoreCheckpoint } from '../train/checkpoint.js';
 import { DataLoader } from '../data/dataloader.js';
 import { evaluate, predict, type Batch } from '../train/fit.js';
 import { classificationReport } from '../train/metrics.js';
@@ -23,6 +22,7 @@ import { ProgressReporter, countProgress } from './progress.js';
 import { adversarialConfig, ADVERSARIAL_LR, registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
+import { modelFromCheckpoint, transferFromOptions } from './transfer.js';
 import { evaluateSegmentation, predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
@@ -36,20 +36,6 @@ const PREDICT_BATCH = 256;
 /** Most values an input image may have in `summary` (16M: e.g. 4×2048×2048). */
 const MAX_INPUT_VALUES = 2 ** 24;
 
-/** Restores a checkpoint's model; its architecture, classes and input shape come from the checkpoint alone (no dataset). */
-function modelFromCheckpoint(path: string) {
-  const ckpt = loadCheckpoint(path);
-  const config = ckpt.config as unknown as TrainConfig;
-  if (!config || typeof config.model !== 'string') throw new ArgumentError('checkpoint', `${path} has no run configuration (was it written by 'pixelgrad train'?)`);
-  const { classes, inputShape } = config;
-  if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === 'string')
-    || !Array.isArray(inputShape) || inputShape.length !== 3 || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-    throw new ArgumentError('checkpoint', `${path} does not record its model's classes and input shape (it was written by an earlier pixelgrad); train the model again`);
-  }
-  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1], unet: { depth: config.unetDepth, width: config.unetWidth } });
-  restoreCheckpoint(ckpt, { model, defaultGenerator: false });
-  return { config, classes, inputShape, model };
-}
 
 /** A comma-separated list of class names (commander parser). */
 const nameList = (v: string): string[] => v.split(',').map((c) => c.trim());
@@ -92,14 +78,20 @@ export function buildProgram(): Command {
     .option('--steps <n>', 'adversarial training: PGD steps (default 7)', intOption('--steps', 1, 1000))
     .option('--alpha <x>', 'adversarial training: PGD step size (default ε/4)', floatOption('--alpha'))
     .option('--adv-ratio <r>', 'adversarial training: the fraction of each batch made adversarial (default 1)', floatOption('--adv-ratio'))
+    .option('--from <checkpoint|zoo:name>', 'start from the weights of a checkpoint written by train, or of a zoo model (zoo:lenet5-mnist, zoo:lenet5-fashion-mnist); the model is its architecture')
+    .option('--freeze <modules>', 'comma-separated module names (e.g. conv1,conv2,fc1,fc2) whose weights are not trained', nameList)
+    .option('--replace-head [classes]', 'a new classifier head for the data\'s classes (optionally the comma-separated classes, as --classes)', nameList)
+    .option('--unfreeze-after <epochs>', 'train every layer after this many epochs', intOption('--unfreeze-after', 1, 100_000))
+    .addOption(new Option('--adapt-channels <rule>', 'when the data has another number of channels than --from: the first filters averaged or replicated (scaled to keep the activations)').choices(['average', 'replicate']))
     .action(async (o, cmd: Command) => {
       if (o.resume && !o.out) throw new ArgumentError('train', '--resume needs --out <run folder>');
       const out = o.out ?? join('runs', `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+      const { transfer, model, classes } = transferFromOptions(o, cmd.getOptionValueSource('model') === 'cli');
       const config: TrainConfig = {
         adversarial: adversarialConfig(o),
-        model: o.model, dataset: o.dataset, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr,
+        model, dataset: o.dataset, epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, lr: o.lr,
         momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, schedule: o.schedule, augment: o.augment,
-        seed: o.seed, limit: o.limit ?? null, classes: o.classes ?? null,
+        seed: o.seed, limit: o.limit ?? null, classes, transfer,
         ...(o.task === 'segment' ? { task: 'segment', crop: o.crop ?? null, loss: o.loss ?? 'ce', weightMap: Boolean(o.weightMap), unetDepth: o.unetDepth ?? 3, unetWidth: o.unetWidth ?? 16 }
           : { crop: o.crop, loss: o.loss, weightMap: o.weightMap, unetDepth: o.unetDepth, unetWidth: o.unetWidth }),
       };

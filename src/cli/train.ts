@@ -17,6 +17,7 @@ import { Generator, manualSeed } from '../random.js';
 import { getBackend } from '../backend/backend.js';
 import { adversarialTraining, checkAdversarialConfig, robustTrainingSpec, type AdversarialConfig } from '../attack/training.js';
 import { makeFolder, removeStaleTempFiles, writeFileAtomic } from '../io/files.js';
+import { applyTransfer, checkTransfer, type TransferConfig } from './transfer.js';
 import { DivergenceError, fit, type Callback, type EpochRecord } from '../train/fit.js';
 import { loadCheckpoint, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { saveChart } from '../viz/render.js';
@@ -51,6 +52,8 @@ export interface TrainConfig {
   inputShape?: [number, number, number];
   /** Adversarial training (`--adversarial`, `--eps`, `--steps`, `--alpha`, `--adv-ratio`; attack/training.ts); null or absent: none. */
   adversarial?: AdversarialConfig | null;
+  /** Start from another network's weights (`--from`, `--freeze`, `--replace-head`, `--unfreeze-after`); null: from scratch. */
+  transfer?: TransferConfig | null;
   /** 'classify' (absent in runs of earlier versions) or 'segment': a U-Net on a segmentation folder or 'shapes'. */
   task?: 'classify' | 'segment';
   /** Segmentation: train on random crops of crop×crop pixels and predict by overlap-tile; null: whole images. */
@@ -113,6 +116,7 @@ export function checkConfig(c: TrainConfig): void {
     if (c.unetWidth !== undefined && (!Number.isInteger(c.unetWidth) || c.unetWidth < 1 || c.unetWidth > 256)) throw new ArgumentError(op, `--unet-width must be an integer from 1 to 256, got ${c.unetWidth}`);
   }
   if (c.nesterov && c.optimizer === 'sgd' && c.momentum === 0) throw new ArgumentError(op, '--nesterov needs --momentum > 0');
+  if (c.transfer) checkTransfer(c.transfer, c.epochs);
   if (c.adversarial) checkAdversarialConfig(c.adversarial, c.task ?? 'classify');
   if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 4)) throw new ArgumentError(op, `--limit must be an integer ≥ 4, got ${c.limit}`);
 }
@@ -163,6 +167,7 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
   const dataGen = new Generator(config.seed + 1), augmentGen = new Generator(config.seed + 2);
   const run = task.build(config, data, { data: dataGen, augment: augmentGen, limit: new Generator(config.seed + 3) }, log);
   const { model, train: trainLoader } = run;
+  const transferCallbacks = applyTransfer(model, config, ckpt ? ckpt.epoch : null, log);
   const optimizer = makeOptimizer(config, model);
   const scheduler = makeScheduler(config, optimizer, trainLoader.length);
   // Adversarial training's random starts draw from a generator of their own, saved with the others.
@@ -197,7 +202,7 @@ export async function runTraining(config: TrainConfig, options: TrainRunOptions)
       train: trainLoader, ...(run.val ? { val: run.val } : {}), optimizer, scheduler, schedulerInterval: 'batch', loss: run.loss,
       epochs: config.epochs, startEpoch: ckpt?.epoch ?? 0, history, stopOnNonFinite: !options.allowNonFinite,
       transformBatch: adversarial?.transformBatch,
-      callbacks: [...(adversarial ? [adversarial.callback] : []), ...(options.progress ? [options.progress] : []), ...run.callbacks, checkpoints],
+      callbacks: [...(adversarial ? [adversarial.callback] : []), ...(options.progress ? [options.progress] : []), ...run.callbacks, ...transferCallbacks, checkpoints],
     });
   } catch (err) {
     if (!(err instanceof DivergenceError)) throw err;

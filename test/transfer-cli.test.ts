@@ -1,0 +1,68 @@
+/**
+ * `pixelgrad train --from/--freeze/--replace-head/--unfreeze-after` end to end, on tiny runs over
+ * the bundled digits starting from the zoo's Fashion-MNIST LeNet-5.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { loadZooModel } from '../src/node.js';
+import type { Tensor } from '../src/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a], { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
+const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-transfer-'));
+const TINY = ['--limit', '64', '--batch-size', '32', '--augment', 'none'];
+const FEATURES = ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'];
+const same = (a: Tensor, b: Tensor) => a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
+
+function assertOneLineError(r: ReturnType<typeof run>, pattern: RegExp): void {
+  assert.equal(r.status, 1, `exit status (stdout: ${r.stdout}, stderr: ${r.stderr})`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+test('--from zoo with frozen features and a new head: only the head trains, then --unfreeze-after trains everything', () => {
+  const zoo = loadZooModel('lenet5-fashion-mnist').stateDict();
+  const frozenOut = join(tmp, 'frozen');
+  const r = run('train', '--from', 'zoo:lenet5-fashion-mnist', '--freeze', 'conv1,conv2,fc1,fc2', '--replace-head', '0,1,2', '--epochs', '1', ...TINY, '--out', frozenOut);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /weights from zoo:lenet5-fashion-mnist, with a new classifier head/);
+  assert.match(r.stdout, /frozen: conv1, conv2, fc1, fc2\n/);
+  const ckpt = loadCheckpoint(join(frozenOut, 'last.safetensors'));
+  for (const k of FEATURES) assert.ok(same(ckpt.model[k], zoo[k]), `${k} kept the zoo's values`);
+  assert.deepEqual(ckpt.model['fc3.weight'].shape, [3, 84]);
+  const config = JSON.parse(readFileSync(join(frozenOut, 'config.json'), 'utf8'));
+  assert.deepEqual(config.classes, ['0', '1', '2']);
+  assert.deepEqual(config.transfer, { from: 'zoo:lenet5-fashion-mnist', freeze: ['conv1', 'conv2', 'fc1', 'fc2'], replaceHead: true, unfreezeAfter: null, channels: 'average' });
+
+  const stagedOut = join(tmp, 'staged');
+  const s = run('train', '--from', 'zoo:lenet5-fashion-mnist', '--freeze', 'conv1,conv2,fc1,fc2', '--replace-head', '--classes', '0,1,2',
+    '--unfreeze-after', '1', '--epochs', '2', '--schedule', 'none', '--lr', '0.01', ...TINY, '--out', stagedOut);
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /frozen: conv1, conv2, fc1, fc2 \(until epoch 1\)/);
+  assert.match(s.stdout, /epoch 2: every layer trains from now on/);
+  const staged = loadCheckpoint(join(stagedOut, 'last.safetensors'));
+  for (const k of FEATURES) assert.ok(!same(staged.model[k], zoo[k]), `${k} trained in the second stage`);
+
+  // A checkpoint is a source too; its classes must fit the data unless the head is replaced.
+  const again = run('train', '--from', join(frozenOut, 'last.safetensors'), '--epochs', '1', ...TINY, '--out', join(tmp, 'again'));
+  assertOneLineError(again, /^pixelgrad: train: --from .*last\.safetensors has 3 classes, the data 10: pass --replace-head for a new classifier$/);
+});
+
+test('transfer options: one-line errors before any training', () => {
+  assertOneLineError(run('train', '--freeze', 'conv1', ...TINY, '--out', join(tmp, 'e1')), /^pixelgrad: train: --freeze needs --from <checkpoint\|zoo:name>$/);
+  assertOneLineError(run('train', '--from', 'zoo:resnet-imagenet', ...TINY, '--out', join(tmp, 'e2')), /^pixelgrad: train --from: no model "resnet-imagenet" in the zoo \(it has: lenet5-mnist, lenet5-fashion-mnist\)$/);
+  assertOneLineError(run('train', '--from', 'zoo:lenet5-mnist', '--model', 'resnet20', ...TINY, '--out', join(tmp, 'e3')), /^pixelgrad: train: --from zoo:lenet5-mnist is a lenet5; leave out --model resnet20$/);
+  assertOneLineError(run('train', '--from', 'zoo:lenet5-mnist', '--freeze', 'conv1', '--unfreeze-after', '2', '--epochs', '2', ...TINY, '--out', join(tmp, 'e4')),
+    /^pixelgrad: train: --unfreeze-after must be an integer from 1 to 1 \(less than --epochs 2\), got 2$/);
+  assertOneLineError(run('train', '--from', 'zoo:lenet5-mnist', '--unfreeze-after', '1', ...TINY, '--out', join(tmp, 'e5')), /--unfreeze-after needs --freeze/);
+  assertOneLineError(run('train', '--from', 'zoo:lenet5-mnist', '--freeze', 'conv', '--epochs', '1', ...TINY, '--out', join(tmp, 'e6')),
+    /^pixelgrad: freeze: LeNet5 has no module "conv" \(modules: conv1, conv2, fc1, fc2, fc3\)$/);
+  assertOneLineError(run('train', '--from', 'zoo:lenet5-mnist', '--replace-head', '1,2', '--classes', '1,3', ...TINY, '--out', join(tmp, 'e7')), /--replace-head 1,2 and --classes 1,3 differ/);
+});
