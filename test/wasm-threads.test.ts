@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ConvGeometry, Kernels } from '../src/backend/backend.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, relaxedSimdSupported } from '../src/backend/wasm/index.js';
 import { MIN_PARALLEL_MACS, splitRange } from '../src/backend/wasm/kernels.js';
 import { sharedMemorySupported } from '../src/backend/wasm/threads.js';
 import { ArgumentError, NotSupportedError } from '../src/errors.js';
@@ -26,6 +26,12 @@ for (const threads of [2, 3]) {
 }
 
 const randomF32 = (g: Generator, n: number): Float32Array => Float32Array.from({ length: n }, () => g.normal());
+
+// V8 shipped relaxed SIMD in 11.4: Node 22 and later have it by default (Node 24 no longer knows
+// the flag); Node 20 (V8 11.3) only behind --experimental-wasm-relaxed-simd. CI runs both engines.
+const [v8Major, v8Minor] = process.versions.v8.split('.').map(Number);
+const relaxedByDefault = v8Major > 11 || (v8Major === 11 && v8Minor >= 4);
+const relaxedSimdFlags = relaxedByDefault ? [] : ['--experimental-wasm-relaxed-simd'];
 
 test('shared memory is available on this engine (the threaded module is the one tested)', () => {
   assert.equal(sharedMemorySupported(), true);
@@ -103,8 +109,27 @@ test('threaded convolutions split by images: forward and input gradient bit for 
   }
 });
 
-test('asking for relaxed SIMD where the engine lacks it is a NotSupportedError', async () => {
-  await assert.rejects(createWasmBackend({ relaxedSimd: true }), (err: unknown) => err instanceof NotSupportedError && /relaxed SIMD/.test((err as Error).message));
+test(`relaxed SIMD is detected as this engine has it (V8 ${process.versions.v8}: ${relaxedByDefault ? 'by default' : 'only behind a flag'})`, () => {
+  assert.equal(relaxedSimdSupported(), relaxedByDefault);
+});
+
+test('asking for relaxed SIMD gives the fused-multiply-add build where the engine has it (relaxedSimd: false the plain one), a NotSupportedError where it lacks it', async () => {
+  const ask = createWasmBackend({ threads: 1, relaxedSimd: true });
+  if (!relaxedByDefault) {
+    await assert.rejects(ask, (err: unknown) => err instanceof NotSupportedError && /relaxed SIMD/.test((err as Error).message));
+    return;
+  }
+  const relaxed = await ask, plain = await createWasmBackend({ threads: 1, relaxedSimd: false });
+  assert.deepEqual([relaxed.relaxedSimd, plain.relaxedSimd], [true, false]);
+  const g = new Generator(33);
+  const a = randomF32(g, 200 * 300), b = randomF32(g, 300 * 150);
+  const [fused, unfused] = [relaxed, plain].map((backend) => {
+    const out = new Float32Array(200 * 150);
+    backend.kernels.matmul(a, [200, 300], b, [300, 150], out, [200, 150]);
+    return out;
+  });
+  // K = 300 terms of N(0,1)·N(0,1): the two roundings of a multiply-add differ by ~1e-5, a wrong kernel by O(1).
+  assertClose(fused, unfused, { atol: 1e-3, rtol: 0, what: 'relaxed against plain build' });
 });
 
 test('an invalid thread count is an ArgumentError naming the option', async () => {
@@ -130,17 +155,16 @@ function infoAtImport(env: Record<string, string>, flags: string[] = []): { back
 
 test('importing the package selects wasm on every hardware thread; PIXELGRAD_BACKEND and PIXELGRAD_THREADS override it', () => {
   const info = (env: Record<string, string>) => { const { maxError: _, ...rest } = infoAtImport(env); return rest; };
-  assert.deepEqual(info({}), { backend: 'wasm', threads: availableParallelism(), relaxedSimd: false });
-  assert.deepEqual(info({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1, relaxedSimd: false });
+  assert.deepEqual(info({}), { backend: 'wasm', threads: availableParallelism(), relaxedSimd: relaxedByDefault });
+  assert.deepEqual(info({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1, relaxedSimd: relaxedByDefault });
   assert.deepEqual(info({ PIXELGRAD_BACKEND: 'js' }), { backend: 'js', threads: 1, relaxedSimd: false });
   assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'cuda' }).error ?? '', /PIXELGRAD_BACKEND must be 'js' or 'wasm', got 'cuda'/);
   assert.match(infoAtImport({ PIXELGRAD_THREADS: 'many' }).error ?? '', /threads must be an integer/);
 });
 
 test('an engine with relaxed SIMD gets the fused-multiply-add builds, on one thread and on several, with float32-accurate results', () => {
-  // Node 20 has relaxed SIMD behind a flag (later engines and Chromium by default).
   for (const threads of ['1', '2']) {
-    const r = infoAtImport({ PIXELGRAD_THREADS: threads }, ['--experimental-wasm-relaxed-simd']);
+    const r = infoAtImport({ PIXELGRAD_THREADS: threads }, relaxedSimdFlags);
     assert.equal(r.relaxedSimd, true, `${threads} thread(s)`);
     assert.equal(r.threads, Number(threads));
     // K = 300 terms of N(0,1)·N(0,1): float32 rounding leaves errors of ~1e-5; a wrong kernel, O(1).
