@@ -132,6 +132,12 @@ test('replaceHead and the paths of the first convolution and the head', () => {
   const resnet = models.resnet({ depth: 8, inChannels: 3, numClasses: 10 });
   assert.deepEqual([nn.firstConvPath(resnet), nn.headPath(resnet)], ['conv1', 'fc']);
   assert.throws(() => nn.headPath(new nn.Sequential(new nn.ReLU())), /headPath: Sequential has no Linear layer/);
+  // Re-initialising one layer: getSubmodule(path).resetParameters() draws new values there only.
+  const conv = Float32Array.from(net.conv1.weight.data), fc1 = Float32Array.from(net.fc1.weight.data);
+  net.getSubmodule('fc1').resetParameters();
+  assert.deepEqual(net.conv1.weight.data, conv);
+  assert.notDeepEqual(net.fc1.weight.data, fc1);
+  assert.ok(net.fc1.weight.data.every((v) => Math.abs(v) <= 1 / Math.sqrt(256)), 'PyTorch bound 1/√fanIn');
 });
 
 test('parameter groups: each its own learning rate, the rest with the defaults', () => {
