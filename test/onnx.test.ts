@@ -5,9 +5,25 @@ import { importOnnx } from '../src/io/onnx/import.js';
 import { OnnxError } from '../src/io/onnx/proto.js';
 import { NotSupportedError } from '../src/errors.js';
 import { tensor } from '../src/creation.js';
-import { mul } from '../src/ops/elementwise.js';
+import { mul, sub } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { assertClose } from './helpers/assert.js';
+import { exportOnnx } from '../src/io/onnx/export.js';
+import { Module } from '../src/nn/module.js';
+import { Sequential } from '../src/nn/layers/container.js';
+import { Conv2d, ConvTranspose2d } from '../src/nn/layers/conv.js';
+import { Linear } from '../src/nn/layers/linear.js';
+import { BatchNorm1d } from '../src/nn/layers/norm.js';
+import { ELU, Flatten, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh } from '../src/nn/layers/activation.js';
+import { Dropout } from '../src/nn/layers/dropout.js';
+import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample } from '../src/nn/layers/pool.js';
+import { LeNet5 } from '../src/models/lenet.js';
+import { ResNet } from '../src/models/resnet.js';
+import { UNet } from '../src/models/unet.js';
+import { Generator } from '../src/random.js';
+import { rand, randn } from '../src/creation.js';
+import { noGrad } from '../src/autograd/grad-mode.js';
+import { SGD } from '../src/optim/sgd.js';
 
 interface Enc { shape: number[]; data: number[] }
 interface Case { name: string; onnx: string; input: Enc; output: Enc; probe: Enc; inputGrad: Enc; paramGrads: Record<string, Enc> }
@@ -46,4 +62,60 @@ test('importOnnx: truncated bytes and initializers whose data does not match the
   for (const cut of [1, 10, 100, bytes.length - 3]) {
     assert.throws(() => importOnnx(bytes.subarray(0, cut)), (e: Error) => (e instanceof OnnxError || e instanceof NotSupportedError) && !e.message.includes('\n'));
   }
+});
+
+// ---- export ----
+
+const roundTrip = (name: string, model: Module<any, any>, inputShape: number[], batch = 2) => {
+  test(`exportOnnx → importOnnx: ${name} gives the same outputs and state dict`, () => {
+    model.eval();
+    const bytes = exportOnnx(model, { inputShape });
+    const back = importOnnx(bytes).eval();
+    const keys = Object.keys(model.stateDict()).filter((k) => !k.endsWith('num_batches_tracked'));
+    assert.deepEqual(Object.keys(back.stateDict()).sort(), keys.sort());
+    const x = randn([batch, ...inputShape], { generator: new Generator(7) });
+    const want = noGrad(() => model.forward(x));
+    assertClose(noGrad(() => back.forward(x)).data, want.data, { atol: 1e-5, what: `${name} output` });
+  });
+};
+
+const gen = new Generator(3);
+const withStats = <M extends Module<any, any>>(m: M): M => {
+  // Running statistics other than 0 and 1, so a swapped mean/variance would show.
+  for (const [k, b] of m.namedBuffers()) if (/running_(mean|var)$/.test(k)) b.data.set(rand([b.size], { generator: gen }).data.map((v) => 0.5 + v));
+  return m;
+};
+roundTrip('LeNet-5', new LeNet5(), [1, 28, 28]);
+roundTrip('ResNet-8 (type A shortcuts: Slice and Pad)', withStats(new ResNet({ depth: 8, widths: [4, 8, 8] })), [3, 8, 8]);
+roundTrip('ResNet-8 (type B shortcuts)', withStats(new ResNet({ depth: 8, widths: [4, 8, 8], shortcut: 'B' })), [3, 8, 8]);
+roundTrip('U-Net with batch norm', withStats(new UNet({ widths: [4, 8], batchNorm: true })), [1, 8, 8]);
+roundTrip('a Sequential of the other layers', new Sequential(
+  new Conv2d(2, 4, 3, { padding: 'same' }), new LeakyReLU(0.2), new AvgPool2d(2), new Upsample({ scaleFactor: 2, mode: 'bilinear' }),
+  new MaxPool2d(3, { stride: 2, padding: 1 }), new Sigmoid(), new ConvTranspose2d(4, 3, 3, { stride: 2, padding: 1, outputPadding: 1 }),
+  new Tanh(), new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(0.3), new Linear(3, 5), new BatchNorm1d(5), new ReLU(), new Softmax(1),
+), [2, 6, 6], 3);
+
+test('exportOnnx: the batch dim is dynamic (one image through a graph exported without a batch size)', () => {
+  const model = new LeNet5({ inputSize: 16 }).eval();
+  const back = importOnnx(exportOnnx(model, { inputShape: [1, 16, 16] }));
+  const x = randn([5, 1, 16, 16], { generator: new Generator(1) });
+  assertClose(noGrad(() => back.forward(x)).data, noGrad(() => model.forward(x)).data, { atol: 1e-5 });
+});
+
+test('exportOnnx: a module it does not know is NotSupportedError naming its path and class', () => {
+  const model = new Sequential(new Conv2d(1, 2, 3), new ELU());
+  assert.throws(() => exportOnnx(model, { inputShape: [1, 5, 5] }), (e: Error) => e instanceof NotSupportedError && /module '1' of class ELU/.test(e.message));
+  assert.throws(() => exportOnnx(new LeNet5(), { inputShape: [1, 28] }), /LeNet5|conv2d|input/);
+});
+
+test('importOnnx of an exported PyTorch graph trains: a step changes the parameters and lowers the loss', () => {
+  const c = fx.cases.find((c) => c.name === 'resblock')!;
+  const net = importOnnx(bytesOf(c)).train();
+  const x = t(c.input), target = t(c.probe);
+  const lossOf = () => sum(mul(sub(net.forward(x), target), sub(net.forward(x), target)));
+  net.eval();
+  const before = lossOf().data[0];
+  const opt = new SGD(net.parameters(), { lr: 0.05 });
+  for (let i = 0; i < 3; i++) { opt.zeroGrad(); lossOf().backward(); opt.step(); }
+  assert.ok(lossOf().data[0] < before, `loss ${lossOf().data[0]} not below ${before}`);
 });

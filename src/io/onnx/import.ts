@@ -13,7 +13,7 @@ import { add, div, leakyRelu, mul, relu, sigmoid, sub, tanh } from '../../ops/el
 import { matmul } from '../../ops/matmul.js';
 import { conv2d, convTranspose2d } from '../../ops/conv.js';
 import { adaptiveAvgPool2d, avgPool2d, interpolate, maxPool2d } from '../../ops/pool.js';
-import { concat, reshape, transpose } from '../../ops/shape.js';
+import { concat, pad, reshape, slice, transpose } from '../../ops/shape.js';
 import { softmax } from '../../ops/reduce.js';
 import { batchNorm } from '../../nn/functional/norm.js';
 import { dropout } from '../../nn/functional/dropout.js';
@@ -34,7 +34,7 @@ const OP = 'importOnnx';
 const SUPPORTED = [
   'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh',
   'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization', 'Flatten', 'Reshape', 'Concat', 'Resize',
-  'Upsample', 'Softmax', 'Dropout', 'Identity', 'Constant',
+  'Upsample', 'Softmax', 'Dropout', 'Identity', 'Constant', 'Slice', 'Pad',
 ];
 
 const nodeName = (n: NodeProto, i: number) => `node ${i} '${n.name || n.output[0] || '?'}' (${n.opType})`;
@@ -128,15 +128,19 @@ export class OnnxModel extends Module {
   constructor(graph: GraphProto, opset: number, options: ImportOnnxOptions = {}) {
     super();
     this.opset = opset;
-    const stats = new Set<string>();
-    for (const n of graph.node) if (n.opType === 'BatchNormalization') { stats.add(n.input[3]); stats.add(n.input[4]); }
+    // Batch-norm statistics become buffers; shapes, scales, pads and the like stay constants.
+    const stats = new Set<string>(), settings = new Set<string>();
+    for (const n of graph.node) {
+      if (n.opType === 'BatchNormalization') { stats.add(n.input[3]); stats.add(n.input[4]); }
+      if (['Reshape', 'Resize', 'Upsample', 'Slice', 'Pad', 'Dropout'].includes(n.opType)) n.input.slice(1).forEach((i) => settings.add(i));
+    }
     const known = new Set<string>();
     for (const init of graph.initializer) {
       const t = tensorFromProto(init, `initializer '${init.name}'`, options);
       if (!init.name || known.has(init.name)) throw new OnnxError(OP, `initializer name '${init.name}' is empty or repeated`);
       known.add(init.name);
       this.tensors.set(init.name, t);
-      if (t.dtype !== 'int32') this.place(init.name, t, stats.has(init.name));
+      if (t.dtype !== 'int32' && !settings.has(init.name)) this.place(init.name, t, stats.has(init.name));
     }
     const inputs = graph.input.filter((v) => !known.has(v.name));
     if (inputs.length !== 1 || graph.output.length !== 1) throw new NotSupportedError(OP, `graphs with one input and one output, got ${inputs.length} inputs and ${graph.output.length} outputs`);
@@ -237,6 +241,25 @@ export class OnnxModel extends Module {
         return [reshape(x, shape)];
       }
       case 'Concat': return [concat(ins.filter((t): t is Tensor => t !== null), a.int('axis', 0))];
+      case 'Slice': {
+        const starts = need(1).data, ends = need(2).data, axes = ins[3]?.data ?? starts.map((_, i) => i), steps = ins[4]?.data ?? starts.map(() => 1);
+        let y = x;
+        starts.forEach((st, i) => {
+          const dim = axes[i] < 0 ? axes[i] + x.ndim : axes[i], n = x.shape[dim];
+          if (!(dim >= 0 && dim < x.ndim) || !(steps[i] > 0)) throw new NotSupportedError(OP, `${where}: axis ${axes[i]} with step ${steps[i]} on input ${fmtShape(x.shape)}`);
+          const clampIndex = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+          y = slice(y, dim, clampIndex(st), clampIndex(ends[i]), steps[i]);
+        });
+        return [y];
+      }
+      case 'Pad': {
+        const mode = a.str('mode', 'constant'), p = need(1).data, r = x.ndim;
+        if (mode !== 'constant' && mode !== 'reflect') throw new NotSupportedError(OP, `${where}: Pad mode '${mode}'`);
+        if (p.length !== 2 * r) throw new OnnxError(OP, `${where}: ${p.length} pads for input ${fmtShape(x.shape)}`);
+        // ONNX lists all begins then all ends, first dim first; pixelgrad (like PyTorch) pairs from the last dim.
+        const pairs = Array.from({ length: r }, (_, k) => [p[r - 1 - k], p[2 * r - 1 - k]]).flat();
+        return [pad(x, pairs, mode, ins[2] ? ins[2].data[0] : 0)];
+      }
       case 'Resize': case 'Upsample': return [this.resize(where, a, x, node.opType === 'Upsample' ? ins[1] : ins[2], node.opType === 'Upsample' ? null : ins[3])];
       default: throw new NotSupportedError(OP, `operator '${node.opType}' of ${where}`);
     }
