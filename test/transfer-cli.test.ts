@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { loadZooModel } from '../src/node.js';
-import type { Tensor } from '../src/index.js';
+import { randn, type Tensor } from '../src/index.js';
+import { writePng } from '../src/data/node/image-io.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a], { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
@@ -53,6 +54,27 @@ test('--from zoo with frozen features and a new head: only the head trains, then
   // A checkpoint is a source too; its classes must fit the data unless the head is replaced.
   const again = run('train', '--from', join(frozenOut, 'last.safetensors'), '--epochs', '1', ...TINY, '--out', join(tmp, 'again'));
   assertOneLineError(again, /^pixelgrad: train: --from .*last\.safetensors has 3 classes, the data 10: pass --replace-head for a new classifier$/);
+});
+
+test('--from a gray network onto RGB images: the first convolution is adapted by the chosen rule', async () => {
+  const folder = join(tmp, 'colour');
+  let k = 0;
+  for (const split of ['train', 'test']) {
+    for (const cls of ['cat', 'dog']) {
+      for (let i = 0; i < 4; i++) await writePng(randn([3, 28, 28]).mul(0.2).add(((k++ * 37) % 200) / 255 + 0.1).clamp(0, 1), join(folder, split, cls, `${i}.png`));
+    }
+  }
+  const out = join(tmp, 'rgb');
+  const r = run('train', '--from', 'zoo:lenet5-mnist', '--replace-head', '--freeze', 'conv1', '--adapt-channels', 'replicate', '--dataset', folder, '--no-cache', '--epochs', '1', '--batch-size', '4', '--augment', 'none', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /first convolution adapted from 1 to 3 input channels \(replicate rule\)/);
+  const gray = loadZooModel('lenet5-mnist').stateDict()['conv1.weight'];
+  const conv1 = loadCheckpoint(join(out, 'last.safetensors')).model['conv1.weight'];
+  assert.deepEqual(conv1.shape, [6, 3, 5, 5]);
+  // replicate from 1 to 3 channels: W'[:, j] = W[:, 0]·1/3 (frozen, so still so after training)
+  for (let f = 0; f < 6; f++) for (let j = 0; j < 3; j++) for (let t = 0; t < 25; t++) {
+    assert.ok(Math.abs(conv1.data[(f * 3 + j) * 25 + t] - gray.data[f * 25 + t] / 3) < 1e-7, `conv1.weight[${f},${j}]`);
+  }
 });
 
 test('transfer options: one-line errors before any training', () => {
