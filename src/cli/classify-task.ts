@@ -31,7 +31,7 @@ export const classificationTask: Task<LoadedData> = {
     log(`training images: ${classBalance(data.classes, trainSplit.targets)}`);
     log(`test images: ${classBalance(data.classes, testSplit.targets)}`);
     const train = trainSplit.dataset, test = testSplit.dataset;
-    const model = createModel(config.model, { inChannels: channels, numClasses: data.classes.length, inputSize: size });
+    const model = createModel(config.model, { inChannels: channels, numClasses: data.classes.length, inputSize: size, width: config.width });
     const augment = config.augment === 'affine' ? randomAffine({ degrees: 10, translate: [0.1, 0.1], scale: [0.9, 1.1], interpolation: 'bilinear', generator: gens.augment }) : null;
     const trainLoader = new DataLoader<Sample, Batch>(train, {
       batchSize: config.batchSize, shuffle: true, generator: gens.data,

@@ -22,6 +22,7 @@ import { ProgressReporter, countProgress } from './progress.js';
 import { adversarialConfig, ADVERSARIAL_LR, registerAttackCommand } from './attack.js';
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
+import { registerSweepCommand } from './sweep.js';
 import { modelFromCheckpoint, transferFromOptions } from './transfer.js';
 import { evaluateSegmentation, predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
@@ -152,6 +153,7 @@ export function buildProgram(): Command {
   registerAttackCommand(program, modelFromCheckpoint);
   registerExplainCommand(program, modelFromCheckpoint);
   registerEmbedCommand(program, modelFromCheckpoint);
+  registerSweepCommand(program);
 
   // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
   for (const cmd of program.commands) {

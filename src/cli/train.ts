@@ -65,6 +65,8 @@ export interface TrainConfig {
   /** U-Net levels including the bottleneck (default 3) and channels of the first level (default 16). */
   unetDepth?: number;
   unetWidth?: number;
+  /** LeNet-5's width multiplier (`pixelgrad sweep --width`); absent: 1. */
+  width?: number;
 }
 
 export const DEFAULT_CONFIG: TrainConfig = {
@@ -115,6 +117,7 @@ export function checkConfig(c: TrainConfig): void {
     if (c.unetDepth !== undefined && (!Number.isInteger(c.unetDepth) || c.unetDepth < 2 || c.unetDepth > 6)) throw new ArgumentError(op, `--unet-depth must be an integer from 2 to 6, got ${c.unetDepth}`);
     if (c.unetWidth !== undefined && (!Number.isInteger(c.unetWidth) || c.unetWidth < 1 || c.unetWidth > 256)) throw new ArgumentError(op, `--unet-width must be an integer from 1 to 256, got ${c.unetWidth}`);
   }
+  if (c.width !== undefined && (c.model !== 'lenet5' || !(c.width > 0))) throw new ArgumentError(op, `a width multiplier must be positive and applies to lenet5 only, got ${c.width} for ${c.model}`);
   if (c.nesterov && c.optimizer === 'sgd' && c.momentum === 0) throw new ArgumentError(op, '--nesterov needs --momentum > 0');
   if (c.transfer) checkTransfer(c.transfer, c.epochs);
   if (c.adversarial) checkAdversarialConfig(c.adversarial, c.task ?? 'classify');

@@ -38,7 +38,7 @@ export function modelFromCheckpoint(path: string) {
     || !Array.isArray(inputShape) || inputShape.length !== 3 || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new ArgumentError('checkpoint', `${path} does not record its model's classes and input shape (it was written by an earlier pixelgrad); train the model again`);
   }
-  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1], unet: { depth: config.unetDepth, width: config.unetWidth } });
+  const model = createModel(config.model, { inChannels: inputShape[0], numClasses: classes.length, inputSize: inputShape[1], unet: { depth: config.unetDepth, width: config.unetWidth }, width: config.width });
   restoreCheckpoint(ckpt, { model, defaultGenerator: false });
   return { config, classes, inputShape, model };
 }

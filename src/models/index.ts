@@ -1,12 +1,12 @@
 /** Ready-made networks. */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, NotSupportedError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { LeNet5 } from './lenet.js';
 import { ResNet } from './resnet.js';
 import { SmallVgg } from './vgg.js';
 import { RowRnn, type RowRnnCell } from './row-rnn.js';
-import { loadPretrained, zooEntry } from './zoo.js';
 import { UNet } from './unet.js';
+import { loadPretrained, zooEntry } from './zoo.js';
 export { LeNet5, lenet5, type LeNet5Options } from './lenet.js';
 export { ResNet, BasicBlock, resnet, type ResNetOptions, type ShortcutKind } from './resnet.js';
 export { SmallVgg, smallVgg, type VggOptions } from './vgg.js';
@@ -27,12 +27,15 @@ export interface ModelShape {
   inputSize: number;
   /** U-Net levels including the bottleneck (default 3) and channels of the first (default 16, doubling per level). */
   unet?: { depth?: number; width?: number };
+  /** LeNet-5's width multiplier (LeNet5Options.width; default 1). */
+  width?: number;
 }
 
 /** A model by name for inputs of the given shape, e.g. createModel('resnet20', { inChannels: 1, numClasses: 10, inputSize: 28 }). */
 export function createModel(name: string, shape: ModelShape): Module {
-  const { inChannels, numClasses, inputSize } = shape;
-  if (name === 'lenet5') return new LeNet5({ inChannels, numClasses, inputSize });
+  const { inChannels, numClasses, inputSize, width } = shape;
+  if (name === 'lenet5') return new LeNet5({ inChannels, numClasses, inputSize, width });
+  if (width !== undefined && width !== 1) throw new NotSupportedError('createModel', `a width multiplier is implemented for lenet5 only, not '${name}'`);
   const depth = /^resnet(\d+)$/.exec(name);
   if (depth && (MODEL_NAMES as readonly string[]).includes(name)) return new ResNet({ depth: Number(depth[1]), inChannels, numClasses });
   if (name === 'smallvgg') return new SmallVgg({ inChannels, numClasses, inputSize });

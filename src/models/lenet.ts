@@ -1,4 +1,5 @@
 import { ArgumentError } from '../errors.js';
+import { checkPositive } from '../options.js';
 import { maxPool2d } from '../ops/pool.js';
 import { flatten } from '../ops/shape.js';
 import { relu } from '../ops/elementwise.js';
@@ -13,6 +14,11 @@ export interface LeNet5Options {
   numClasses?: number;
   /** Side of the square input images (28 for MNIST). */
   inputSize?: number;
+  /**
+   * Multiplies the width of every hidden layer (6, 16 channels; 120, 84 units), each rounded and at
+   * least 1: the capacity knob of `pixelgrad sweep`. Default 1, the classic network.
+   */
+  width?: number;
 }
 
 /**
@@ -30,13 +36,15 @@ export class LeNet5 extends Module {
   constructor(options: LeNet5Options = {}) {
     super();
     const inC = options.inChannels ?? 1, classes = options.numClasses ?? 10, size = options.inputSize ?? 28;
+    const width = checkPositive('LeNet5', 'width', options.width ?? 1);
     const side = Math.floor((Math.floor(size / 2) - 4) / 2); // after pool, conv 5×5 valid, pool
     if (side < 1) throw new ArgumentError('LeNet5', `inputSize ${size} is too small (needs at least 12)`);
-    this.conv1 = this.registerModule('conv1', new Conv2d(inC, 6, 5, { padding: 2 }));
-    this.conv2 = this.registerModule('conv2', new Conv2d(6, 16, 5));
-    this.fc1 = this.registerModule('fc1', new Linear(16 * side * side, 120));
-    this.fc2 = this.registerModule('fc2', new Linear(120, 84));
-    this.fc3 = this.registerModule('fc3', new Linear(84, classes));
+    const [c1, c2, h1, h2] = [6, 16, 120, 84].map((n) => Math.max(1, Math.round(n * width)));
+    this.conv1 = this.registerModule('conv1', new Conv2d(inC, c1, 5, { padding: 2 }));
+    this.conv2 = this.registerModule('conv2', new Conv2d(c1, c2, 5));
+    this.fc1 = this.registerModule('fc1', new Linear(c2 * side * side, h1));
+    this.fc2 = this.registerModule('fc2', new Linear(h1, h2));
+    this.fc3 = this.registerModule('fc3', new Linear(h2, classes));
   }
 
   override forward(x: Tensor): Tensor {
