@@ -15,6 +15,7 @@ export { readImage, decodeImage, readMask, writePng, makeGrid, saveImageGrid } f
 export { renderSvg, renderPng, saveChart, type PngOptions } from './viz/node.js';
 export { saveImageTiles, imageDataUrl } from './embed/node/images.js';
 export { saveSafetensors, loadSafetensors, saveModel, loadModel } from './io/node.js';
+export { readOnnxFile, saveOnnx } from './io/onnx/node.js';
 export { zooFolder, readZooFile, loadZooModel } from './models/node/zoo-files.js';
 
 // The core's model factories read zoo weights from the package once this entry is imported: models.lenet5({ pretrained: 'mnist' }).
