@@ -14,10 +14,10 @@ const BUDGET_S = Number(process.env.PEER_BENCH_BUDGET_S || (QUICK ? 20 : 60));
 
 const version = packageVersion();
 
-/** The `info` of a result line: what ran it. */
-export function info(): { version: string; backend: string; threads: number; simd: string } {
+/** The `info` of a result line: what ran it (the backend, its instruction set, its threads, the engine). */
+export function info(): { version: string; backend: string; threads: number; simd: string; node: string } {
   const { backend, threads, relaxedSimd } = backendInfo();
-  return { version, backend, threads, simd: backend === 'js' ? 'none' : relaxedSimd ? 'wasm-relaxed-simd' : 'wasm-simd128' };
+  return { version, backend, threads, simd: backend === 'js' ? 'none' : relaxedSimd ? 'wasm-relaxed-simd' : 'wasm-simd128', node: process.versions.node };
 }
 
 export const seconds = (): number => Number(process.hrtime.bigint()) / 1e9;
@@ -70,7 +70,7 @@ export function measure(fn: () => void, workPerCall: number): Measurement {
   };
 }
 
-/** One result line on stdout, in the peers' JSON-lines format. */
+/** One result line on stdout, in the peers' JSON-lines format; error lines too carry `info()` unless the record has its own. */
 export function emit(record: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ peer: process.env.PEER_ID ?? 'pixelgrad', ...record }) + '\n');
+  process.stdout.write(JSON.stringify({ peer: process.env.PEER_ID ?? 'pixelgrad', info: info(), ...record }) + '\n');
 }

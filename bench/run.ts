@@ -3,12 +3,13 @@
  * that pixelgrad can run, one JSON line per case on stdout in the peers' protocol, so the shared
  * runner can put pixelgrad in the same table. Inputs for W2/W3 come from the harness's data/ folder.
  * Runs on the package's default backend: WebAssembly SIMD on every hardware thread (PIXELGRAD_THREADS
- * to change), or the JS reference with PIXELGRAD_BACKEND=js.
+ * to change), or the one PIXELGRAD_BACKEND=native|wasm|js names; every line's `info` says which
+ * (backend, instruction set, threads, Node version).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Generator, Tensor, matmul, models, nn, noGrad, optim, rand, randint } from '../src/index.js';
-import { emit, info, measure, median, seconds } from './protocol.js';
+import { emit, measure, median, seconds } from './protocol.js';
 import { dataDir, readBundle } from './bundle.js';
 import { w5 } from './w5.js';
 import { w7 } from './w7.js';
@@ -32,7 +33,7 @@ function w1(): void {
     guarded('W1', name, () => {
       const a = rand([M, K], { generator: g }), b = rand([K, N], { generator: g });
       const m = measure(() => { matmul(a, b); }, (2 * M * N * K) / 1e9);
-      emit({ workload: 'W1', case: name, metric: 'gflops', unit: 'GFLOP/s', higher_is_better: true, ...m, shape: [M, K, N], info: info() });
+      emit({ workload: 'W1', case: name, metric: 'gflops', unit: 'GFLOP/s', higher_is_better: true, ...m, shape: [M, K, N] });
     });
   }
 }
@@ -95,7 +96,7 @@ function w2(): void {
     emit({
       workload: 'W2', case: 'lenet5_mnist_train', metric: 'train_images_per_s', unit: 'img/s', higher_is_better: true, value,
       samples: epochIps, epoch_loss: epochLoss, first_batch_loss: firstLoss, test_accuracy: accuracy, budget_limited: budgetHit,
-      self_peak_rss_mb: process.resourceUsage().maxRSS / 1024, info: info(),
+      self_peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     });
   });
 }
@@ -112,7 +113,7 @@ function w3(): void {
       mkdirSync(raw, { recursive: true });
       writeFileSync(join(raw, `W3_logits_${process.env.PEER_ID ?? 'pixelgrad'}.f32`), new Uint8Array(logits.data.buffer, logits.data.byteOffset, logits.data.byteLength));
       const m = measure(() => { model.forward(x); }, 256);
-      emit({ workload: 'W3', case: 'lenet5_infer_b256', metric: 'images_per_s', unit: 'img/s', higher_is_better: true, ...m, logits_sum: logits.sum().item(), info: info() });
+      emit({ workload: 'W3', case: 'lenet5_infer_b256', metric: 'images_per_s', unit: 'img/s', higher_is_better: true, ...m, logits_sum: logits.sum().item() });
     });
   });
 }
@@ -130,7 +131,7 @@ function trainStepBench(workload: string, caseName: string, model: nn.Module, x:
   };
   const first = step().item();
   const m = measure(() => { step(); }, x.shape[0]);
-  emit({ workload, case: caseName, metric: 'train_images_per_s', unit: 'img/s', higher_is_better: true, ...m, first_step_loss: first, info: info() });
+  emit({ workload, case: caseName, metric: 'train_images_per_s', unit: 'img/s', higher_is_better: true, ...m, first_step_loss: first });
 }
 
 /** W4: CIFAR-shaped CNN with BatchNorm, batch 32 of random 3×32×32 images. */

@@ -1,7 +1,8 @@
 /** The benchmark runner's protocol (bench/protocol.ts) and its command line. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measure, median } from '../bench/protocol.js';
 
@@ -22,9 +23,37 @@ test('measure warms up, calibrates and reports throughput samples', () => {
   assert.ok(m.min <= m.value && m.value <= m.max);
 });
 
-test('npm run bench (the compiled dist/bench/run.js) prints one JSON line per case, an error line for a case that fails', () => {
-  const run = fileURLToPath(new URL('../dist/bench/run.js', import.meta.url));
-  const out = execFileSync(process.execPath, [run, 'W5', '--cases', 'bh_3'], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test' } });
-  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines, [{ peer: 'pg-test', workload: 'W5', case: 'tsne_bh_3', error: "unknown case 'bh_3' (known: bh_2000, bh_1000, bh_500, exact_1000, exact_500)" }]);
+const run = fileURLToPath(new URL('../dist/bench/run.js', import.meta.url));
+const version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** `npm run bench` (the compiled dist/bench/run.js) with `args` and `env` added (empty = unset). */
+function bench(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [run, ...args], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test', PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', ...env } });
+}
+
+test('npm run bench prints one JSON line per case, an error line for a case that fails; every line says the backend, its instruction set, threads and Node version', () => {
+  // V8 11.4 shipped relaxed SIMD (Node 22+); Node 20 runs the plain SIMD builds.
+  const [v8Major, v8Minor] = process.versions.v8.split('.').map(Number);
+  const wasmSimd = v8Major > 11 || (v8Major === 11 && v8Minor >= 4) ? 'wasm-relaxed-simd' : 'wasm-simd128';
+  const cases: [Record<string, string>, object][] = [
+    [{ PIXELGRAD_THREADS: '2' }, { backend: 'wasm', threads: 2, simd: wasmSimd }],
+    [{ PIXELGRAD_BACKEND: 'wasm', PIXELGRAD_THREADS: '1' }, { backend: 'wasm', threads: 1, simd: wasmSimd }],
+    [{ PIXELGRAD_BACKEND: 'js' }, { backend: 'js', threads: 1, simd: 'none' }],
+  ];
+  for (const [env, backend] of cases) {
+    const r = bench(['W5', '--cases', 'bh_3'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines, [{
+      peer: 'pg-test', workload: 'W5', case: 'tsne_bh_3', error: "unknown case 'bh_3' (known: bh_2000, bh_1000, bh_500, exact_1000, exact_500)",
+      info: { version, ...backend, node: process.versions.node },
+    }], JSON.stringify(env));
+  }
+});
+
+test('PIXELGRAD_BACKEND=native stops the bench with an error saying the native backend is not built, rather than running on another backend', () => {
+  const r = bench(['W1'], { PIXELGRAD_BACKEND: 'native' });
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /PIXELGRAD_BACKEND=native is not available: the native backend is not built in this version/);
 });

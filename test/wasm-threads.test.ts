@@ -153,12 +153,14 @@ function infoAtImport(env: Record<string, string>, flags: string[] = []): { back
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-test('importing the package selects wasm on every hardware thread; PIXELGRAD_BACKEND and PIXELGRAD_THREADS override it', () => {
+test('importing the package selects wasm on every hardware thread; PIXELGRAD_BACKEND (native: not built, an error) and PIXELGRAD_THREADS override it', () => {
   const info = (env: Record<string, string>) => { const { maxError: _, ...rest } = infoAtImport(env); return rest; };
   assert.deepEqual(info({}), { backend: 'wasm', threads: availableParallelism(), relaxedSimd: relaxedByDefault });
   assert.deepEqual(info({ PIXELGRAD_THREADS: '1' }), { backend: 'wasm', threads: 1, relaxedSimd: relaxedByDefault });
   assert.deepEqual(info({ PIXELGRAD_BACKEND: 'js' }), { backend: 'js', threads: 1, relaxedSimd: false });
-  assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'cuda' }).error ?? '', /PIXELGRAD_BACKEND must be 'js' or 'wasm', got 'cuda'/);
+  assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'cuda' }).error ?? '', /PIXELGRAD_BACKEND must be 'native', 'wasm' or 'js', got 'cuda'/);
+  // Asked for by name, a backend that is not there is an error, not a fallback.
+  assert.match(infoAtImport({ PIXELGRAD_BACKEND: 'native' }).error ?? '', /^pixelgrad: PIXELGRAD_BACKEND=native is not available: the native backend is not built in this version/);
   assert.match(infoAtImport({ PIXELGRAD_THREADS: 'many' }).error ?? '', /threads must be an integer/);
 });
 

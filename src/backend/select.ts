@@ -3,7 +3,8 @@
  * `selectDefaultBackend()` at import, so ops run on the WebAssembly SIMD backend, on every hardware
  * thread, from the first one on — unless that cannot load (then the JS reference, with the reason
  * kept in `backendInfo()`) or, under Node, the environment asks otherwise:
- *   PIXELGRAD_BACKEND=js   the JS reference backend (=wasm: the wasm backend or an error);
+ *   PIXELGRAD_BACKEND=js   the JS reference backend (=wasm: the wasm backend or an error;
+ *                          =native: an error, as this version has no native backend);
  *   PIXELGRAD_THREADS=n    the wasm backend on n threads (1: no worker threads).
  */
 import { getBackend, registerBackend, setBackend } from './backend.js';
@@ -53,8 +54,11 @@ export async function selectDefaultBackend(): Promise<BackendInfo> {
     info = { backend: 'js', threads: 1, relaxedSimd: false };
     return backendInfo();
   }
+  if (env === 'native') {
+    throw new NotSupportedError('pixelgrad', 'PIXELGRAD_BACKEND=native is not available: the native backend is not built in this version (use wasm or js)');
+  }
   if (env !== undefined && env !== 'wasm') {
-    throw new ArgumentError('pixelgrad', `PIXELGRAD_BACKEND must be 'js' or 'wasm', got '${env}'`);
+    throw new ArgumentError('pixelgrad', `PIXELGRAD_BACKEND must be 'native', 'wasm' or 'js', got '${env}'`);
   }
   const chosen = await useFastestBackend();
   if (env === 'wasm' && chosen.fallbackReason) throw new NotSupportedError('pixelgrad', `PIXELGRAD_BACKEND=wasm, but ${chosen.fallbackReason}`);
