@@ -23,6 +23,8 @@ import { adversarialConfig, ADVERSARIAL_LR, registerAttackCommand } from './atta
 import { registerExplainCommand } from './explain.js';
 import { registerEmbedCommand } from './embed.js';
 import { registerSweepCommand } from './sweep.js';
+import { registerReportCommand, writeReport } from './report.js';
+import { registerExportCommand } from './export.js';
 import { modelFromCheckpoint, transferFromOptions } from './transfer.js';
 import { evaluateSegmentation, predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
@@ -84,6 +86,7 @@ export function buildProgram(): Command {
     .option('--replace-head [classes]', 'a new classifier head for the data\'s classes (optionally the comma-separated classes, as --classes)', nameList)
     .option('--unfreeze-after <epochs>', 'train every layer after this many epochs', intOption('--unfreeze-after', 1, 100_000))
     .addOption(new Option('--adapt-channels <rule>', 'when the data has another number of channels than --from: the first filters averaged or replicated (scaled to keep the activations)').choices(['average', 'replicate']))
+    .option('--report', 'write report.html (pixelgrad report) in the run folder at the end')
     .action(async (o, cmd: Command) => {
       if (o.resume && !o.out) throw new ArgumentError('train', '--resume needs --out <run folder>');
       const out = o.out ?? join('runs', `${o.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
@@ -101,6 +104,7 @@ export function buildProgram(): Command {
       const epochsGiven = cmd.getOptionValueSource('epochs') === 'cli';
       await runTraining(config, { out, resume: Boolean(o.resume), epochs: epochsGiven ? o.epochs : undefined, progress: new ProgressReporter(),
         cache: cacheOption(o), decodeProgress: (label) => countProgress(label, 'images'), allowNonFinite: Boolean(o.allowNonfinite) });
+      if (o.report) await writeReport(out, { cache: cacheOption(o) });
     });
 
   program.command('eval')
@@ -154,6 +158,8 @@ export function buildProgram(): Command {
   registerExplainCommand(program, modelFromCheckpoint);
   registerEmbedCommand(program, modelFromCheckpoint);
   registerSweepCommand(program);
+  registerReportCommand(program);
+  registerExportCommand(program, modelFromCheckpoint);
 
   // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
   for (const cmd of program.commands) {
