@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { tensor, randn, manualSeed, nn, noGrad, NotSupportedError, ShapeError, data as pgData } from '../src/index.js';
+import { tensor, randn, randint, manualSeed, nn, noGrad, NotSupportedError, ShapeError, data as pgData } from '../src/index.js';
 import {
   PCA, KNeighborsClassifier, extractFeatures, kNeighbors, lastLinear, layerNames, leaveOneOutAccuracy, symmetricEigen, trustworthiness,
   neighborGallery, reconstructionGallery, embeddingMapSpec, tintImage, CLASS_COLORS,
@@ -177,6 +177,32 @@ test('kNeighbors over several distance blocks (float32 GEMM) agrees with a direc
   assert.throws(() => kNeighbors(x, x, 4, { excludeSelf: true }), /kNeighbors: k = 4 is more than the 3 references available \(excluding each query itself\)/);
   assert.throws(() => kNeighbors(x, tensor([[1, 2, 3]]), 1), /kNeighbors: queries and references have different feature sizes \(queries \[4,2\], references \[1,3\]\)/);
   assert.throws(() => kNeighbors(x, x, 1, { metric: 'manhattan' as 'cosine' }), /kNeighbors: metric must be one of 'euclidean', 'cosine'/);
+});
+
+test('kNeighbors of a matrix with itself (half the products, each distance offered to both rows) agrees with a direct loop over three blocks, ties by index', () => {
+  manualSeed(2);
+  // 64 distinct points among 3,000 rows: many exact ties (distance 0 to duplicates), exact in float32.
+  const grid = randint(0, 4, [3000, 3], { dtype: 'float32' }), unit = randn([3000, 3]);
+  const direct = (x: typeof grid, i: number, metric: 'euclidean' | 'cosine', excludeSelf: boolean) => {
+    const a = x.data, na = Math.hypot(a[i * 3], a[i * 3 + 1], a[i * 3 + 2]);
+    const d: [number, number][] = [];
+    for (let j = 0; j < 3000; j++) {
+      if (excludeSelf && j === i) continue;
+      let s = 0, dot = 0;
+      for (let c = 0; c < 3; c++) { s += (a[i * 3 + c] - a[j * 3 + c]) ** 2; dot += a[i * 3 + c] * a[j * 3 + c]; }
+      d.push([metric === 'euclidean' ? Math.sqrt(s) : 1 - dot / (na * Math.hypot(a[j * 3], a[j * 3 + 1], a[j * 3 + 2])), j]);
+    }
+    return d.sort((p, q) => p[0] - q[0] || p[1] - q[1]).slice(0, 5);
+  };
+  for (const [x, metric, excludeSelf] of [[grid, 'euclidean', true], [grid, 'euclidean', false], [unit, 'cosine', true]] as const) {
+    const nb = kNeighbors(x, x, 5, { metric, excludeSelf });
+    for (const i of [0, 1, 700, 1397, 1398, 2795, 2796, 2999]) {
+      const want = direct(x, i, metric, excludeSelf), what = `${metric}${excludeSelf ? ', excludeSelf' : ''}, row ${i}`;
+      if (metric === 'euclidean') assert.deepEqual([...nb.indices.subarray(i * 5, i * 5 + 5)], want.map((p) => p[1]), what);
+      else assert.deepEqual(new Set(nb.indices.subarray(i * 5, i * 5 + 5)), new Set(want.map((p) => p[1])), what);
+      assertClose(nb.distances.subarray(i * 5, i * 5 + 5), want.map((p) => p[0]), { atol: 1e-5, what: `distances, ${what}` });
+    }
+  }
 });
 
 for (const c of cases('trustworthiness')) {

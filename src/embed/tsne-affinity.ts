@@ -159,7 +159,9 @@ export function squaredDistances(x: Matrix): Float32Array {
  */
 export function nearestNeighbors(x: Tensor, k: number, references?: Tensor): { indices: Int32Array; d2: Float32Array } {
   const ref = references ?? x;
-  const { indices } = kNeighbors(asFloat32(x), asFloat32(ref), k, { excludeSelf: !references });
+  // Without references, one float32 copy stands for both, so kNeighbors takes its symmetric path.
+  const x32 = asFloat32(x), ref32 = references ? asFloat32(references) : x32;
+  const { indices } = kNeighbors(x32, ref32, k, { excludeSelf: !references });
   const a = x.data, b = ref.data, d = x.shape[1], rows = x.shape[0];
   const d2 = new Float32Array(rows * k);
   for (let i = 0; i < rows; i++) {
