@@ -43,7 +43,9 @@ export function createModel(name: string, shape: ModelShape): Module {
   if (row) return new RowRnn({ cell: row[1] as RowRnnCell, inChannels, numClasses, inputSize });
   if (name === 'unet') {
     const { depth = 3, width = 16 } = shape.unet ?? {};
-    return new UNet({ inChannels, numClasses, widths: Array.from({ length: depth }, (_, i) => width * 2 ** i) });
+    // Batch norm after every convolution: without it the deep levels of a U-Net start with tiny
+    // activations (PyTorch's default init) and learn slowly, so the net segments by local texture only.
+    return new UNet({ inChannels, numClasses, widths: Array.from({ length: depth }, (_, i) => width * 2 ** i), batchNorm: true });
   }
   throw new ArgumentError('createModel', `unknown model '${name}' (known: ${MODEL_NAMES.join(', ')})`);
 }
