@@ -142,18 +142,21 @@ export class PCA {
     let totalSq = 0;
     for (let p = 0; p < xc.length; p++) totalSq += xc[p] * xc[p];
     const totalVar = totalSq / (n - 1);
-    const svd = solver === 'full' ? fullSvd(xc, n, d) : randomizedSvd(xc, n, d, requested as number, this.options);
-    let k = svd.s.length;
-    if (requested !== undefined && requested < 1) {
+    // How many components are kept, from all the singular values (a fraction needs their ratios).
+    const keep = (sv: Float64Array): number => {
+      if (requested === undefined) return sv.length;
+      if (requested >= 1) return requested;
       // The fewest components whose cumulative ratio exceeds the fraction (sklearn's searchsorted(..., side='right') + 1).
-      let cum = 0;
-      k = 0;
-      while (k < svd.s.length) {
-        cum += (svd.s[k] * svd.s[k]) / (n - 1) / totalVar;
+      let cum = 0, k = 0;
+      while (k < sv.length) {
+        cum += (sv[k] * sv[k]) / (n - 1) / totalVar;
         k++;
         if (cum > requested) break;
       }
-    } else if (requested !== undefined) k = requested;
+      return k;
+    };
+    const svd = solver === 'full' ? fullSvd(xc, n, d, keep) : randomizedSvd(xc, n, d, requested as number, this.options);
+    const k = svd.vt.length / d;
     const s = svd.s.slice(0, k);
     const ev = s.map((v) => (v * v) / (n - 1));
     const ratio = ev.map((v) => (totalVar > 0 ? v / totalVar : 0));
@@ -167,7 +170,7 @@ export class PCA {
       noiseVariance: k < small ? Math.max(0, totalVar - kept) / (small - k) : 0,
       nSamples: n, nFeatures: d, solver,
     };
-    return project ? { us: svd.us, width: svd.s.length } : null;
+    return project ? { us: svd.us, width: k } : null;
   }
 
   /** Projects `x` [M, D] onto the components: (x − mean)·componentsᵀ, divided by √explainedVariance when whitening. [M, k] in x's dtype. */
@@ -229,32 +232,35 @@ function centre(data: FloatArray, rows: number, cols: number, mean: Float64Array
 }
 
 interface Svd {
-  /** Singular values, largest first. */
+  /** Singular values, largest first (all of them for 'full'). */
   s: Float64Array;
-  /** Right singular vectors as rows, s.length × d. */
+  /** Right singular vectors of the kept components as rows, k × d. */
   vt: Float64Array;
-  /** U·S, n × s.length: the projections of the (centred) data on the components. */
+  /** U·S of the kept components, n × k: the projections of the (centred) data on them. */
   us: FloatArray;
 }
 
-/** Exact SVD of the centred n×d matrix from the eigen-decomposition of its smaller cross-product. */
-function fullSvd(xc: FloatArray, n: number, d: number): Svd {
+/**
+ * Exact SVD of the centred n×d matrix from the eigen-decomposition of its smaller cross-product;
+ * `keep(s)` says how many components are kept, and only those are projected and sign-flipped.
+ */
+function fullSvd(xc: FloatArray, n: number, d: number, keep: (s: Float64Array) => number): Svd {
   const dtype = computeDType(xc);
-  const k = Math.min(n, d);
+  const small = Math.min(n, d);
   if (n >= d) {
     const { values, vectors } = eigenSkippingConstant(Float64Array.from(gemm(transposeMatrix(xc, n, d), [d, n], xc, [n, d], dtype)), d);
-    const s = singularValues(values, k, dtype, d);
-    const vt = vectors;
+    const s = singularValues(values, small, dtype, d), k = keep(s);
+    const vt = vectors.slice(0, k * d);
     // svd_flip decides on U (here U·S = X·V): the sign of each column's largest-magnitude entry.
-    const us = gemm(xc, [n, d], vt, [d, d], dtype, { transposeB: true });
+    const us = gemm(xc, [n, d], vt, [k, d], dtype, { transposeB: true });
     flip(vt, d, us, k);
     return { s, vt, us };
   }
   const { values, vectors } = symmetricEigen(Float64Array.from(gemm(xc, [n, d], xc, [n, d], dtype, { transposeB: true })), n);
-  const s = singularValues(values, k, dtype, d);
+  const s = singularValues(values, small, dtype, d), k = keep(s);
   // Rows of `vectors` are the columns of U; V's rows are Uᵀ·X / S.
-  const vt = Float64Array.from(gemm(vectors, [n, n], xc, [n, d], dtype));
-  completeRows(vt, s, d);
+  const vt = Float64Array.from(gemm(vectors.subarray(0, k * n), [k, n], xc, [n, d], dtype));
+  completeRows(vt, s.subarray(0, k), d);
   const us = new Float64Array(n * k);
   for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) us[i * k + j] = vectors[j * n + i] * s[j];
   flip(vt, d, us, k);
