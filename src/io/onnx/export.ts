@@ -34,7 +34,8 @@ export interface ExportOnnxOptions {
   name?: string;
 }
 
-type Attr = number | readonly number[] | string;
+/** An attribute value: an INT, INTS, STRING, or `{ f }` for a FLOAT. */
+type Attr = number | readonly number[] | string | { f: number };
 
 /** Collects the nodes and initializers of one graph; names values 'v1', 'v2', .... */
 class GraphBuilder {
@@ -64,11 +65,10 @@ class GraphBuilder {
   }
 
   node(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, name = '', out = `v${++this.count}`): string {
-    const attribute = Object.entries(attrs).map(([k, v]) => (
-      typeof v === 'string' ? { name: k, type: AttrType.STRING, s: new TextEncoder().encode(v) }
-        : Array.isArray(v) ? { name: k, type: AttrType.INTS, ints: v }
-          : typeof v === 'number' && Number.isInteger(v) && !['alpha', 'epsilon', 'momentum'].includes(k) ? { name: k, type: AttrType.INT, i: v }
-            : { name: k, type: AttrType.FLOAT, f: v }));
+    const attribute = Object.entries(attrs).map(([name, v]) => (
+      typeof v === 'string' ? { name, type: AttrType.STRING, s: new TextEncoder().encode(v) }
+        : typeof v === 'number' ? { name, type: AttrType.INT, i: v }
+          : 'f' in v ? { name, type: AttrType.FLOAT, f: v.f } : { name, type: AttrType.INTS, ints: v }));
     this.nodes.push({ opType, input: inputs, output: [out], attribute, name: name || `${opType}_${this.nodes.length}` });
     return out;
   }
@@ -106,10 +106,10 @@ function emit(g: GraphBuilder, m: Module<any, any>, x: string, path: string): st
   if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) {
     if (!m.runningMean || !m.runningVar || !m.weight || !m.bias) throw new NotSupportedError(OP, `${path} (${m.constructor.name}): batch norm without running statistics or affine parameters`);
     const ins = [x, g.tensor(p('weight'), m.weight), g.tensor(p('bias'), m.bias), g.tensor(p('running_mean'), m.runningMean), g.tensor(p('running_var'), m.runningVar)];
-    return g.node('BatchNormalization', ins, { epsilon: m.eps, momentum: 1 - (m.momentum ?? 0.1) }, path);
+    return g.node('BatchNormalization', ins, { epsilon: { f: m.eps }, momentum: { f: 1 - (m.momentum ?? 0.1) } }, path);
   }
   if (m instanceof ReLU) return g.node('Relu', [x]);
-  if (m instanceof LeakyReLU) return g.node('LeakyRelu', [x], { alpha: m.negativeSlope });
+  if (m instanceof LeakyReLU) return g.node('LeakyRelu', [x], { alpha: { f: m.negativeSlope } });
   if (m instanceof Sigmoid) return g.node('Sigmoid', [x]);
   if (m instanceof Tanh) return g.node('Tanh', [x]);
   if (m instanceof Softmax) return g.node('Softmax', [x], { axis: m.dim });

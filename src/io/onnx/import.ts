@@ -260,20 +260,22 @@ export class OnnxModel extends Module {
         const pairs = Array.from({ length: r }, (_, k) => [p[r - 1 - k], p[2 * r - 1 - k]]).flat();
         return [pad(x, pairs, mode, ins[2] ? ins[2].data[0] : 0)];
       }
-      case 'Resize': case 'Upsample': return [this.resize(where, a, x, node.opType === 'Upsample' ? ins[1] : ins[2], node.opType === 'Upsample' ? null : ins[3])];
+      case 'Resize': return [this.resize(where, a, x, ins[2], ins[3], false)];
+      case 'Upsample': return [this.resize(where, a, x, ins[1], null, true)];
       default: throw new NotSupportedError(OP, `operator '${node.opType}' of ${where}`);
     }
   }
 
-  private resize(where: string, a: Attrs, x: Tensor, scales: Tensor | null, sizes: Tensor | null): Tensor {
+  private resize(where: string, a: Attrs, x: Tensor, scales: Tensor | null, sizes: Tensor | null, upsample: boolean): Tensor {
     const mode = a.str('mode', 'nearest');
-    const ctm = a.str('coordinate_transformation_mode', this.opset >= 11 ? 'half_pixel' : 'asymmetric');
+    const ctm = upsample ? 'asymmetric' : a.str('coordinate_transformation_mode', 'half_pixel');
     if (x.ndim !== 4) throw new NotSupportedError(OP, `${where}: input ${fmtShape(x.shape)} (pixelgrad resizes NCHW images)`);
+    // Upsample (opset 7-9) has no such attributes: its nearest mode is PyTorch's (floor of the scaled index).
+    const nearest = upsample ? 'floor' : a.str('nearest_mode', 'round_prefer_floor');
     let opts: { mode: 'nearest' | 'bilinear'; alignCorners?: boolean };
-    if (mode === 'nearest' && (ctm === 'asymmetric' && a.str('nearest_mode', 'round_prefer_floor') === 'floor')) opts = { mode: 'nearest' };
-    else if (mode === 'nearest' && ctm === 'asymmetric' && !a.str('nearest_mode', '')) opts = { mode: 'nearest' }; // Upsample
-    else if (mode === 'linear' && (ctm === 'half_pixel' || ctm === 'pytorch_half_pixel' || ctm === 'align_corners')) opts = { mode: 'bilinear', alignCorners: ctm === 'align_corners' };
-    else throw new NotSupportedError(OP, `${where}: Resize mode '${mode}' with coordinate_transformation_mode '${ctm}'`);
+    if (mode === 'nearest' && (upsample || ctm === 'asymmetric') && nearest === 'floor') opts = { mode: 'nearest' };
+    else if (mode === 'linear' && ['half_pixel', 'pytorch_half_pixel', 'align_corners'].includes(ctm)) opts = { mode: 'bilinear', alignCorners: ctm === 'align_corners' };
+    else throw new NotSupportedError(OP, `${where}: ${upsample ? 'Upsample' : 'Resize'} mode '${mode}' with coordinate_transformation_mode '${ctm}' and nearest_mode '${nearest}'`);
     if (sizes && sizes.size === 4) {
       if (sizes.data[0] !== x.shape[0] || sizes.data[1] !== x.shape[1]) throw new NotSupportedError(OP, `${where}: resizing the batch or channel dims`);
       return interpolate(x, { ...opts, size: [sizes.data[2], sizes.data[3]] });
