@@ -41,7 +41,7 @@ after(async () => { await browser?.close(); });
 interface Rendered { id: string; svgs: number; images: number; brokenImages: number; rows: number; text: string }
 
 /** Opens the report offline; the console errors, the requests other than the page and data: URLs, and each section. */
-async function openReport(path: string, screenshot: string): Promise<{ errors: string[]; requests: string[]; sections: Rendered[] }> {
+async function openReport(path: string, screenshot: string): Promise<{ errors: string[]; requests: string[]; sections: Rendered[]; hover: string[] }> {
   const context = await browser.newContext({ offline: true, viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [], requests: string[] = [];
@@ -58,7 +58,17 @@ async function openReport(path: string, screenshot: string): Promise<{ errors: s
       };
     }));
     await page.screenshot({ path: screenshot, fullPage: true });
-    return { errors, requests, sections };
+    // The t-SNE map's thumbnails: faint, and opaque under the pointer (the last drawn is on top).
+    let hover: string[] = [];
+    if (await page.$('#tsne svg image')) {
+      const opacities = () => page.$$eval('#tsne svg image', (list) => list.map((i) => getComputedStyle(i).opacity));
+      const faint = await opacities();
+      await page.hover('#tsne svg image >> nth=-1');
+      await page.waitForTimeout(300);
+      const hovered = await opacities();
+      hover = [faint[faint.length - 1], hovered[hovered.length - 1], hovered[0]];
+    }
+    return { errors, requests, sections, hover };
   } finally {
     await context.close();
   }
@@ -80,7 +90,8 @@ test('train --report writes a classification report that renders offline with ev
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   // Self-contained: nothing to fetch, no scripts at all.
   assert.doesNotMatch(html, /<script|<link|src="(?!data:)|href="(?!#|data:)[a-z]+:/i);
-  const { errors, requests, sections } = await openReport(join(out, 'report.html'), join(tmp, 'classify-report.png'));
+  const { errors, requests, sections, hover } = await openReport(join(out, 'report.html'), join(tmp, 'classify-report.png'));
+  assert.deepEqual(hover, ['0.25', '1', '0.25'], 'thumbnail opacity before hovering, under the pointer, elsewhere');
   assert.deepEqual(errors, []);
   assert.deepEqual(requests, []);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));

@@ -45,7 +45,8 @@ nav a { margin-right: .8rem; }
 table { border-collapse: collapse; margin: .5rem 0; font-size: .9rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .6rem; text-align: left; }
 th { background: #f2f2f2; }
-img { max-width: 100%; image-rendering: pixelated; }
+/* Small grids (a few 16×16 masks) are scaled up, crisply. */
+img { max-width: 100%; min-width: min(400px, 100%); image-rendering: pixelated; }
 svg { max-width: 100%; height: auto; }
 .note { color: #666; font-size: .9rem; }
 /* The t-SNE map: thumbnails faint until the pointer is over them. */
