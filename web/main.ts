@@ -1,7 +1,9 @@
 /**
  * The workbench page: the core package running in the tab. Draw a digit and see LeNet-5's answer
- * with its saliency and Grad-CAM; push it with FGSM; train a LeNet-5 here for one epoch with a live
- * learning curve; watch t-SNE map the test digits in a Web Worker. The starting network is the
+ * with its saliency and Grad-CAM; push it with FGSM; train a LeNet-5 for one epoch in a Web Worker
+ * (train-worker.ts) with a live learning curve; watch t-SNE map the test digits in another
+ * (tsne-worker.ts). Query parameters: ?train=n (training digits), ?tsne=n and ?tsneIter=n (the
+ * map), ?threads=n (the wasm backend's threads). The starting network is the
  * zoo's LeNet-5 trained on the same digits (its weights are checked against the zoo's SHA-256).
  * `window.workbench` exposes the state for the browser test.
  */
@@ -152,6 +154,9 @@ function drawCurve(points: { step: number; loss: number; acc: number }[], total:
   line('#1e88e5', (p) => p.acc);
   ctx.fillStyle = '#333'; ctx.font = '11px sans-serif';
   ctx.fillText('loss/2.5 (red), batch accuracy (blue), over training steps', m + 4, c.height - 8);
+  ctx.fillText('1', m - 12, Y(1) + 8);
+  ctx.fillText('0', m - 12, Y(0));
+  ctx.fillText(String(total), c.width - 30, c.height - 8);
 }
 
 function trainInTab(): void {
@@ -203,6 +208,9 @@ type TrainMessage =
 
 // ---------------------------------------------------------------- t-SNE
 
+/** matplotlib's tab10: ten classes told apart at a glance. */
+const TAB10 = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
 function drawMap(embedding: Float32Array, labels: Int32Array): void {
   const c = $<HTMLCanvasElement>('map'), ctx = c.getContext('2d')!, n = labels.length;
   let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
@@ -211,8 +219,7 @@ function drawMap(embedding: Float32Array, labels: Int32Array): void {
   ctx.fillStyle = 'white'; ctx.fillRect(0, 0, c.width, c.height);
   ctx.font = 'bold 11px sans-serif'; ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
   for (let i = 0; i < n; i++) {
-    const [r, g, b] = pg.viz.colormapColor('viridis', labels[i] / 9).map((v) => Math.round(255 * v * 0.85));
-    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillStyle = TAB10[labels[i]];
     ctx.fillText(String(labels[i]), 15 + (c.width - 30) * (embedding[2 * i] - lo[0]) / span, 15 + (c.height - 30) * (embedding[2 * i + 1] - lo[1]) / span);
   }
 }
