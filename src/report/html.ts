@@ -19,7 +19,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-/** A table of rows of cells (already HTML, or text escaped here when `escape`). */
+/** A table of rows of cells, each text escaped here. */
 export function htmlTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cell = (tag: string, v: string | number) => `<${tag}>${typeof v === 'number' ? String(v) : escapeHtml(v)}</${tag}>`;
   return `<table><thead><tr>${header.map((h) => cell('th', h)).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((v) => cell('td', v)).join('')}</tr>`).join('')}</tbody></table>`;
