@@ -16,10 +16,12 @@ test('measure warms up, calibrates and reports throughput samples', () => {
   const spin = () => { calls++; const t = performance.now(); while (performance.now() - t < 2); };
   const m = measure(spin, 1);
   assert.ok(m.warmup_calls >= 2);
-  assert.ok(m.calls_per_repeat >= 100, `k = ${m.calls_per_repeat} calls of ~2 ms fill a 0.3 s repeat`);
+  // Each call takes at least 2 ms of wall time (more on a loaded machine), so a 0.3 s repeat holds at
+  // most 150 of them and the rate is at most 500 calls/s; bounds on the other side would time the machine.
+  assert.ok(m.calls_per_repeat >= 1 && m.calls_per_repeat <= 150, `k = ${m.calls_per_repeat} calls of ≥ 2 ms in a 0.3 s repeat`);
   assert.equal(m.samples.length, m.repeats);
   assert.equal(calls, m.warmup_calls + m.repeats * m.calls_per_repeat);
-  assert.ok(m.value > 100 && m.value < 600, `about 500 calls/s, got ${m.value}`);
+  assert.ok(m.value > 0 && m.value <= 500, `at most 500 calls/s, got ${m.value}`);
   assert.ok(m.min <= m.value && m.value <= m.max);
 });
 

@@ -193,10 +193,7 @@ test('IDX: a gzip bomb is refused after inflating no more than its header declar
 });
 
 test('MNIST: the 10,000 bundled digits in the benchmark split (same bytes as its mnist_8k2k bundle)', () => {
-  const t0 = performance.now();
   const train = datasets.mnist(), test = datasets.mnist({ train: false });
-  const ms = performance.now() - t0;
-  assert.ok(ms < 1000, `loading took ${ms.toFixed(0)} ms`);
   assert.equal(train.length, 8000);
   assert.equal(test.length, 2000);
   assert.deepEqual(train.inputs.shape, [8000, 1, 28, 28]);
