@@ -90,6 +90,20 @@ export function fmtBytes(bytes: number): string {
  * the bytes it would need, before anything is allocated.
  */
 export function allocArray(op: string, dtype: DType, shape: Shape): TypedArray {
+  const { n, bytes } = checkAllocation(op, dtype, shape);
+  try {
+    return arrayFor(dtype, n);
+  } catch (e) {
+    if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${describe(dtype, shape)}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The checks of `allocArray` without allocating: for ops that would build large index maps or
+ * scratch buffers from an output shape before allocating the output itself.
+ */
+export function checkAllocation(op: string, dtype: DType, shape: Shape): { n: number; bytes: number } {
   checkShape(op, shape);
   const n = sizeOf(shape);
   const bytes = n * BYTES_PER_ELEMENT[dtype];
@@ -100,12 +114,7 @@ export function allocArray(op: string, dtype: DType, shape: Shape): TypedArray {
     const exact = bytes >= 1024 ? ` (${bytes} bytes)` : '';
     throw new MemoryError(op, `${describe(dtype, shape)} needs ${fmtBytes(bytes)}${exact}, over the limit of ${fmtBytes(maxTensorBytes)} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
   }
-  try {
-    return arrayFor(dtype, n);
-  } catch (e) {
-    if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${describe(dtype, shape)}: ${e.message}`);
-    throw e;
-  }
+  return { n, bytes };
 }
 
 /** For messages (a function, not a string built on every allocation). */

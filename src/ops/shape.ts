@@ -5,7 +5,7 @@
  */
 import type { AxisMaps } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
-import { promote } from '../dtype.js';
+import { checkAllocation, promote } from '../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { normDim, normDims, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -280,14 +280,21 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
   if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
     throw new ArgumentError('pad', `mode must be 'constant', 'reflect', 'replicate' or 'circular', got '${mode}'`);
   }
+  const outShape = x.shape.map((n, d) => {
+    const k = x.ndim - 1 - d;
+    return k < pads.length / 2 ? n + pads[2 * k] + pads[2 * k + 1] : n;
+  });
+  const negative = outShape.findIndex((len) => len < 0);
+  if (negative >= 0) throw new ShapeError('pad', `pads ${fmtShape(pads)} leave a negative size at dim ${negative} of shape ${fmtShape(x.shape)}`);
+  // Before the index maps: huge pads must be refused, not spend minutes building maps.
+  checkAllocation('pad', x.dtype, outShape);
   const maps: (Int32Array | null)[] = x.shape.map(() => null);
   for (let k = 0; k < pads.length / 2; k++) {
     const d = x.ndim - 1 - k;
     const before = pads[2 * k], after = pads[2 * k + 1];
     if (before === 0 && after === 0) continue;
     const n = x.shape[d];
-    const len = n + before + after;
-    if (len < 0) throw new ShapeError('pad', `pads ${fmtShape(pads)} leave a negative size at dim ${d} of shape ${fmtShape(x.shape)}`);
+    const len = outShape[d];
     if (mode !== 'constant' && (before < 0 || after < 0)) throw new ArgumentError('pad', `negative pads are only supported in constant mode`);
     if (mode === 'reflect' && (before >= n || after >= n)) throw new ArgumentError('pad', `reflect padding ${before},${after} must be smaller than dim ${d} of size ${n}`);
     if (mode === 'circular' && (before > n || after > n)) throw new ArgumentError('pad', `circular padding ${before},${after} must be at most dim ${d} of size ${n}`);
