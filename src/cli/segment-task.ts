@@ -275,7 +275,9 @@ export const segmentationTask: Task<SegmentationData> = {
         const scale = h <= 128 ? 2 : 1;
         await saveImageGrid(tiles, join(out, 'segmentation.png'), { nrow: 4, scale, labels: shown.flatMap((p) => [basename(p.source), 'truth', 'prediction', 'overlay (errors red)']) });
         const wmap = trainWeights?.[0] ?? unetWeightMap(data.train[0].mask, weightOptions);
-        const lo = Math.min(...wmap.data), hi = Math.max(...wmap.data);
+        // A loop, not Math.min(...data): spreading a 512×512 map overflows the stack.
+        let lo = Infinity, hi = -Infinity;
+        for (const x of wmap.data) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
         await saveImageGrid([rgb(data.train[0].image), applyColormap(wmap.sub(lo).div(hi - lo || 1).reshape(1, ...wmap.shape), 'viridis')], join(out, 'weight-map.png'),
           { nrow: 2, scale, labels: [basename(data.train[0].source), `U-Net weight map ${lo.toFixed(2)}–${hi.toFixed(2)}`] });
         const curves = [
