@@ -128,7 +128,7 @@ export function buildProgram(): Command {
     });
 
   program.command('predict')
-    .description('classify image files with a checkpoint')
+    .description('classify image files with a checkpoint (a segmentation checkpoint writes their masks and overlays)')
     .requiredOption('--checkpoint <file>', 'a checkpoint written by train')
     .option('--top <k>', 'show the k most likely classes', intOption('--top'), 3)
     .option('--out <dir>', 'segmentation checkpoints: folder for each image\'s mask, coloured mask and overlay PNGs', '.')
