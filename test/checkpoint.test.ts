@@ -99,6 +99,22 @@ for (const kind of ['SGD+StepLR', 'Adam+CosineAnnealingLR'] as Kind[]) {
   });
 }
 
+test("a checkpoint from before PyTorch's optimiser names (paramGroups, camelCase inside, no checksum) still restores", () => {
+  const run = makeRun('SGD+StepLR', 3);
+  trainStep(run);
+  const { tensors, metadata } = parseSafetensors(serializeCheckpoint({ model: run.model, optimizer: run.optimizer, epoch: 0 }));
+  const doc = JSON.parse(metadata[CHECKPOINT_METADATA_KEY]);
+  const { param_groups: groups, state } = doc.optimizer.stateDict;
+  doc.optimizer.stateDict = {
+    state: Object.fromEntries(Object.entries(state).map(([i, e]) => [i, { momentumBuffer: (e as Record<string, unknown>).momentum_buffer }])),
+    paramGroups: groups.map(({ weight_decay: weightDecay, ...g }: Record<string, unknown>) => ({ ...g, weightDecay })),
+  };
+  const legacy = parseCheckpoint(serializeSafetensors(tensors, { [CHECKPOINT_METADATA_KEY]: JSON.stringify(doc) }), 'legacy');
+  const fresh = makeRun('SGD+StepLR', 3);
+  restoreCheckpoint(legacy, { model: fresh.model, optimizer: fresh.optimizer, defaultGenerator: false });
+  assert.deepEqual(fresh.optimizer.stateDict(), run.optimizer.stateDict());
+});
+
 test('the checkpoint is one safetensors file: model.*, optimizer.state.*, and the JSON under __metadata__.pixelgrad', () => {
   const run = makeRun('SGD+StepLR', 3);
   trainStep(run);
@@ -118,7 +134,8 @@ test('the checkpoint is one safetensors file: model.*, optimizer.state.*, and th
   assert.equal(doc.config, null);
   assert.equal(doc.optimizer.type, 'SGD');
   assert.deepEqual(doc.optimizer.stateDict.state['0'], { momentum_buffer: { $tensor: 'optimizer.state.0.momentum_buffer' } });
-  assert.deepEqual(doc.optimizer.stateDict.paramGroups.map((g: { params: number[] }) => g.params), [[0, 1], [2, 3, 4, 5]]);
+  assert.deepEqual(doc.optimizer.stateDict.param_groups.map((g: { params: number[] }) => g.params), [[0, 1], [2, 3, 4, 5]]);
+  assert.equal(typeof doc.optimizer.stateDict.param_groups[0].weight_decay, 'number', 'PyTorch names inside the groups too');
   assert.equal(doc.scheduler.type, 'StepLR');
   assert.deepEqual(doc.rng.default, defaultGenerator.getState());
   assert.deepEqual(doc.rng.generators.data, run.data.getState());

@@ -136,7 +136,8 @@ export function serializeCheckpoint(input: CheckpointInput): Uint8Array {
       }
       state[index] = out;
     }
-    optimizerJson = toJson(op, 'optimizer', { type: optimizer.constructor.name, stateDict: { state, paramGroups: sd.paramGroups } }, false);
+    // PyTorch's key (`param_groups`), as inside the groups, so the saved state maps onto torch's.
+    optimizerJson = toJson(op, 'optimizer', { type: optimizer.constructor.name, stateDict: { state, param_groups: sd.paramGroups } }, false);
   }
 
   let schedulerJson: JsonValue = null;
@@ -282,8 +283,10 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
     const o = doc.optimizer;
     if (!isObject(o) || !isClassName(o.type) || !isObject(o.stateDict)) fail(`optimizer must be { type, stateDict }, got ${describe(o)}`);
     const { type, stateDict: sd } = o as { type: string; stateDict: Record<string, unknown> };
-    if (!isObject(sd.state) || !Array.isArray(sd.paramGroups) || !sd.paramGroups.every(isObject)) {
-      fail('optimizer.stateDict must be { state: {...}, paramGroups: [...] }');
+    // Checkpoints written before PyTorch's names were used say `paramGroups`.
+    const groups = sd.param_groups ?? sd.paramGroups;
+    if (!isObject(sd.state) || !Array.isArray(groups) || !groups.every(isObject)) {
+      fail('optimizer.stateDict must be { state: {...}, param_groups: [...] }');
     }
     const state: OptimizerStateDict['state'] = {};
     for (const [index, entry] of Object.entries(sd.state as Record<string, unknown>)) {
@@ -302,7 +305,7 @@ export function parseCheckpoint(bytes: Uint8Array, name = 'checkpoint'): Checkpo
       }
       put(state, index, out);
     }
-    optimizer = { type, stateDict: { state, paramGroups: sd.paramGroups as OptimizerStateDict['paramGroups'] } };
+    optimizer = { type, stateDict: { state, paramGroups: groups as OptimizerStateDict['paramGroups'] } };
   }
   if (optimizerTensors.size > 0) fail(`tensor ${quote([...optimizerTensors.keys()][0])} is not referenced by the optimizer state`);
 
