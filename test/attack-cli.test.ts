@@ -20,7 +20,7 @@ import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Generator, manualSeed } from '../src/random.js';
 import type { Tensor } from '../src/tensor.js';
 import { DEFAULT_CONFIG } from '../src/cli/train.js';
-import { main } from '../src/cli/main.js';
+import { assertOneLineError, hereRunner } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-attack-'));
 const checkpoint = join(tmp, 'lenet.safetensors');
@@ -35,26 +35,14 @@ test.before(async () => {
   saveCheckpoint(checkpoint, { model, epoch: 2, config });
 });
 
-/** Runs the command in this process; returns its exit status and what it printed (console and commander's own stderr). */
-async function cli(...args: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error } = console, write = process.stderr.write;
-  console.log = (line: string) => { out.push(String(line)); };
-  console.error = (line: string) => { err.push(String(line)); };
-  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk).trimEnd()); return true; }) as typeof write;
-  try {
-    const argv = args[0] === 'train' ? args : ['attack', '--checkpoint', checkpoint, '--samples', '120', '--batch-size', '50', ...args];
-    return { status: await main(argv), out, err };
-  } finally {
-    Object.assign(console, { log, error });
-    process.stderr.write = write;
-  }
-}
+/** Runs the command in this process (console and commander's own stderr); attack options go to an attack of the test checkpoint. */
+const here = hereRunner({ writes: true });
+const cli = (...args: string[]) => here(...(args[0] === 'train' ? args : ['attack', '--checkpoint', checkpoint, '--samples', '120', '--batch-size', '50', ...args]));
 
 test('pgd at ε 0, 0.1, 0.2: attack.json, the CSV table, the chart and one triptych grid per ε > 0', async () => {
   const out = join(tmp, 'pgd');
   const r = await cli('--method', 'pgd', '--eps', '0,0.1,0.2', '--steps', '5', '--out', out);
-  assert.equal(r.status, 0, r.err.join('\n'));
+  assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'attack.json'), 'utf8'));
   assert.equal(summary.samples, 120);
   assert.deepEqual(summary.points.map((p: { eps: number }) => p.eps), [0, 0.1, 0.2]);
@@ -71,7 +59,7 @@ test('pgd at ε 0, 0.1, 0.2: attack.json, the CSV table, the chart and one tript
     // 8 triptychs, 2 per row of 6 tiles of 28×3 pixels.
     assert.ok(meta.width! > 6 * 84 && meta.height! > 4 * 84, `triptych grid ${meta.width}×${meta.height}`);
   }
-  assert.match(r.out.join('\n'), new RegExp(`ε = 0.2: accuracy ${(100 * acc[2]).toFixed(2)}% \\(clean ${(100 * acc[0]).toFixed(2)}%\\)`));
+  assert.match(r.stdout, new RegExp(`ε = 0.2: accuracy ${(100 * acc[2]).toFixed(2)}% \\(clean ${(100 * acc[0]).toFixed(2)}%\\)`));
 });
 
 test('targeted fgsm reports the success rate of reaching the target and leaves out images of that class', async () => {
@@ -97,15 +85,11 @@ test('bad input: one line on stderr and exit status 1', async () => {
   ];
   for (const [args, pattern] of cases) {
     const r = await cli(...args, '--out', join(tmp, 'never'));
-    assert.equal(r.status, 1, args.join(' '));
-    assert.equal(r.err.length, 1, r.err.join('\n'));
-    assert.match(r.err[0], pattern);
+    assertOneLineError(r, pattern, args.join(' '));
   }
   for (const [path, pattern] of [[corrupt, /^pixelgrad: .*corrupt\.safetensors/], [join(tmp, 'missing.safetensors'), /^pixelgrad: attack: no checkpoint at .*missing\.safetensors$/]] as const) {
     const r = await cli('--checkpoint', path);
-    assert.equal(r.status, 1);
-    assert.deepEqual(r.err.length, 1, r.err.join('\n'));
-    assert.match(r.err[0], pattern);
+    assertOneLineError(r, pattern);
   }
 });
 
@@ -129,9 +113,7 @@ test('train --adversarial pgd: adversarial batches, robust accuracy per epoch in
     [['--adversarial', 'fgsm', '--eps', '0.1', '--adv-ratio', '1.5'], /^pixelgrad: train: --adv-ratio must be a number in \[0, 1\], got 1.5$/],
   ] as const) {
     const r = await train(...args, '--out', join(tmp, 'never'));
-    assert.equal(r.status, 1, args.join(' '));
-    assert.equal(r.err.length, 1, r.err.join('\n'));
-    assert.match(r.err[0], pattern);
+    assertOneLineError(r, pattern, args.join(' '));
   }
   assert.ok(!existsSync(join(tmp, 'never')), 'no run folder for a refused configuration');
 });

@@ -7,14 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { classBalance, limitSplit, loadDataset, type LabelledSplit } from '../src/cli/data.js';
 import { countProgress } from '../src/cli/progress.js';
-import { main } from '../src/cli/main.js';
 import { TensorDataset } from '../src/data/dataset.js';
 import { writePng } from '../src/data/node/image-io.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
@@ -22,39 +19,12 @@ import { LeNet5 } from '../src/models/lenet.js';
 import { Generator } from '../src/random.js';
 import { Tensor } from '../src/tensor.js';
 import { tensor } from '../src/creation.js';
+import { assertOneLineError, runCli as run, runHere } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-cli-data-'));
 // The commands keep their default cache inside the test's folder.
 process.env.XDG_CACHE_HOME = join(tmp, 'xdg-cache');
-const root = fileURLToPath(new URL('..', import.meta.url));
 const TINY = ['--epochs', '1', '--batch-size', '8', '--schedule', 'none', '--augment', 'none'];
-
-/** The command in its own process, as a user runs it (train writes its log straight to stdout). */
-const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a], { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
-
-/**
- * The command in this process, without the start-up of another (seconds on a busy machine), for
- * those that print with console.log / console.error only (all but a train that gets as far as training).
- */
-async function runHere(...a: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const saved = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => { stdout += parts.join(' ') + '\n'; };
-  console.error = (...parts: unknown[]) => { stderr += parts.join(' ') + '\n'; };
-  try {
-    return { status: await main(a), stdout, stderr };
-  } finally {
-    Object.assign(console, saved);
-  }
-}
-
-/** Exit status 1 and exactly one line on stderr, without a stack trace. */
-function assertOneLineError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stdout: ${r.stdout}, stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

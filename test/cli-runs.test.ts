@@ -8,36 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { main as pixelgrad } from '../src/cli/main.js';
+import { assertOneLineError, hereRunner, mainTs, root, spawnRunner } from './helpers/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'src/cli/main.ts');
-const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', main, ...a], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PIXELGRAD_DEBUG: '' } });
+const run = spawnRunner({ timeout: 120_000 });
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-cli-runs-'));
 
-/** The command in this process (for errors found before any work: no start-up per case). */
-async function inProcess(...a: string[]): Promise<{ status: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write, error = console.error;
-  process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
-  console.error = (line: string) => { stderr += `${line}\n`; };
-  try {
-    return { status: await pixelgrad(a), stderr };
-  } finally {
-    process.stderr.write = write;
-    console.error = error;
-  }
-}
-
-/** Exit status 1 and exactly one line on stderr, without a stack trace. */
-function assertOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
+/** The command in this process (for errors found before any work: no start-up per case), with commander's own errors. */
+const inProcess = hereRunner({ writes: true });
 
 test('a diverging run stops at the first NaN loss, exits 1 with a hint and writes no checkpoint', () => {
   const out = join(tmp, 'diverged');
@@ -81,7 +59,7 @@ test('an output folder under /proc is named with the reason, without spinning', 
 
 test('a reader that closes the pipe early gets no EPIPE stack trace', () => {
   // `true` exits without reading, so every write the command makes meets a closed pipe.
-  const r = spawnSync('sh', ['-c', `"${process.execPath}" --import tsx "${main}" summary --model resnet20 --input-shape 3,32,32 | true`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" --import tsx "${mainTs}" summary --model resnet20 --input-shape 3,32,32 | true`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
   assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /, r.stderr);
   assert.equal(r.stderr, '');
 });

@@ -9,26 +9,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { writePng } from '../src/data/node/image-io.js';
 import { zeros } from '../src/index.js';
+import { assertOneLineError, cliArgs as args, root, runCli as run } from './helpers/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = (...a: string[]) => ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a];
-const run = (...a: string[]) => spawnSync(process.execPath, args(...a), { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-cli-'));
 const QUICK = ['--limit', '256', '--batch-size', '32'];
-
-/** Exit status 1 and exactly one line on stderr, without a stack trace. */
-function assertOneLineError(r: ReturnType<typeof run>, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 test('summary prints the layer table', () => {
   const r = run('summary', '--model', 'lenet5');

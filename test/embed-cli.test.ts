@@ -9,40 +9,18 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { main } from '../src/cli/main.js';
 import { manualSeed, nn, optim, tensor } from '../src/index.js';
 import { createModel } from '../src/models/index.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { mnist } from '../src/data/node/mnist.js';
 import { leaveOneOutAccuracy } from '../src/embed/index.js';
+import { assertOneLineError, hereRunner } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-embed-'));
 const ckpt = join(tmp, 'run', 'best.safetensors');
 
-/** Runs the command; the exit status and what it printed. */
-async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error, write = process.stderr.write;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  // commander reports its own errors (a bad choice) on stderr directly.
-  process.stderr.write = ((chunk: string) => { err.push(String(chunk).trimEnd()); return true; }) as typeof process.stderr.write;
-  try {
-    const status = await main(argv);
-    return { status, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
-
-async function assertOneLineError(argv: string[], pattern: RegExp): Promise<void> {
-  const r = await run(...argv);
-  assert.equal(r.status, 1, `exit status (stderr: ${r.err})`);
-  assert.equal(r.err.split('\n').length, 1, `one line, got: ${r.err}`);
-  assert.match(r.err, pattern);
-}
+/** The command in this process; commander reports its own errors (a bad choice) on stderr directly. */
+const run = hereRunner({ writes: true });
 
 test('a tiny trained checkpoint: LeNet-5, one pass of Adam over 1,000 training digits', () => {
   manualSeed(0);
@@ -77,7 +55,7 @@ function readCsv(dir: string): { x: number; y: number; label: string; index: num
 test('embed --method tsne: CSV, map, gallery and metrics that agree with each other', async () => {
   const out = join(tmp, 'tsne');
   const r = await run('embed', '--checkpoint', ckpt, '--n', '400', '--perplexity', '15', '--seed', '1', '--out', out);
-  assert.equal(r.status, 0, r.err);
+  assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'embedding.json'), 'utf8'));
   assert.equal(summary.method, 'tsne');
   assert.equal(summary.layer, 'fc3');
@@ -109,13 +87,13 @@ test('embed --method tsne: CSV, map, gallery and metrics that agree with each ot
   // The gallery: 8 rows of query, 2 panels of a name tile and 6 neighbours (28-pixel tiles at scale 2).
   const gallery = await sharp(join(out, 'neighbors.png')).metadata();
   assert.equal(gallery.width, 15 * (56 + 2) + 2);
-  assert.match(r.out, /trustworthiness@10 0\.\d+, 10-NN accuracy: features 0\.\d+, pixels 0\.\d+, map 0\.\d+, KL \d/);
+  assert.match(r.stdout, /trustworthiness@10 0\.\d+, 10-NN accuracy: features 0\.\d+, pixels 0\.\d+, map 0\.\d+, KL \d/);
 });
 
 test('embed --method pca --layer fc2: components in decreasing variance, explained variance reported, pixel reconstructions', async () => {
   const out = join(tmp, 'pca');
   const r = await run('embed', '--checkpoint', ckpt, '--method', 'pca', '--layer', 'fc2', '--n', '200', '--out', out);
-  assert.equal(r.status, 0, r.err);
+  assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(readFileSync(join(out, 'embedding.json'), 'utf8'));
   assert.equal(summary.kl, null);
   assert.equal(summary.features, 84);
@@ -134,11 +112,11 @@ test('embed --method pca --layer fc2: components in decreasing variance, explain
 });
 
 test('embed: bad input gets one line and exit status 1', async () => {
-  await assertOneLineError(['embed', '--checkpoint', join(tmp, 'missing.safetensors')], /missing\.safetensors/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--layer', 'fc9', '--out', join(tmp, 'x')], /unknown layer 'fc9'; the model's layers are: conv1, conv2, fc1, fc2, fc3/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', '10001', '--out', join(tmp, 'x')], /--n 10001 is more than the 10000 images of mnist \(8000 training \+ 2000 test\)/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', '90', '--perplexity', '30', '--out', join(tmp, 'x')], /--perplexity 30 must be less than n\/3 = 30/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--n', 'many'], /--n must be an integer from 4 to 1000000, got 'many'/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--method', 'umap'], /umap/);
-  await assertOneLineError(['embed', '--checkpoint', ckpt, '--method', 'pca', '--perplexity', '10'], /embed: --perplexity applies to --method tsne only/);
+  assertOneLineError(await run('embed', '--checkpoint', join(tmp, 'missing.safetensors')), /missing\.safetensors/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--layer', 'fc9', '--out', join(tmp, 'x')), /unknown layer 'fc9'; the model's layers are: conv1, conv2, fc1, fc2, fc3/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--n', '10001', '--out', join(tmp, 'x')), /--n 10001 is more than the 10000 images of mnist \(8000 training \+ 2000 test\)/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--n', '90', '--perplexity', '30', '--out', join(tmp, 'x')), /--perplexity 30 must be less than n\/3 = 30/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--n', 'many'), /--n must be an integer from 4 to 1000000, got 'many'/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--method', 'umap'), /umap/);
+  assertOneLineError(await run('embed', '--checkpoint', ckpt, '--method', 'pca', '--perplexity', '10'), /embed: --perplexity applies to --method tsne only/);
 });

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
 import { modelFromCheckpoint } from '../src/cli/transfer.js';
 import { createModel } from '../src/models/index.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
@@ -16,6 +15,7 @@ import { readOnnxFile } from '../src/io/onnx/node.js';
 import { Generator, manualSeed, randn } from '../src/index.js';
 import { noGrad } from '../src/autograd/grad-mode.js';
 import { assertClose } from './helpers/assert.js';
+import { assertOneLineError, runHere as run } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-export-'));
 manualSeed(5);
@@ -26,24 +26,11 @@ saveCheckpoint(lenet, {
   config: { model: 'lenet5', dataset: 'mnist', seed: 0, classes: digits, inputShape: [1, 28, 28] },
 });
 
-async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  try {
-    return { status: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
-
 test('export --format onnx: the file gives the checkpoint\'s outputs for any batch size', async () => {
   const out = join(tmp, 'lenet.onnx');
   const r = await run('export', '--checkpoint', lenet, '--format', 'onnx', '--out', out);
-  assert.equal(r.status, 0, r.err);
-  assert.match(r.out, /^wrote .*lenet\.onnx: ONNX opset 13, input \[N,1,28,28\], 10 classes, 61,706 parameters$/);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^wrote .*lenet\.onnx: ONNX opset 13, input \[N,1,28,28\], 10 classes, 61,706 parameters\n$/);
   const { model } = modelFromCheckpoint(lenet);
   const x = randn([3, 1, 28, 28], { generator: new Generator(1) });
   assertClose(noGrad(() => readOnnxFile(out).forward(x)).data, noGrad(() => model.eval().forward(x)).data, { atol: 1e-5 });
@@ -57,10 +44,7 @@ test('export: one-line errors for a missing checkpoint, a file that is not one, 
     [['export', '--checkpoint', junk, '--out', join(tmp, 'x.onnx')], /junk\.safetensors/],
     [['export', '--checkpoint', lenet, '--out', join(lenet, 'x.onnx')], /lenet\.safetensors/],
   ] as const) {
-    const r = await run(...argv);
-    assert.equal(r.status, 1, `${argv.join(' ')}: exit status (stderr: ${r.err})`);
-    assert.equal(r.err.trim().split('\n').length, 1, `one line, got: ${r.err}`);
-    assert.match(r.err, pattern);
+    assertOneLineError(await run(...argv), pattern, argv.join(' '));
   }
   // Commander refuses these itself (and prints its own line to stderr).
   for (const argv of [['export', '--checkpoint', lenet, '--format', 'tflite', '--out', join(tmp, 'x.onnx')], ['export', '--checkpoint', lenet]]) {

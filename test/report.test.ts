@@ -11,26 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { main } from '../src/cli/main.js';
 import { Tensor } from '../src/index.js';
 import { writePng } from '../src/node.js';
+import { assertOneLineError, hereRunner } from './helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-report-'));
 let browser: Browser;
 
-async function run(...argv: string[]): Promise<{ status: number; err: string }> {
-  const err: string[] = [];
-  const log = console.log, error = console.error, ewrite = process.stderr.write;
-  console.log = () => {};
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  process.stderr.write = ((chunk: string) => { err.push(String(chunk).trimEnd()); return true; }) as typeof process.stderr.write;
-  try {
-    return { status: await main(argv), err: err.join('\n') };
-  } finally {
-    console.log = log; console.error = error; process.stderr.write = ewrite;
-  }
-}
+/** The command in this process, with commander's own errors. */
+const run = hereRunner({ writes: true });
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
@@ -86,7 +76,7 @@ function assertSection(sections: Rendered[], id: string, what: 'svg' | 'img' | '
 test('train --report writes a classification report that renders offline with every section', async () => {
   const out = join(tmp, 'classify');
   const r = await run('train', '--limit', '120', '--epochs', '1', '--out', out, '--no-cache', '--report');
-  assert.equal(r.status, 0, r.err);
+  assert.equal(r.status, 0, r.stderr);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   // Self-contained: nothing to fetch, no scripts at all.
   assert.doesNotMatch(html, /<script|<link|src="(?!data:)|href="(?!#|data:)[a-z]+:/i);
@@ -124,10 +114,10 @@ test('report --no-extras on a segmentation run shows its metrics, mask grid and 
   }
   const train = await run('train', '--task', 'segment', '--model', 'unet', '--dataset', data, '--unet-depth', '2', '--unet-width', '4',
     '--batch-size', '4', '--schedule', 'none', '--optimizer', 'adam', '--epochs', '1', '--out', out);
-  assert.equal(train.status, 0, train.err);
+  assert.equal(train.status, 0, train.stderr);
   const file = join(tmp, 'segment-report.html');
   const r = await run('report', out, '--out', file, '--no-extras');
-  assert.equal(r.status, 0, r.err);
+  assert.equal(r.status, 0, r.stderr);
   const { errors, requests, sections } = await openReport(file, join(tmp, 'segment-report.png'));
   assert.deepEqual([errors, requests], [[], []]);
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
@@ -140,6 +130,5 @@ test('report --no-extras on a segmentation run shows its metrics, mask grid and 
 
 test('report refuses a folder that is not a run in one line', async () => {
   const r = await run('report', tmp);
-  assert.equal(r.status, 1);
-  assert.match(r.err, /^pixelgrad: report: .* has no config\.json: give a run folder written by 'pixelgrad train'$/);
+  assertOneLineError(r, /^pixelgrad: report: .* has no config\.json: give a run folder written by 'pixelgrad train'$/);
 });

@@ -7,38 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.js';
 import { readImage, readMask, writePng } from '../src/data/node/image-io.js';
 import { Generator } from '../src/random.js';
 import { Tensor } from '../src/tensor.js';
+import { assertOneLineError, runCli as run, runHere } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-segment-cli-'));
 process.env.XDG_CACHE_HOME = join(tmp, 'xdg-cache');
-const root = fileURLToPath(new URL('..', import.meta.url));
-const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a], { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
-
-async function runHere(...a: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '', stderr = '';
-  const saved = { log: console.log, error: console.error };
-  console.log = (...parts: unknown[]) => { stdout += parts.join(' ') + '\n'; };
-  console.error = (...parts: unknown[]) => { stderr += parts.join(' ') + '\n'; };
-  try {
-    return { status: await main(a), stdout, stderr };
-  } finally {
-    Object.assign(console, saved);
-  }
-}
-
-function assertOneLineError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stdout: ${r.stdout}, stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 /** A folder of n images h×w: bright discs (mask 255) on a dark noisy background (mask 0). */
 async function makeFolder(dir: string, n: number, h: number, w: number, seed: number): Promise<void> {

@@ -8,23 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
 import { models } from '../src/index.js';
+import { assertOneLineError, hereRunner } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-sweep-'));
 
-async function run(...argv: string[]): Promise<{ status: number; err: string }> {
-  const err: string[] = [];
-  const log = console.log, error = console.error, ewrite = process.stderr.write;
-  console.log = () => {};
-  console.error = (...a: unknown[]) => { err.push(a.join(' ')); };
-  process.stderr.write = ((chunk: string) => { err.push(String(chunk).trimEnd()); return true; }) as typeof process.stderr.write;
-  try {
-    return { status: await main(argv), err: err.join('\n') };
-  } finally {
-    console.log = log; console.error = error; process.stderr.write = ewrite;
-  }
-}
+/** The command in this process, with commander's own errors. */
+const run = hereRunner({ writes: true });
 
 const count = (m: { parameters(): { size: number }[] }) => m.parameters().reduce((n, p) => n + p.size, 0);
 
@@ -40,7 +30,7 @@ test('LeNet-5 width: 1 is the classic network, other widths scale every hidden l
 test('sweep --width trains one run per value and writes the CSV and chart from their results', async () => {
   const out = join(tmp, 'width');
   const r = await run('sweep', '--width', '0.5,0.25', '--limit', '32', '--epochs', '1', '--batch-size', '16', '--out', out, '--no-cache');
-  assert.equal(r.status, 0, r.err);
+  assert.equal(r.status, 0, r.stderr);
   const [header, ...rows] = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n');
   assert.equal(header, 'width,parameters,train_error,val_error,train_loss,val_loss,run');
   // Sorted by value; width 0.25: conv1 2·25+2, conv2 4·2·25+4, fc1 100·30+30, fc2 30·21+21, fc3 21·10+10;
@@ -79,9 +69,7 @@ test('sweeps that cannot run are refused in one line before any training', async
   for (const [argv, pattern] of cases) {
     const out = join(tmp, 'refused');
     const r = await run('sweep', ...argv, '--out', out);
-    assert.equal(r.status, 1, argv.join(' '));
-    assert.match(r.err, pattern);
-    assert.equal(r.err.split('\n').length, 1, r.err);
+    assertOneLineError(r, pattern, argv.join(' '));
     assert.ok(!existsSync(out), 'nothing written');
   }
 });

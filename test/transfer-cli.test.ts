@@ -4,29 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { loadZooModel } from '../src/node.js';
 import { randn, type Tensor } from '../src/index.js';
 import { writePng } from '../src/data/node/image-io.js';
+import { assertOneLineError, runCli as run } from './helpers/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...a], { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '' } });
 const tmp = mkdtempSync(join(tmpdir(), 'pixelgrad-transfer-'));
 const TINY = ['--limit', '64', '--batch-size', '32', '--augment', 'none'];
 const FEATURES = ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'];
 const same = (a: Tensor, b: Tensor) => a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
-
-function assertOneLineError(r: ReturnType<typeof run>, pattern: RegExp): void {
-  assert.equal(r.status, 1, `exit status (stdout: ${r.stdout}, stderr: ${r.stderr})`);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 test('--from zoo with frozen features and a new head: only the head trains, then --unfreeze-after trains everything', () => {
   const zoo = loadZooModel('lenet5-fashion-mnist').stateDict();
