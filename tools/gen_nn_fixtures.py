@@ -12,12 +12,17 @@ mode, and records its state dict, the output, a random upstream gradient, the gr
 input and of every parameter, and the buffers after the forward pass (BatchNorm statistics).
 """
 import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from fixture_json import enc, write_fixture
+
+# The U-Net of src/models/unet.ts (same module names), shared with the PyTorch twins of the models.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "pytorch"))
+from pixelgrad_models import UNet  # noqa: E402
 
 OUT = os.path.join("test", "fixtures", "nn.json")
 torch.manual_seed(0)
@@ -187,34 +192,6 @@ def small_vgg(widths=(32, 64, 128), bn=True, hidden=256, classes=10, in_ch=3, si
         layers.append(nn.MaxPool2d(2))
     side = size >> len(widths)
     return nn.Sequential(nn.Sequential(*layers), nn.Sequential(nn.Flatten(), nn.Linear(c * side * side, hidden), nn.ReLU(), nn.Dropout(0.5), nn.Linear(hidden, classes)))
-
-
-class UNet(nn.Module):
-    """Mirrors src/models/unet.ts (same module names, so state dicts match)."""
-
-    def __init__(self, in_ch=1, classes=2, widths=(16, 32, 64)):
-        super().__init__()
-
-        def double(a, b):
-            return nn.Sequential(nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.Conv2d(b, b, 3, padding=1), nn.ReLU())
-        enc = list(widths[:-1])
-        self.encoders = nn.ModuleList([double(in_ch if i == 0 else enc[i - 1], w) for i, w in enumerate(enc)])
-        self.bottleneck = double(enc[-1], widths[-1])
-        rev = enc[::-1]
-        self.ups = nn.ModuleList([nn.ConvTranspose2d(widths[-1] if i == 0 else rev[i - 1], w, 2, stride=2) for i, w in enumerate(rev)])
-        self.decoders = nn.ModuleList([double(2 * w, w) for w in rev])
-        self.head = nn.Conv2d(widths[0], classes, 1)
-
-    def forward(self, x):
-        skips = []
-        for enc in self.encoders:
-            x = enc(x)
-            skips.append(x)
-            x = F.max_pool2d(x, 2)
-        x = self.bottleneck(x)
-        for i, (up, dec) in enumerate(zip(self.ups, self.decoders)):
-            x = dec(torch.cat([up(x), skips[-1 - i]], 1))
-        return self.head(x)
 
 
 def count(m):
