@@ -1,0 +1,171 @@
+// The addon's entry point: argument helpers and the export registry of napi_util.h, and the exports
+// of the core (isa, threads).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "isa.h"
+#include "napi_util.h"
+#include "threadpool.h"
+
+namespace pg {
+namespace {
+
+struct Export {
+  const char* name;
+  Handler fn;
+};
+
+// Function-local so that it exists before any file's PG_EXPORT runs, whatever the link order.
+std::vector<Export>& registry() {
+  static std::vector<Export> exports;
+  return exports;
+}
+
+// Every export is called through here: C++ errors become JS Errors naming the export.
+napi_value Trampoline(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
+  const Export* e = static_cast<const Export*>(data);
+  try {
+    Args args(env, info);
+    napi_value result = e->fn(args);
+    if (result == nullptr) napi_get_undefined(env, &result);
+    return result;
+  } catch (const std::exception& err) {
+    std::string message = std::string("pixelgrad native ") + e->name + ": " + err.what();
+    napi_throw_error(env, nullptr, message.c_str());
+    return nullptr;
+  }
+}
+
+napi_value Isa(Args& a) { return a.makeString(isa_name(isa())); }
+napi_value Threads(Args& a) { return a.makeNumber(num_threads()); }
+PG_EXPORT("isa", Isa);
+PG_EXPORT("threads", Threads);
+
+void status(napi_env env, napi_status s, const char* what) {
+  if (s != napi_ok) throw Error(what);
+}
+
+}  // namespace
+
+Register::Register(const char* name, Handler fn) { registry().push_back({name, fn}); }
+
+Args::Args(napi_env env, napi_callback_info info) : env_(env) {
+  status(env, napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr), "cannot read the arguments");
+  check(argc_ <= kMaxArgs, "too many arguments (" + std::to_string(argc_) + ")");
+}
+
+napi_value Args::raw(size_t i) const {
+  check(i < argc_, "missing argument " + std::to_string(i));
+  return argv_[i];
+}
+
+void* Args::typedArray(size_t i, const char* name, napi_typedarray_type type, const char* typeName,
+                       size_t* length) const {
+  napi_value v = raw(i);
+  bool is = false;
+  napi_is_typedarray(env_, v, &is);
+  napi_typedarray_type actual;
+  void* data = nullptr;
+  if (is) napi_get_typedarray_info(env_, v, &actual, length, &data, nullptr, nullptr);
+  check(is && actual == type, std::string("argument '") + name + "' must be a " + typeName);
+  return data;
+}
+
+F32 Args::f32(size_t i, const char* name) const {
+  size_t n = 0;
+  float* p = static_cast<float*>(typedArray(i, name, napi_float32_array, "Float32Array", &n));
+  return {p, n};
+}
+
+I32 Args::i32(size_t i, const char* name) const {
+  size_t n = 0;
+  int32_t* p = static_cast<int32_t*>(typedArray(i, name, napi_int32_array, "Int32Array", &n));
+  return {p, n};
+}
+
+F64 Args::f64(size_t i, const char* name) const {
+  size_t n = 0;
+  double* p = static_cast<double*>(typedArray(i, name, napi_float64_array, "Float64Array", &n));
+  return {p, n};
+}
+
+static bool isNullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_null || t == napi_undefined;
+}
+
+F32 Args::f32OrNull(size_t i, const char* name) const {
+  if (i >= argc_ || isNullish(env_, argv_[i])) return {nullptr, 0};
+  return f32(i, name);
+}
+
+F64 Args::f64OrNull(size_t i, const char* name) const {
+  if (i >= argc_ || isNullish(env_, argv_[i])) return {nullptr, 0};
+  return f64(i, name);
+}
+
+double Args::number(size_t i, const char* name) const {
+  double v = 0;
+  check(napi_get_value_double(env_, raw(i), &v) == napi_ok,
+        std::string("argument '") + name + "' must be a number");
+  return v;
+}
+
+int64_t Args::int64(size_t i, const char* name) const {
+  double v = number(i, name);
+  check(std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9007199254740992.0,
+        std::string("argument '") + name + "' must be an integer, got " + std::to_string(v));
+  return static_cast<int64_t>(v);
+}
+
+bool Args::boolean(size_t i, const char* name) const {
+  bool v = false;
+  check(napi_get_value_bool(env_, raw(i), &v) == napi_ok,
+        std::string("argument '") + name + "' must be a boolean");
+  return v;
+}
+
+std::string Args::string(size_t i, const char* name) const {
+  size_t n = 0;
+  napi_value v = raw(i);
+  check(napi_get_value_string_utf8(env_, v, nullptr, 0, &n) == napi_ok,
+        std::string("argument '") + name + "' must be a string");
+  std::string s(n, '\0');
+  napi_get_value_string_utf8(env_, v, s.data(), n + 1, &n);
+  return s;
+}
+
+napi_value Args::undefined() const {
+  napi_value v;
+  napi_get_undefined(env_, &v);
+  return v;
+}
+
+napi_value Args::makeString(const std::string& s) const {
+  napi_value v;
+  napi_create_string_utf8(env_, s.data(), s.size(), &v);
+  return v;
+}
+
+napi_value Args::makeNumber(double d) const {
+  napi_value v;
+  napi_create_double(env_, d, &v);
+  return v;
+}
+
+}  // namespace pg
+
+static napi_value Init(napi_env env, napi_value exports) {
+  for (const pg::Export& e : pg::registry()) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, pg::Trampoline, const_cast<pg::Export*>(&e), &fn);
+    napi_set_named_property(env, exports, e.name, fn);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

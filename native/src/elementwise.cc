@@ -1,0 +1,1 @@
+// Element-wise kernels, reductions and strided copies of the native backend.
