@@ -1,1 +1,142 @@
-// Filled in by the native convolution/pooling/batch-norm kernels (see native/src/napi_util.h for the export registry).
+// Per-channel kernels over [N, C, P] float32 arrays, for batch normalisation: centred sums in
+// float64 and a per-channel affine mix of one or two centred inputs, computed in float64 as the JS
+// reference does. Channels are split across threads for the sums — each channel summed by one task,
+// image by image in order, so the bits depend on neither timing nor the thread count — and runs of P
+// for the mix.
+#include <cstring>
+
+#include "nn.h"
+
+namespace pg {
+namespace {
+
+typedef double d8 __attribute__((vector_size(64)));
+typedef float f8 __attribute__((vector_size(32)));
+
+// s += Σ (a − ca), s2 += Σ (a − ca)·(b − cb) over a run of P: eight float64 lanes, then the lanes
+// and the tail in order (a fixed order for a given P).
+PG_INLINE void run_sums_body(const float* a, const float* b, double ca, double cb, int64_t P, double* s, double* s2) {
+  d8 acc = {}, acc2 = {};
+  int64_t i = 0;
+  for (; i + 8 <= P; i += 8) {
+    f8 va, vb;
+    std::memcpy(&va, a + i, sizeof va);
+    std::memcpy(&vb, b + i, sizeof vb);
+    const d8 x = __builtin_convertvector(va, d8) - ca;
+    acc += x;
+    acc2 += x * (__builtin_convertvector(vb, d8) - cb);
+  }
+  double t = 0, t2 = 0;
+  for (int l = 0; l < 8; l++) {
+    t += acc[l];
+    t2 += acc2[l];
+  }
+  for (; i < P; i++) {
+    const double x = static_cast<double>(a[i]) - ca;
+    t += x;
+    t2 += x * (static_cast<double>(b[i]) - cb);
+  }
+  *s += t;
+  *s2 += t2;
+}
+PG_ISA_VARIANTS(run_sums, (const float* a, const float* b, double ca, double cb, int64_t P, double* s, double* s2),
+                (a, b, ca, cb, P, s, s2))
+
+// out = (a − ca)·sa (+ (b − cb)·sb when b) + t over a run of P.
+PG_INLINE void run_mix_body(const float* a, const float* b, float* out, int64_t P, double ca, double sa, double cb, double sb, double t) {
+  if (b) {
+    for (int64_t i = 0; i < P; i++)
+      out[i] = static_cast<float>((static_cast<double>(a[i]) - ca) * sa + (static_cast<double>(b[i]) - cb) * sb + t);
+  } else {
+    for (int64_t i = 0; i < P; i++) out[i] = static_cast<float>((static_cast<double>(a[i]) - ca) * sa + t);
+  }
+}
+PG_ISA_VARIANTS(run_mix, (const float* a, const float* b, float* out, int64_t P, double ca, double sa, double cb, double sb, double t),
+                (a, b, out, P, ca, sa, cb, sb, t))
+
+double at(const float* v, int64_t c) { return v ? v[c] : 0.0; }
+
+}  // namespace
+
+void channel_sums(const float* a, const float* aCenter, const float* b, const float* bCenter,
+                  int64_t N, int64_t C, int64_t P, double* sumA, double* sumAB) {
+  if (!b) {
+    b = a;
+    bCenter = aCenter;
+  }
+  std::fill(sumA, sumA + C, 0.0);
+  std::fill(sumAB, sumAB + C, 0.0);
+  parallel_ranges(C, N * C * P, [&](int64_t c0, int64_t c1) {
+    for (int64_t n = 0; n < N; n++) {
+      for (int64_t c = c0; c < c1; c++) {
+        const int64_t off = (n * C + c) * P;
+        run_sums(a + off, b + off, at(aCenter, c), at(bCenter, c), P, sumA + c, sumAB + c);
+      }
+    }
+  });
+}
+
+void channel_mix(const float* a, const float* aCenter, const double* aScale, const float* b, const float* bCenter,
+                 const double* bScale, const double* shift, int64_t N, int64_t C, int64_t P, float* out) {
+  parallel_ranges(N * C, N * C * P, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t c = r % C, off = r * P;
+      run_mix(a + off, b ? b + off : nullptr, out + off, P, at(aCenter, c), aScale[c], at(bCenter, c),
+              bScale ? bScale[c] : 0.0, shift[c]);
+    }
+  });
+}
+
+// ---- N-API glue ----
+
+namespace {
+
+// Checks an optional per-channel float32 vector.
+void check_channels(const char* arg, const F32& v, int64_t C) {
+  if (v.data) check_length(arg, v.length, C, dims({{"C", C}}));
+}
+
+std::string data_shape(int64_t N, int64_t C, int64_t P) { return "the data " + dims({{"N", N}, {"C", C}, {"P", P}}); }
+
+// channelSums(a, aCenter | null, b | null, bCenter | null, N, C, P, sumA, sumAB)
+napi_value ChannelSums(Args& args) {
+  const int64_t N = args.int64(4, "N"), C = args.int64(5, "C"), P = args.int64(6, "P");
+  check(N >= 0 && C >= 0 && P >= 0, "N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
+  const int64_t size = product({N, C, P});
+  const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(2, "b"), bCenter = args.f32OrNull(3, "bCenter");
+  const F64 sumA = args.f64(7, "sumA"), sumAB = args.f64(8, "sumAB");
+  check_length("a", a.length, size, data_shape(N, C, P));
+  if (b.data) check_length("b", b.length, size, data_shape(N, C, P));
+  check_channels("aCenter", aCenter, C);
+  check_channels("bCenter", bCenter, C);
+  check_length("sumA", sumA.length, C, dims({{"C", C}}));
+  check_length("sumAB", sumAB.length, C, dims({{"C", C}}));
+  channel_sums(a.data, aCenter.data, b.data, bCenter.data, N, C, P, sumA.data, sumAB.data);
+  return nullptr;
+}
+
+// channelMix(a, aCenter | null, aScale, b | null, bCenter | null, bScale | null, shift, N, C, P, out)
+napi_value ChannelMix(Args& args) {
+  const int64_t N = args.int64(7, "N"), C = args.int64(8, "C"), P = args.int64(9, "P");
+  check(N >= 0 && C >= 0 && P >= 0, "N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
+  const int64_t size = product({N, C, P});
+  const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(3, "b"),
+            bCenter = args.f32OrNull(4, "bCenter"), out = args.f32(10, "out");
+  const F64 aScale = args.f64(2, "aScale"), bScale = args.f64OrNull(5, "bScale"), shift = args.f64(6, "shift");
+  check_length("a", a.length, size, data_shape(N, C, P));
+  if (b.data) check_length("b", b.length, size, data_shape(N, C, P));
+  check_length("out", out.length, size, data_shape(N, C, P));
+  check_channels("aCenter", aCenter, C);
+  check_channels("bCenter", bCenter, C);
+  check_length("aScale", aScale.length, C, dims({{"C", C}}));
+  if (bScale.data) check_length("bScale", bScale.length, C, dims({{"C", C}}));
+  check_length("shift", shift.length, C, dims({{"C", C}}));
+  channel_mix(a.data, aCenter.data, aScale.data, b.data, bCenter.data, bScale.data, shift.data, N, C, P, out.data);
+  return nullptr;
+}
+
+PG_EXPORT("channelSums", ChannelSums);
+PG_EXPORT("channelMix", ChannelMix);
+
+}  // namespace
+}  // namespace pg
