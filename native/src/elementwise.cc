@@ -1,1 +1,309 @@
-// Element-wise kernels, reductions and strided copies of the native backend.
+// Element-wise kernels, reductions and strided copies of the native backend, float32. Operands come
+// as collapsed dims with per-operand element strides (0 along broadcast dims), the output is
+// contiguous; the TS side does the collapsing (src/backend/native/index.ts). Large calls are cut into
+// ranges of the output run on the pool; every element is computed the same way whatever the cut.
+// The math is float32 (libm's float functions), within a few ulp of the float64 JS reference.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "napi_util.h"
+#include "threadpool.h"
+
+namespace pg {
+namespace {
+
+constexpr int kMaxDims = 16;
+constexpr int kMaxOperands = 3;
+// Output elements per task of a parallel element-wise call (below twice this, one thread).
+constexpr int64_t kChunk = 32 * 1024;
+
+// A collapsed iteration space: dims, and each input operand's element strides along them.
+struct Layout {
+  int nd = 0;
+  int operands = 0;
+  int64_t dims[kMaxDims];
+  int64_t strides[kMaxOperands][kMaxDims];
+  int64_t size() const {
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++) n *= dims[d];
+    return n;
+  }
+};
+
+// Reads dims (Int32Array) and one stride array per operand from the arguments starting at `first`.
+Layout readLayout(const Args& a, size_t first, int operands) {
+  static const char* names[kMaxOperands] = {"strides0", "strides1", "strides2"};
+  Layout L;
+  I32 dims = a.i32(first, "dims");
+  check(dims.length >= 1 && dims.length <= kMaxDims, "dims must have 1 to 16 entries, got " + std::to_string(dims.length));
+  L.nd = static_cast<int>(dims.length);
+  L.operands = operands;
+  for (int d = 0; d < L.nd; d++) {
+    check(dims.data[d] >= 0, "dims must not be negative");
+    L.dims[d] = dims.data[d];
+  }
+  for (int k = 0; k < operands; k++) {
+    I32 s = a.i32(first + 1 + k, names[k]);
+    check(s.length == dims.length, std::string(names[k]) + " must have one entry per dim");
+    for (int d = 0; d < L.nd; d++) L.strides[k][d] = s.data[d];
+  }
+  return L;
+}
+
+// The largest element offset an operand reaches (so its length can be checked), or -1 when empty.
+int64_t maxOffset(const Layout& L, int k) {
+  int64_t m = 0;
+  for (int d = 0; d < L.nd; d++) {
+    if (L.dims[d] == 0) return -1;
+    m += (L.dims[d] - 1) * std::max<int64_t>(L.strides[k][d], 0);
+  }
+  return m;
+}
+
+void checkOperand(const Layout& L, int k, size_t length, const char* name) {
+  check(maxOffset(L, k) < static_cast<int64_t>(length),
+        std::string("argument '") + name + "' is too short for its dims and strides");
+}
+
+// Calls run(off, n, o) for the runs of the innermost dim that cover output elements [lo, hi):
+// off[k] is where operand k starts, n the run's length and o the output offset.
+template <class Run>
+void forRuns(const Layout& L, int64_t lo, int64_t hi, Run run) {
+  const int nd = L.nd, K = L.operands;
+  int64_t idx[kMaxDims];
+  int64_t off[kMaxOperands] = {0, 0, 0};
+  int64_t rem = lo;
+  for (int d = nd - 1; d >= 0; d--) {
+    idx[d] = rem % L.dims[d];
+    rem /= L.dims[d];
+    for (int k = 0; k < K; k++) off[k] += idx[d] * L.strides[k][d];
+  }
+  const int last = nd - 1;
+  for (int64_t o = lo; o < hi;) {
+    int64_t n = std::min(L.dims[last] - idx[last], hi - o);
+    run(off, n, o);
+    o += n;
+    idx[last] += n;
+    for (int k = 0; k < K; k++) off[k] += n * L.strides[k][last];
+    for (int d = last; d > 0 && idx[d] == L.dims[d]; d--) {
+      idx[d] = 0;
+      idx[d - 1]++;
+      for (int k = 0; k < K; k++) off[k] += L.strides[k][d - 1] - L.dims[d] * L.strides[k][d];
+    }
+  }
+}
+
+// Runs body(lo, hi) over [0, n), cut into ranges on the pool when n is large.
+template <class Body>
+void parallelRanges(int64_t n, Body body) {
+  int64_t tasks = std::min<int64_t>(n / kChunk, 4 * static_cast<int64_t>(num_threads()));
+  if (tasks < 2) return body(0, n);
+  parallel_for(tasks, [&](int64_t t) { body(n * t / tasks, n * (t + 1) / tasks); });
+}
+
+// ---- unary ----
+
+enum UnaryCode { kNeg, kExp, kLog, kSqrt, kAbs, kSign, kErf, kRelu, kSigmoid, kTanh, kLeakyRelu, kElu, kGelu,
+                 kGeluTanh, kSoftplus, kClamp, kUnaryCount };
+
+template <int Op>
+inline float unaryFn(float x, float p0, float p1) {
+  switch (Op) {
+    case kNeg: return -x;
+    case kExp: return std::exp(x);
+    case kLog: return std::log(x);
+    case kSqrt: return std::sqrt(x);
+    case kAbs: return std::fabs(x);
+    case kSign: return x > 0 ? 1.0f : x < 0 ? -1.0f : x;  // keeps ±0 and NaN, as Math.sign
+    case kErf: return std::erf(x);
+    case kRelu: return x < 0 ? 0.0f : x;
+    case kSigmoid: {
+      if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
+      float e = std::exp(x);
+      return e / (1.0f + e);
+    }
+    case kTanh: return std::tanh(x);
+    case kLeakyRelu: return x < 0 ? p0 * x : x;
+    case kElu: return x > 0 ? x : p0 * std::expm1(x);
+    case kGelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case kGeluTanh: return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case kSoftplus: return x * p0 > p1 ? x : std::log1p(std::exp(p0 * x)) / p0;
+    default: return x < p0 ? p0 : x > p1 ? p1 : x;  // clamp
+  }
+}
+
+template <int Op>
+void unaryRange(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) {
+  for (int64_t i = lo; i < hi; i++) out[i] = unaryFn<Op>(x[i], p0, p1);
+}
+
+using UnaryRange = void (*)(const float*, float*, int64_t, int64_t, float, float);
+template <int... Ops>
+constexpr auto unaryTable(std::integer_sequence<int, Ops...>) {
+  return std::array<UnaryRange, sizeof...(Ops)>{unaryRange<Ops>...};
+}
+
+// unary(code, x: Float32Array, out: Float32Array, p0, p1)
+napi_value Unary(Args& a) {
+  static constexpr auto table = unaryTable(std::make_integer_sequence<int, kUnaryCount>{});
+  int64_t code = a.int64(0, "op");
+  check(code >= 0 && code < kUnaryCount, "unknown op code " + std::to_string(code));
+  F32 x = a.f32(1, "x"), out = a.f32(2, "out");
+  check(x.length == out.length, "x has " + std::to_string(x.length) + " elements but out has " + std::to_string(out.length));
+  float p0 = static_cast<float>(a.number(3, "p0")), p1 = static_cast<float>(a.number(4, "p1"));
+  UnaryRange f = table[code];
+  parallelRanges(static_cast<int64_t>(x.length), [&](int64_t lo, int64_t hi) { f(x.data, out.data, lo, hi, p0, p1); });
+  return nullptr;
+}
+PG_EXPORT("unary", Unary);
+
+// ---- binary ----
+
+enum BinaryCode { kAdd, kSub, kMul, kDiv, kPow, kMaximum, kMinimum, kEq, kNe, kLt, kLe, kGt, kGe, kReluGrad, kBinaryCount };
+
+template <int Op>
+inline auto binaryFn(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  else if constexpr (Op == kSub) return a - b;
+  else if constexpr (Op == kMul) return a * b;
+  else if constexpr (Op == kDiv) return a / b;
+  else if constexpr (Op == kPow) return std::pow(a, b);
+  else if constexpr (Op == kMaximum) return a > b || a != a ? a : b;  // NaN wins, as the reference
+  else if constexpr (Op == kMinimum) return a < b || a != a ? a : b;
+  else if constexpr (Op == kEq) return int32_t{a == b};
+  else if constexpr (Op == kNe) return int32_t{a != b};
+  else if constexpr (Op == kLt) return int32_t{a < b};
+  else if constexpr (Op == kLe) return int32_t{a <= b};
+  else if constexpr (Op == kGt) return int32_t{a > b};
+  else if constexpr (Op == kGe) return int32_t{a >= b};
+  else return b <= 0 ? 0.0f : a;  // reluGrad
+}
+
+template <int Op>
+constexpr bool isComparison() { return Op >= kEq && Op <= kGe; }
+
+// One run: the common stride patterns get their own loops so that the compiler vectorises them.
+template <int Op, class Out>
+void binaryRun(const float* a, int64_t sa, const float* b, int64_t sb, Out* out, int64_t n) {
+  if (sa == 1 && sb == 1) for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(a[i], b[i]);
+  else if (sa == 1 && sb == 0) { float v = *b; for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(a[i], v); }
+  else if (sa == 0 && sb == 1) { float v = *a; for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(v, b[i]); }
+  else for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(a[i * sa], b[i * sb]);
+}
+
+template <int Op>
+void binaryRange(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) {
+  using Out = std::conditional_t<isComparison<Op>(), int32_t, float>;
+  Out* o = static_cast<Out*>(out);
+  const int64_t sa = L.strides[0][L.nd - 1], sb = L.strides[1][L.nd - 1];
+  forRuns(L, lo, hi, [&](const int64_t* off, int64_t n, int64_t at) { binaryRun<Op>(a + off[0], sa, b + off[1], sb, o + at, n); });
+}
+
+using BinaryRange = void (*)(const Layout&, const float*, const float*, void*, int64_t, int64_t);
+template <int... Ops>
+constexpr auto binaryTable(std::integer_sequence<int, Ops...>) {
+  return std::array<BinaryRange, sizeof...(Ops)>{binaryRange<Ops>...};
+}
+
+// binary(code, a: Float32Array, b: Float32Array, out: Float32Array (Int32Array for comparisons),
+//        dims: Int32Array, aStrides: Int32Array, bStrides: Int32Array)
+napi_value Binary(Args& a) {
+  static constexpr auto table = binaryTable(std::make_integer_sequence<int, kBinaryCount>{});
+  int64_t code = a.int64(0, "op");
+  check(code >= 0 && code < kBinaryCount, "unknown op code " + std::to_string(code));
+  F32 x = a.f32(1, "a"), y = a.f32(2, "b");
+  bool comparison = code >= kEq && code <= kGe;
+  void* out;
+  size_t outLength;
+  if (comparison) {
+    I32 o = a.i32(3, "out");
+    out = o.data, outLength = o.length;
+  } else {
+    F32 o = a.f32(3, "out");
+    out = o.data, outLength = o.length;
+  }
+  Layout L = readLayout(a, 4, 2);
+  check(L.size() == static_cast<int64_t>(outLength), "out has " + std::to_string(outLength) + " elements, dims say " + std::to_string(L.size()));
+  checkOperand(L, 0, x.length, "a");
+  checkOperand(L, 1, y.length, "b");
+  BinaryRange f = table[code];
+  parallelRanges(L.size(), [&](int64_t lo, int64_t hi) { f(L, x.data, y.data, out, lo, hi); });
+  return nullptr;
+}
+PG_EXPORT("binary", Binary);
+
+// ---- strided copy ----
+
+// copyStrided(x: Float32Array, out: Float32Array, dims: Int32Array, strides: Int32Array): out[i] = x[Σ i_d·strides[d]].
+// Int32 data travels as Float32Array views of the same bytes: the copy moves bits, never converts them.
+napi_value CopyStrided(Args& a) {
+  F32 x = a.f32(0, "x"), out = a.f32(1, "out");
+  Layout L = readLayout(a, 2, 1);
+  check(L.size() == static_cast<int64_t>(out.length), "out has " + std::to_string(out.length) + " elements, dims say " + std::to_string(L.size()));
+  checkOperand(L, 0, x.length, "x");
+  const uint32_t* src = reinterpret_cast<const uint32_t*>(x.data);
+  uint32_t* dst = reinterpret_cast<uint32_t*>(out.data);
+  const int64_t s = L.strides[0][L.nd - 1];
+  parallelRanges(L.size(), [&](int64_t lo, int64_t hi) {
+    forRuns(L, lo, hi, [&](const int64_t* off, int64_t n, int64_t o) {
+      const uint32_t* p = src + off[0];
+      if (s == 1) std::memcpy(dst + o, p, n * sizeof(uint32_t));
+      else for (int64_t i = 0; i < n; i++) dst[o + i] = p[i * s];
+    });
+  });
+  return nullptr;
+}
+PG_EXPORT("copyStrided", CopyStrided);
+
+// ---- reductions ----
+
+enum ReduceCode { kSum, kMax, kMin };
+
+// reduce(code, x: Float32Array, out: Float32Array, dims: Int32Array, outStrides: Int32Array): x is
+// contiguous over dims; outStrides is 0 along the reduced dims. Sums accumulate in float64, and max /
+// min let NaN win, as the reference does.
+napi_value Reduce(Args& a) {
+  int64_t code = a.int64(0, "op");
+  check(code >= kSum && code <= kMin, "unknown op code " + std::to_string(code));
+  F32 x = a.f32(1, "x"), out = a.f32(2, "out");
+  Layout L = readLayout(a, 3, 1);
+  check(L.size() == static_cast<int64_t>(x.length), "x has " + std::to_string(x.length) + " elements, dims say " + std::to_string(L.size()));
+  checkOperand(L, 0, out.length, "out");
+  std::vector<double> acc(out.length, code == kSum ? 0.0 : code == kMax ? -INFINITY : INFINITY);
+  double* r = acc.data();
+  const int64_t so = L.strides[0][L.nd - 1];
+  forRuns(L, 0, L.size(), [&](const int64_t* off, int64_t n, int64_t at) {
+    const float* p = x.data + at;
+    double* q = r + off[0];
+    if (code == kSum) {
+      if (so == 0) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) s += p[i];
+        *q += s;
+      } else {
+        for (int64_t i = 0; i < n; i++) q[i * so] += p[i];
+      }
+    } else if (code == kMax) {
+      for (int64_t i = 0; i < n; i++) {
+        double v = p[i];
+        if (v > q[i * so] || v != v) q[i * so] = v;
+      }
+    } else {
+      for (int64_t i = 0; i < n; i++) {
+        double v = p[i];
+        if (v < q[i * so] || v != v) q[i * so] = v;
+      }
+    }
+  });
+  for (size_t i = 0; i < out.length; i++) out.data[i] = static_cast<float>(acc[i]);
+  return nullptr;
+}
+PG_EXPORT("reduce", Reduce);
+
+}  // namespace
+}  // namespace pg

@@ -1,15 +1,320 @@
+// Packed, cache-blocked float32 GEMM in the BLIS design. For each NC-wide block of columns and
+// KC-deep slice of K, B is packed into KC×NR panels (shared by all threads), each thread packs its
+// MC×KC blocks of A into MR×KC strips, and a register-blocked micro-kernel computes MR×NR tiles of C
+// from one strip and one panel. Packing reads through the element strides, so transposed operands
+// cost nothing extra. Tiles are aligned to a global MR×NR grid and every tile sums its KC slices in
+// the same order, so the result does not depend on the thread count or on how work was split.
 #include "gemm.h"
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "isa.h"
+#include "napi_util.h"
+#include "threadpool.h"
+
+#if PG_X86
+#include <immintrin.h>
+#endif
+
 namespace pg {
+namespace {
+
+// C[MR×NR] (+)= Ap[KC×MR]ᵀ·Bp[KC×NR]: Ap holds MR values per k, Bp NR values per k (64-byte aligned).
+using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate);
+
+struct Kernel {
+  int mr, nr;
+  MicroKernel fn;
+};
+
+// Portable: plain loops over a small tile that the compiler vectorises for the build's target (SSE2
+// on x86-64, NEON on ARM).
+constexpr int kPortableMR = 4, kPortableNR = 16;
+void kernelPortable(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+  float acc[kPortableMR][kPortableNR] = {};
+  for (int64_t k = 0; k < kc; k++) {
+    for (int i = 0; i < kPortableMR; i++)
+      for (int j = 0; j < kPortableNR; j++) acc[i][j] += Ap[i] * Bp[j];
+    Ap += kPortableMR;
+    Bp += kPortableNR;
+  }
+  for (int i = 0; i < kPortableMR; i++)
+    for (int j = 0; j < kPortableNR; j++) C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+#if PG_X86
+// AVX2 + FMA: 6×16, 12 ymm accumulators, two B vectors and a broadcast of A per step.
+constexpr int kAvx2MR = 6, kAvx2NR = 16;
+PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+  __m256 c[kAvx2MR][2];
+#pragma GCC unroll 6
+  for (int i = 0; i < kAvx2MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kAvx2MR; i++) {
+      __m256 a = _mm256_broadcast_ss(Ap + i);
+      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+    }
+    Ap += kAvx2MR;
+    Bp += kAvx2NR;
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < kAvx2MR; i++) {
+    float* row = C + i * ldc;
+    if (accumulate) {
+      c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(row));
+      c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(row + 8));
+    }
+    _mm256_storeu_ps(row, c[i][0]);
+    _mm256_storeu_ps(row + 8, c[i][1]);
+  }
+}
+
+// AVX-512: 14×32, 28 zmm accumulators, two B vectors and a broadcast of A per step.
+constexpr int kAvx512MR = 14, kAvx512NR = 32;
+PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+  __m512 c[kAvx512MR][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < kAvx512MR; i++) {
+    c[i][0] = c[i][1] = _mm512_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16), _MM_HINT_T0);
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(Bp), b1 = _mm512_load_ps(Bp + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * kAvx512NR), _MM_HINT_T0);
+#pragma GCC unroll 14
+    for (int i = 0; i < kAvx512MR; i++) {
+      __m512 a = _mm512_set1_ps(Ap[i]);
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    Ap += kAvx512MR;
+    Bp += kAvx512NR;
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < kAvx512MR; i++) {
+    float* row = C + i * ldc;
+    if (accumulate) {
+      c[i][0] = _mm512_add_ps(c[i][0], _mm512_loadu_ps(row));
+      c[i][1] = _mm512_add_ps(c[i][1], _mm512_loadu_ps(row + 16));
+    }
+    _mm512_storeu_ps(row, c[i][0]);
+    _mm512_storeu_ps(row + 16, c[i][1]);
+  }
+}
+#endif
+
+const Kernel& kernel() {
+  static const Kernel chosen = [] {
+#if PG_X86
+    if (isa() == Isa::Avx512) return Kernel{kAvx512MR, kAvx512NR, kernelAvx512};
+    if (isa() == Isa::Avx2) return Kernel{kAvx2MR, kAvx2NR, kernelAvx2};
+#endif
+    return Kernel{kPortableMR, kPortableNR, kernelPortable};
+  }();
+  return chosen;
+}
+
+// Cache blocking for cores with ≥ 32 KiB L1d and ≥ 512 KiB L2 (Zen 5: 48 KiB, 1 MiB): a KC×NR panel
+// of B stays in L1 while the MC×KC block of A streams from L2.
+constexpr int64_t KC = 512;
+constexpr int64_t MC_ROWS = 168;  // rounded down to a multiple of MR per kernel
+constexpr int64_t NC = 3072;
+// Below this many multiply-adds a product runs on one thread: fork-join would cost more than it saves.
+constexpr int64_t kParallelMacs = int64_t{96} * 96 * 96;
+
+// A 64-byte aligned scratch buffer per thread and purpose, grown on demand.
+struct Scratch {
+  float* data = nullptr;
+  size_t size = 0;
+  float* get(size_t n) {
+    if (n > size) {
+      std::free(data);
+      size = (n + 1023) & ~size_t{1023};
+      data = static_cast<float*>(std::aligned_alloc(64, size * sizeof(float)));
+      if (data == nullptr) throw std::bad_alloc();
+    }
+    return data;
+  }
+  ~Scratch() { std::free(data); }
+};
+thread_local Scratch scratchA, scratchB;
+
+// Packs rows [i0, i0+mc) × k [k0, k0+kc) of A into MR-row strips (rows past M are zeros).
+void packA(const Kernel& kn, const float* A, int64_t ars, int64_t acs, int64_t M, int64_t i0, int64_t mc,
+           int64_t k0, int64_t kc, float* Ap) {
+  const int mr = kn.mr;
+  for (int64_t s = 0; s < mc; s += mr, Ap += mr * kc) {
+    int64_t rows = std::min<int64_t>(mr, M - (i0 + s));
+    const float* src = A + (i0 + s) * ars + k0 * acs;
+    if (acs == 1) {  // rows contiguous in k: read along k
+      for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < kc; k++) Ap[k * mr + i] = src[i * ars + k];
+    } else {
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t i = 0; i < rows; i++) Ap[k * mr + i] = src[i * ars + k * acs];
+    }
+    if (rows < mr)
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t i = rows; i < mr; i++) Ap[k * mr + i] = 0.0f;
+  }
+}
+
+// Packs NR-column panels [p0, p1) of B's block (k [k0, k0+kc), columns from j0); columns past N are zeros.
+void packB(const Kernel& kn, const float* B, int64_t brs, int64_t bcs, int64_t N, int64_t j0, int64_t k0,
+           int64_t kc, int64_t p0, int64_t p1, float* Bp) {
+  const int nr = kn.nr;
+  for (int64_t p = p0; p < p1; p++) {
+    float* dst = Bp + p * nr * kc;
+    int64_t j = j0 + p * nr;
+    int64_t cols = std::min<int64_t>(nr, N - j);
+    const float* src = B + k0 * brs + j * bcs;
+    if (bcs == 1) {
+      for (int64_t k = 0; k < kc; k++) {
+        std::memcpy(dst + k * nr, src + k * brs, cols * sizeof(float));
+        for (int64_t c = cols; c < nr; c++) dst[k * nr + c] = 0.0f;
+      }
+    } else {
+      for (int64_t c = 0; c < cols; c++)
+        for (int64_t k = 0; k < kc; k++) dst[k * nr + c] = src[c * bcs + k * brs];
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t c = cols; c < nr; c++) dst[k * nr + c] = 0.0f;
+    }
+  }
+}
+
+// C tiles of rows [i0, i0+mc) (packed in Ap) × panels [p0, p1) of the packed block Bp.
+void macroKernel(const Kernel& kn, int64_t M, int64_t N, int64_t i0, int64_t mc, int64_t j0, int64_t p0,
+                 int64_t p1, int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+  const int mr = kn.mr, nr = kn.nr;
+  alignas(64) float edge[16 * 64];
+  for (int64_t p = p0; p < p1; p++) {
+    int64_t j = j0 + p * nr;
+    int64_t cols = std::min<int64_t>(nr, N - j);
+    const float* panel = Bp + p * nr * kc;
+    for (int64_t s = 0; s < mc; s += mr) {
+      int64_t i = i0 + s;
+      int64_t rows = std::min<int64_t>(mr, M - i);
+      float* c = C + i * ldc + j;
+      if (rows == mr && cols == nr) {
+        kn.fn(kc, Ap + s * kc, panel, c, ldc, accumulate);
+      } else {  // partial tile: compute in full into a buffer, then add (or copy) the valid part
+        kn.fn(kc, Ap + s * kc, panel, edge, nr, false);
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t q = 0; q < cols; q++)
+            c[r * ldc + q] = accumulate ? c[r * ldc + q] + edge[r * nr + q] : edge[r * nr + q];
+      }
+    }
+  }
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B,
            int64_t brs, int64_t bcs, float* C, int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < M; i++)
-    for (int64_t j = 0; j < N; j++) {
-      float s = accumulate ? C[i * ldc + j] : 0.0f;
-      for (int64_t k = 0; k < K; k++) s += A[i * ars + k * acs] * B[k * brs + j * bcs];
-      C[i * ldc + j] = s;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    return;
+  }
+  const Kernel& kn = kernel();
+  const int64_t mr = kn.mr, nr = kn.nr;
+  const int64_t mcMax = MC_ROWS / mr * mr;
+  const int64_t rowTiles = ceilDiv(M, mr);
+
+  // Tasks form a grid of row blocks (MR-tile multiples, at most MC rows) by column groups (of NR
+  // panels). Several tasks per thread let a thread that got more of the CPU take more of the work;
+  // on a busy machine an even split would wait for the slowest thread.
+  const int64_t threads = M * N * K >= kParallelMacs ? num_threads() : 1;
+  const int64_t tilesPerBlock = std::clamp<int64_t>(ceilDiv(rowTiles, 4 * threads), 1, mcMax / mr);
+  const int64_t rowBlocks = ceilDiv(rowTiles, tilesPerBlock);
+  const int64_t colGroups = rowBlocks >= 2 * threads ? 1 : ceilDiv(4 * threads, rowBlocks);
+
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t panels = ceilDiv(nc, nr);
+    const int64_t groups = std::min(colGroups, panels);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      float* Bp = scratchB.get(static_cast<size_t>(panels * nr * kc));
+      const int64_t packTasks = std::min(threads, panels);
+      parallel_for(packTasks, [&](int64_t t) {
+        packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
+      });
+      parallel_for(rowBlocks * groups, [&](int64_t t) {
+        const int64_t rb = t / groups, g = t % groups;
+        const int64_t i0 = rb * tilesPerBlock * mr, mc = std::min(tilesPerBlock * mr, M - i0);
+        float* Ap = scratchA.get(static_cast<size_t>(tilesPerBlock * mr * kc));
+        packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
+        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, Ap, Bp, C, ldc, acc);
+      });
     }
+  }
 }
 
+namespace {
+
+// The last element a strided operand reaches must lie inside its array (strides are ≥ 0).
+void checkExtent(const char* name, size_t length, int64_t offset, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
+  check(rs >= 0 && cs >= 0 && offset >= 0, std::string("the strides and offset of '") + name + "' must not be negative");
+  if (rows == 0 || cols == 0) return;
+  check(offset + (rows - 1) * rs + (cols - 1) * cs < static_cast<int64_t>(length),
+        std::string("'") + name + "' (" + std::to_string(length) + " elements) is too short for a " + std::to_string(rows) + "×" +
+            std::to_string(cols) + " operand with strides " + std::to_string(rs) + ", " + std::to_string(cs));
+}
+
+// sgemm(a, ars, acs, b, brs, bcs, c, ldc, M, N, K, accumulate): pg::sgemm on whole arrays.
+napi_value Sgemm(Args& a) {
+  F32 A = a.f32(0, "a"), B = a.f32(3, "b"), C = a.f32(6, "c");
+  int64_t ars = a.int64(1, "ars"), acs = a.int64(2, "acs"), brs = a.int64(4, "brs"), bcs = a.int64(5, "bcs");
+  int64_t ldc = a.int64(7, "ldc"), M = a.int64(8, "M"), N = a.int64(9, "N"), K = a.int64(10, "K");
+  bool accumulate = a.boolean(11, "accumulate");
+  check(M >= 0 && N >= 0 && K >= 0, "M, N and K must not be negative");
+  check(ldc >= N, "ldc must be at least N");
+  checkExtent("a", A.length, 0, M, ars, K, acs);
+  checkExtent("b", B.length, 0, K, brs, N, bcs);
+  checkExtent("c", C.length, 0, M, ldc, N, 1);
+  sgemm(M, N, K, A.data, ars, acs, B.data, brs, bcs, C.data, ldc, accumulate);
+  return nullptr;
+}
+PG_EXPORT("sgemm", Sgemm);
+
+// matmul(a, b, out, M, N, K, aOffsets: Float64Array, bOffsets: Float64Array): for each batch t,
+// out[t] = a[aOffsets[t] …] · b[bOffsets[t] …], row-major M×K and K×N matrices (broadcast batch dims
+// give repeated offsets). Many small products run as tasks of their own, a few large ones each
+// across the pool; the bits are the same either way.
+napi_value Matmul(Args& a) {
+  F32 A = a.f32(0, "a"), B = a.f32(1, "b"), C = a.f32(2, "out");
+  int64_t M = a.int64(3, "M"), N = a.int64(4, "N"), K = a.int64(5, "K");
+  F64 ao = a.f64(6, "aOffsets"), bo = a.f64(7, "bOffsets");
+  check(M >= 0 && N >= 0 && K >= 0, "M, N and K must not be negative");
+  check(ao.length == bo.length, "aOffsets and bOffsets differ in length");
+  const int64_t batches = static_cast<int64_t>(ao.length);
+  check(static_cast<int64_t>(C.length) == batches * M * N,
+        "out has " + std::to_string(C.length) + " elements, not " + std::to_string(batches) + "×" + std::to_string(M) + "×" + std::to_string(N));
+  for (int64_t t = 0; t < batches; t++) {
+    checkExtent("a", A.length, static_cast<int64_t>(ao.data[t]), M, K, K, 1);
+    checkExtent("b", B.length, static_cast<int64_t>(bo.data[t]), K, N, N, 1);
+  }
+  auto product = [&](int64_t t) {
+    sgemm(M, N, K, A.data + static_cast<int64_t>(ao.data[t]), K, 1, B.data + static_cast<int64_t>(bo.data[t]), N, 1,
+          C.data + t * M * N, N, false);
+  };
+  if (batches >= num_threads() && M * N * K < kParallelMacs * 8) parallel_for(batches, product);
+  else for (int64_t t = 0; t < batches; t++) product(t);
+  return nullptr;
+}
+PG_EXPORT("matmul", Matmul);
+
+}  // namespace
 }  // namespace pg
