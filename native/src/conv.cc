@@ -170,35 +170,42 @@ void conv2d_backward_input(const float* gOut, const float* w, float* gx, const C
 void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const ConvGeo& g) {
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K), size = g.outC * s.K;
-  const int64_t slices = std::max<int64_t>(1, std::min({g.batch, kMaxSlices, 1 + kMaxPartials / std::max<int64_t>(1, size)}));
-  // Slice 0 accumulates into gw (zero-filled by the caller), the others into their own partials.
-  std::vector<float> partials((slices - 1) * size, 0.0f);
+  const int64_t slices = std::max<int64_t>(1, std::min({g.batch, kMaxSlices, kMaxPartials / std::max<int64_t>(1, size)}));
+  // Each slice sums gwᵀ (per group [K, og]): the GEMM then packs the small gOut rather than the
+  // column matrix, which it reads as its A operand in rows (no strided gather of colᵀ).
+  std::vector<float> partials(slices * size, 0.0f);
   auto slice = [&](int64_t t) {
-    float* dst = t == 0 ? gw : partials.data() + (t - 1) * size;
+    float* dst = partials.data() + t * size;
     float* col = pointwise(g) ? nullptr : scratch(s.K * rows * g.outW);
     for (int64_t n = g.batch * t / slices; n < g.batch * (t + 1) / slices; n++) {
       for (int64_t grp = 0; grp < g.groups; grp++) {
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
-        float* d = dst + grp * s.og * s.K;
-        // d[og, K] += gs[og, P] · colᵀ: element (p, k) of colᵀ is col[k·np + p].
+        float* d = dst + grp * s.K * s.og;
+        // d[K, og] += col[K, P] · gsᵀ: element (p, o) of gsᵀ is gs[o·P + p].
         if (!col) {
-          sgemm(s.og, s.K, s.P, gs, s.P, 1, xs, 1, s.P, d, s.K, true);
+          sgemm(s.K, s.og, s.P, xs, s.P, 1, gs, 1, s.P, d, s.og, true);
           continue;
         }
         for (int64_t oy0 = 0; oy0 < g.outH; oy0 += rows) {
           const int64_t oy1 = std::min(g.outH, oy0 + rows), np = (oy1 - oy0) * g.outW;
           im2col(xs, s.cg, g, oy0, oy1, col);
-          sgemm(s.og, s.K, np, gs + oy0 * g.outW, s.P, 1, col, 1, np, d, s.K, true);
+          sgemm(s.K, s.og, np, col, np, 1, gs + oy0 * g.outW, 1, s.P, d, s.og, true);
         }
       }
     }
   };
   if (slices >= num_threads()) parallel_for(slices, slice);
   else for (int64_t t = 0; t < slices; t++) slice(t);
-  for (int64_t t = 1; t < slices; t++) {
-    const float* p = partials.data() + (t - 1) * size;
-    for (int64_t i = 0; i < size; i++) gw[i] += p[i];
+  // gw (zero-filled by the caller) += the slices' sums in slice order, transposed back per group.
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    for (int64_t o = 0; o < s.og; o++) {
+      float* dst = gw + (grp * s.og + o) * s.K;
+      for (int64_t t = 0; t < slices; t++) {
+        const float* src = partials.data() + t * size + grp * s.K * s.og + o;
+        for (int64_t k = 0; k < s.K; k++) dst[k] += src[k * s.og];
+      }
+    }
   }
 }
 
