@@ -1,5 +1,5 @@
 // The addon's entry point: argument helpers and the export registry of napi_util.h, and the exports
-// of the core (isa, threads).
+// of the core (isa, threads, setThreads).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -41,8 +41,15 @@ napi_value Trampoline(napi_env env, napi_callback_info info) {
 
 napi_value Isa(Args& a) { return a.makeString(isa_name(isa())); }
 napi_value Threads(Args& a) { return a.makeNumber(num_threads()); }
+napi_value SetThreads(Args& a) {
+  int64_t n = a.int64(0, "threads");
+  check(n >= 1 && n <= 256, "threads must be in [1, 256], got " + std::to_string(n));
+  set_num_threads(static_cast<int>(n));
+  return nullptr;
+}
 PG_EXPORT("isa", Isa);
 PG_EXPORT("threads", Threads);
+PG_EXPORT("setThreads", SetThreads);
 
 void status(napi_env env, napi_status s, const char* what) {
   if (s != napi_ok) throw Error(what);

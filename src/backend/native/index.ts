@@ -1,0 +1,237 @@
+/**
+ * The native backend, for Node: float32 kernels in C++ (native/src) compiled at install into an N-API
+ * addon, native/build/Release/pixelgrad.node (`npm run build:native` rebuilds it). One binary runs
+ * AVX-512, AVX2 + FMA or portable code, chosen by the CPU (PIXELGRAD_NATIVE_ISA=avx2|portable lowers
+ * the choice, for tests); the kernels run on the addon's thread pool (PIXELGRAD_THREADS threads,
+ * default every hardware thread) and their results do not depend on timing. Kernels work directly on
+ * the arrays' memory: nothing is copied in or out. Float64 and int32 data, the index kernels and
+ * tiny arrays run the JS reference kernels.
+ *
+ *   registerBackend(await createNativeBackend());
+ *   setBackend('native');
+ *
+ * Nothing here imports a Node built-in statically (dynamic imports under Node only), so the module
+ * stays browser-safe; in a browser createNativeBackend rejects.
+ */
+import type { TypedArray } from '../../dtype.js';
+import { broadcastStrides } from '../../shape.js';
+import { ArgumentError, NotSupportedError } from '../../errors.js';
+import type { Backend, BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
+import { jsKernels as js } from '../js/index.js';
+import { collapse } from '../wasm/kernels.js';
+
+export type NativeIsa = 'avx512' | 'avx2' | 'portable';
+
+/** The addon's exports (native/src/*.cc); `name(args)` comments there give each one's arguments. */
+interface Addon {
+  isa(): NativeIsa;
+  threads(): number;
+  setThreads(n: number): void;
+  unary(op: number, x: Float32Array, out: Float32Array, p0: number, p1: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Int32Array, dims: Int32Array, sa: Int32Array, sb: Int32Array): void;
+  copyStrided(x: Float32Array, out: Float32Array, dims: Int32Array, strides: Int32Array): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, dims: Int32Array, outStrides: Int32Array): void;
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, aOffsets: Float64Array, bOffsets: Float64Array): void;
+  sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
+    M: number, N: number, K: number, accumulate: boolean): void;
+  conv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
+  conv2dBackwardInput?(gOut: Float32Array, w: Float32Array, gx: Float32Array, g: ConvGeometry): void;
+  conv2dBackwardWeight?(x: Float32Array, gOut: Float32Array, gw: Float32Array, g: ConvGeometry): void;
+  maxPool2d?(x: Float32Array, out: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
+  maxPool2dBackward?(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, g: PoolGeometry): void;
+  avgPool2d?(x: Float32Array, out: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  avgPool2dBackward?(gOut: Float32Array, gx: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  channelSums?(a: Float32Array, aCenter: Float32Array | null, b: Float32Array | null, bCenter: Float32Array | null,
+    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
+  channelMix?(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
+    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: Float32Array): void;
+}
+
+export interface NativeBackendOptions {
+  /** Threads the kernels may use (this one included), 1 … 256. Default: PIXELGRAD_THREADS, else every hardware thread. */
+  threads?: number;
+}
+
+/** A native backend: the kernels, the instruction set they run and their thread count. */
+export interface NativeBackend extends Backend {
+  readonly isa: NativeIsa;
+  readonly threads: number;
+  /** The addon itself, for tests of kernels below the kernel table (e.g. sgemm with strides). */
+  readonly addon: Addon;
+}
+
+const isNode = (): boolean => typeof process === 'object' && typeof process.versions?.node === 'string';
+const ISAS: readonly string[] = ['avx512', 'avx2', 'portable'];
+
+/** Below this many elements the JS loop costs less than crossing into the addon. */
+const MIN_ELEMENTS = 32;
+
+const UNARY_CODE: Record<UnaryOp, number> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, erf: 6, relu: 7, sigmoid: 8, tanh: 9,
+  leakyRelu: 10, elu: 11, gelu: 12, geluTanh: 13, softplus: 14, clamp: 15,
+};
+const BINARY_CODE: Record<BinaryOp, number> = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12, reluGrad: 13,
+};
+const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
+
+const isF32 = (x: TypedArray | null): x is Float32Array => x instanceof Float32Array;
+const isI32 = (x: TypedArray | null): x is Int32Array => x instanceof Int32Array;
+const allF32OrNull = (...xs: (TypedArray | null)[]): boolean => xs.every((x) => x === null || isF32(x));
+/** The same bytes as float32, for kernels that only move bits (copies). */
+const bits = (x: Float32Array | Int32Array): Float32Array => (isF32(x) ? x : new Float32Array(x.buffer, x.byteOffset, x.length));
+
+/** A Node built-in, through a computed specifier: bundlers leave it alone and browsers never get here. */
+const builtin = <T>(name: string): Promise<T> => import(`node:${name}`) as Promise<T>;
+
+/** The folder of the package (the one with package.json) above this module, under src/ (tsx) or dist/src/. */
+async function packageRoot(): Promise<string> {
+  const [{ existsSync }, { dirname, join }, { fileURLToPath }] = await Promise.all([
+    builtin<typeof import('node:fs')>('fs'), builtin<typeof import('node:path')>('path'), builtin<typeof import('node:url')>('url'),
+  ]);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new NotSupportedError('createNativeBackend', `no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/**
+ * Loads the addon: PIXELGRAD_NATIVE_ADDON names another file (for tests of the fallback), else the
+ * package's native/build/Release/pixelgrad.node. A missing addon is a NotSupportedError that says
+ * why the install did not build it (native/build/status.json).
+ */
+async function loadAddon(): Promise<Addon> {
+  if (!isNode()) throw new NotSupportedError('createNativeBackend', 'not Node: the native backend runs under Node only');
+  const [{ createRequire }, { existsSync, readFileSync }, { join }] = await Promise.all([
+    builtin<typeof import('node:module')>('module'), builtin<typeof import('node:fs')>('fs'), builtin<typeof import('node:path')>('path'),
+  ]);
+  const root = await packageRoot();
+  const file = process.env.PIXELGRAD_NATIVE_ADDON || join(root, 'native', 'build', 'Release', 'pixelgrad.node');
+  if (!existsSync(file)) {
+    let why = `${file} does not exist; run \`npm run build:native\``;
+    try {
+      const status = JSON.parse(readFileSync(join(root, 'native', 'build', 'status.json'), 'utf8')) as { ok?: boolean; reason?: string };
+      if (status.ok === false && status.reason) why = `${status.reason}; \`npm run build:native\` retries`;
+    } catch { /* no status: the install script did not run */ }
+    throw new NotSupportedError('createNativeBackend', `native addon not built: ${why}`);
+  }
+  try {
+    return createRequire(import.meta.url)(file) as Addon;
+  } catch (err) {
+    throw new NotSupportedError('createNativeBackend', `native addon ${file} does not load: ${(err as Error).message}`);
+  }
+}
+
+function nativeKernels(addon: Addon): Kernels {
+  const ints = (xs: readonly number[]): Int32Array => Int32Array.from(xs);
+
+  const unary: Kernels['unary'] = (op, x, out, p0, p1) => {
+    if (!isF32(x) || !isF32(out) || x.length < MIN_ELEMENTS) return js.unary(op, x, out, p0, p1);
+    addon.unary(UNARY_CODE[op], x, out, p0, p1);
+  };
+
+  const binary: Kernels['binary'] = (op, a, aShape, b, bShape, out, outShape) => {
+    const ok = isF32(a) && isF32(b) && (COMPARISONS.has(op) ? isI32(out) : isF32(out));
+    if (!ok || out.length < MIN_ELEMENTS) return js.binary(op, a, aShape, b, bShape, out, outShape);
+    const { dims, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+    addon.binary(BINARY_CODE[op], a, b, out as Float32Array | Int32Array, ints(dims), ints(strides[0]), ints(strides[1]));
+  };
+
+  const copyStrided: Kernels['copyStrided'] = (x, strides, out, outShape) => {
+    const sameType = (isF32(x) && isF32(out)) || (isI32(x) && isI32(out));
+    if (!sameType || out.length < MIN_ELEMENTS || outShape.length === 0) return js.copyStrided(x, strides, out, outShape);
+    const { dims, strides: [st] } = collapse(outShape, [strides]);
+    addon.copyStrided(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), ints(dims), ints(st));
+  };
+
+  const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
+    if (!isF32(x) || !isF32(out) || shape.length === 0 || x.length < MIN_ELEMENTS) return js.reduce(op, x, shape, axes, out);
+    // Merge neighbouring axes that are both kept or both reduced; size-1 axes drop out.
+    const dims: number[] = [], reduced: boolean[] = [];
+    shape.forEach((d, i) => {
+      if (d === 1) return;
+      const r = axes.includes(i);
+      if (dims.length && reduced[reduced.length - 1] === r) dims[dims.length - 1] *= d;
+      else { dims.push(d); reduced.push(r); }
+    });
+    if (dims.length === 0) { dims.push(1); reduced.push(false); }
+    const outStrides = new Array<number>(dims.length);
+    for (let i = dims.length - 1, step = 1; i >= 0; i--) {
+      outStrides[i] = reduced[i] ? 0 : step;
+      if (!reduced[i]) step *= dims[i];
+    }
+    addon.reduce(REDUCE_CODE[op], x, out, ints(dims), ints(outStrides));
+  };
+
+  const matmul: Kernels['matmul'] = (a, aShape, b, bShape, out, outShape) => {
+    if (!isF32(a) || !isF32(b) || !isF32(out) || out.length === 0) return js.matmul(a, aShape, b, bShape, out, outShape);
+    const M = aShape[aShape.length - 2], K = aShape[aShape.length - 1], N = bShape[bShape.length - 1];
+    const batchShape = outShape.slice(0, -2);
+    const sa = broadcastStrides(aShape.slice(0, -2), batchShape), sb = broadcastStrides(bShape.slice(0, -2), batchShape);
+    const batches = out.length / (M * N);
+    const aOffsets = new Float64Array(batches), bOffsets = new Float64Array(batches);
+    const idx = new Array<number>(batchShape.length).fill(0);
+    for (let t = 0; t < batches; t++) {
+      let oa = 0, ob = 0;
+      for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
+      aOffsets[t] = oa * M * K;
+      bOffsets[t] = ob * K * N;
+      for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
+    }
+    addon.matmul(a, b, out, M, N, K, aOffsets, bOffsets);
+  };
+
+  const table: Kernels = { ...js, unary, binary, copyStrided, reduce, matmul };
+
+  // The convolution, pooling and batch-norm kernels, where this build of the addon has them.
+  const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
+  if (conv2d && conv2dBackwardInput && conv2dBackwardWeight) {
+    table.conv2d = (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
+      ? conv2d(x, w, bias as Float32Array | null, out, g) : js.conv2d(x, w, bias, out, g));
+    table.conv2dBackwardInput = (gOut, w, gx, g) => (isF32(gOut) && isF32(w) && isF32(gx)
+      ? conv2dBackwardInput(gOut, w, gx, g) : js.conv2dBackwardInput(gOut, w, gx, g));
+    table.conv2dBackwardWeight = (x, gOut, gw, g) => (isF32(x) && isF32(gOut) && isF32(gw)
+      ? conv2dBackwardWeight(x, gOut, gw, g) : js.conv2dBackwardWeight(x, gOut, gw, g));
+  }
+  if (maxPool2d && maxPool2dBackward && avgPool2d && avgPool2dBackward) {
+    table.maxPool2d = (x, out, argmax, g) => (isF32(x) && isF32(out) ? maxPool2d(x, out, argmax, g) : js.maxPool2d(x, out, argmax, g));
+    table.maxPool2dBackward = (gOut, argmax, gx, g) => (isF32(gOut) && isF32(gx)
+      ? maxPool2dBackward(gOut, argmax, gx, g) : js.maxPool2dBackward(gOut, argmax, gx, g));
+    table.avgPool2d = (x, out, g, inc, div) => (isF32(x) && isF32(out) ? avgPool2d(x, out, g, inc, div) : js.avgPool2d(x, out, g, inc, div));
+    table.avgPool2dBackward = (gOut, gx, g, inc, div) => (isF32(gOut) && isF32(gx)
+      ? avgPool2dBackward(gOut, gx, g, inc, div) : js.avgPool2dBackward(gOut, gx, g, inc, div));
+  }
+  if (channelSums && channelMix) {
+    table.channelSums = (a, aC, b, bC, N, C, P, sumA, sumAB) => (isF32(a) && allF32OrNull(aC, b, bC)
+      ? channelSums(a, aC as Float32Array | null, b as Float32Array | null, bC as Float32Array | null, N, C, P, sumA, sumAB)
+      : js.channelSums(a, aC, b, bC, N, C, P, sumA, sumAB));
+    table.channelMix = (a, aC, aS, b, bC, bS, shift, N, C, P, out) => (isF32(a) && allF32OrNull(aC, b, bC) && isF32(out)
+      ? channelMix(a, aC as Float32Array | null, aS, b as Float32Array | null, bC as Float32Array | null, bS, shift, N, C, P, out)
+      : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out));
+  }
+  return table;
+}
+
+/**
+ * Loads the addon and builds the native backend. Rejects with NotSupportedError when not under Node
+ * or when the addon was not built or does not load (the message says why), and with ArgumentError
+ * for a bad thread count or PIXELGRAD_NATIVE_ISA.
+ */
+export async function createNativeBackend(options: NativeBackendOptions = {}): Promise<NativeBackend> {
+  const wantedIsa = isNode() ? process.env.PIXELGRAD_NATIVE_ISA : undefined;
+  if (wantedIsa && !ISAS.includes(wantedIsa)) {
+    throw new ArgumentError('createNativeBackend', `PIXELGRAD_NATIVE_ISA must be one of ${ISAS.join(', ')}, got '${wantedIsa}'`);
+  }
+  const env = isNode() ? process.env.PIXELGRAD_THREADS : undefined;
+  const threads = options.threads ?? (env ? Number(env) : undefined);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
+    throw new ArgumentError('createNativeBackend', `threads must be an integer in [1, 256], got ${options.threads ?? `PIXELGRAD_THREADS=${env}`}`);
+  }
+  const addon = await loadAddon();
+  if (threads !== undefined) addon.setThreads(threads);
+  return { name: 'native', isa: addon.isa(), threads: addon.threads(), addon, kernels: nativeKernels(addon) };
+}
