@@ -16,8 +16,8 @@ const version = packageVersion();
 
 /** The `info` of a result line: what ran it (the backend, its instruction set, its threads, the engine). */
 export function info(): { version: string; backend: string; threads: number; simd: string; node: string } {
-  const { backend, threads, relaxedSimd } = backendInfo();
-  return { version, backend, threads, simd: backend === 'js' ? 'none' : relaxedSimd ? 'wasm-relaxed-simd' : 'wasm-simd128', node: process.versions.node };
+  const { backend, threads, isa } = backendInfo();
+  return { version, backend, threads, simd: isa, node: process.versions.node };
 }
 
 export const seconds = (): number => Number(process.hrtime.bigint()) / 1e9;

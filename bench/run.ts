@@ -2,9 +2,9 @@
  * `npm run bench [-- W1 W2 ...]`: the workloads of the shared benchmark (../shared/bench/WORKLOADS.md)
  * that pixelgrad can run, one JSON line per case on stdout in the peers' protocol, so the shared
  * runner can put pixelgrad in the same table. Inputs for W2/W3 come from the harness's data/ folder.
- * Runs on the package's default backend: WebAssembly SIMD on every hardware thread (PIXELGRAD_THREADS
- * to change), or the one PIXELGRAD_BACKEND=native|wasm|js names; every line's `info` says which
- * (backend, instruction set, threads, Node version).
+ * Runs on the package's default backend: native (else WebAssembly SIMD) on every hardware thread
+ * (PIXELGRAD_THREADS to change), or the one PIXELGRAD_BACKEND=native|wasm|js names; every line's
+ * `info` says which (backend, instruction set, threads, Node version).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { measure, median } from '../bench/protocol.js';
+import { createNativeBackend } from '../src/backend/native/index.js';
 
 test('median of odd and even counts', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -33,12 +34,13 @@ function bench(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [run, ...args], { encoding: 'utf8', env: { ...process.env, PEER_ID: 'pg-test', PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', ...env } });
 }
 
-test('npm run bench prints one JSON line per case, an error line for a case that fails; every line says the backend, its instruction set, threads and Node version', () => {
+test('npm run bench prints one JSON line per case, an error line for a case that fails; every line says the backend, its instruction set, threads and Node version', async () => {
   // V8 11.4 shipped relaxed SIMD (Node 22+); Node 20 runs the plain SIMD builds.
   const [v8Major, v8Minor] = process.versions.v8.split('.').map(Number);
   const wasmSimd = v8Major > 11 || (v8Major === 11 && v8Minor >= 4) ? 'wasm-relaxed-simd' : 'wasm-simd128';
+  const { isa } = await createNativeBackend();
   const cases: [Record<string, string>, object][] = [
-    [{ PIXELGRAD_THREADS: '2' }, { backend: 'wasm', threads: 2, simd: wasmSimd }],
+    [{ PIXELGRAD_THREADS: '2' }, { backend: 'native', threads: 2, simd: isa }],
     [{ PIXELGRAD_BACKEND: 'wasm', PIXELGRAD_THREADS: '1' }, { backend: 'wasm', threads: 1, simd: wasmSimd }],
     [{ PIXELGRAD_BACKEND: 'js' }, { backend: 'js', threads: 1, simd: 'none' }],
   ];
@@ -53,9 +55,9 @@ test('npm run bench prints one JSON line per case, an error line for a case that
   }
 });
 
-test('PIXELGRAD_BACKEND=native stops the bench with an error saying the native backend is not built, rather than running on another backend', () => {
-  const r = bench(['W1'], { PIXELGRAD_BACKEND: 'native' });
+test('PIXELGRAD_BACKEND=native without the addon stops the bench with an error saying why, rather than running on another backend', () => {
+  const r = bench(['W1'], { PIXELGRAD_BACKEND: 'native', PIXELGRAD_NATIVE_ADDON: '/nonexistent/pixelgrad.node' });
   assert.notEqual(r.status, 0);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /PIXELGRAD_BACKEND=native is not available: the native backend is not built in this version/);
+  assert.match(r.stderr, /PIXELGRAD_BACKEND=native, but createNativeBackend: native addon not built: \/nonexistent\/pixelgrad.node does not exist/);
 });

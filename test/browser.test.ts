@@ -70,7 +70,7 @@ after(async () => {
 });
 
 interface PageResult {
-  info: { backend: string; threads: number; fallbackReason?: string };
+  info: { backend: string; threads: number; isa: string; fallbackReason?: string };
   isolated: boolean;
   threads: number;
   fast: { loss: number; convGrad: number[]; product: number[] };
@@ -106,7 +106,7 @@ test('cross-origin isolated: the wasm backend on a pool of Web Workers matches t
   const r = await run('/index.html?isolated');
   assert.equal(r.isolated, true);
   // Chromium has relaxed SIMD: the fused-multiply-add builds run.
-  assert.deepEqual(r.info, { backend: 'wasm', threads: r.threads, relaxedSimd: true });
+  assert.deepEqual(r.info, { backend: 'wasm', threads: r.threads, isa: 'wasm-relaxed-simd', relaxedSimd: true });
   assert.ok(r.threads > 1, 'the browser reports more than one hardware thread');
   assert.ok(64 * 32 * 20 * 20 * 9 >= MIN_PARALLEL_MACS && 300 * 200 * 260 >= MIN_PARALLEL_MACS, 'the page\'s convolution and product are split across threads');
   assertSameWork(r.fast, r.js);
@@ -115,6 +115,6 @@ test('cross-origin isolated: the wasm backend on a pool of Web Workers matches t
 test('not isolated: the wasm backend on one thread (no SharedArrayBuffer) matches the JS backend', async () => {
   const r = await run('/index.html');
   assert.equal(r.isolated, false);
-  assert.deepEqual(r.info, { backend: 'wasm', threads: 1, relaxedSimd: true });
+  assert.deepEqual(r.info, { backend: 'wasm', threads: 1, isa: 'wasm-relaxed-simd', relaxedSimd: true });
   assertSameWork(r.fast, r.js);
 });
