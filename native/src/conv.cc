@@ -1,20 +1,32 @@
 // 2-D convolution (NCHW input, OIHW weight, groups, stride, padding, dilation) and its two
-// gradients, as the JS reference computes them: im2col + GEMM per image and group, col2im for the
-// input gradient (which is also the transposed convolution). 1×1 convolutions with stride 1 and no
-// padding multiply the image itself. The column matrix is built for a block of output rows at a time
-// so that it stays in the per-core cache between im2col and the GEMM, and its size stays bounded.
+// gradients, as the JS reference computes them. Two ways:
+//
+// - Direct, for stride 1 on AVX-512 (every 3×3 "same" convolution): the image is copied into a
+//   zero-bordered buffer and register tiles read it in place (see the sections below); no column
+//   matrix and no GEMM packing, which at the small channel counts of image models cost more than
+//   the arithmetic.
+// - Otherwise im2col + GEMM per image and group, col2im for the input gradient (which is also the
+//   transposed convolution); 1×1 convolutions with stride 1 and no padding multiply the image
+//   itself. The column matrix is built for a block of output rows at a time so that it stays in the
+//   per-core cache between im2col and the GEMM, and its size stays bounded.
 //
 // Threads: forward and input gradient split the batch (each image written by one task); when the
-// batch is smaller than the pool, images run one after another with the GEMM itself parallel. The
-// weight gradient sums over images: the batch is cut into a fixed number of slices (independent of
-// the thread count), each slice accumulates its own partial gradient, and the partials are added in
-// slice order — so the bits depend on neither timing nor the number of threads.
+// batch is smaller than the pool, images run one after another with the work inside each image
+// parallel. The weight gradient sums over images: the batch is cut into a fixed number of slices
+// (independent of the thread count), each slice accumulates its own partial gradient, and the
+// partials are added in slice order — so the bits depend on neither timing nor the number of threads.
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "gemm.h"
 #include "nn.h"
+
+#if PG_X86
+#include <immintrin.h>
+#endif
 
 namespace pg {
 namespace {
@@ -99,11 +111,12 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
   }
 }
 
-// The calling thread's column buffer, at least n floats; reused across calls.
-float* scratch(int64_t n) {
-  thread_local std::vector<float> buffer;
-  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
-  return buffer.data();
+// The calling thread's buffer number `slot` (0 or 1), at least n floats; reused across calls.
+float* scratch(int64_t n, int slot = 0) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) b.resize(n);
+  return b.data();
 }
 
 // image(n) for every image: one task per image when the batch fills the pool, else in turn (each
@@ -114,9 +127,276 @@ void each_image(int64_t N, Fn&& image) {
   else for (int64_t n = 0; n < N; n++) image(n);
 }
 
+
+// ---- Direct stride-1 convolution (AVX-512): no column matrix, no packing of the image ----
+//
+// The input planes of one image and group are copied into a zero-bordered buffer; then output
+// pixel (y, x) of tap k = (c, ky, kx) reads xp[off[k] + y·Wp + x]. A tile is MR output channels ×
+// NV segments of 16 consecutive output pixels of one row (a row's last segment masked), so each tap
+// costs NV vector loads and MR broadcasts for MR·NV fused multiply-adds: the GEMM's register tile
+// with its B operand read straight from the image. The input gradient is the same kernel on the
+// zero-bordered output gradient with the weights flipped and their channel axes swapped.
+
+constexpr int kLanes = 16, kTileRows = 4, kTileSegs = 6;
+
+// A zero-bordered copy of `planes` planes of H×W, padded by (pH, pW): planes ps floats apart, with a
+// vector of slack after the last, which masked lanes of the last segments may read.
+struct Padded {
+  int64_t Hp, Wp, ps;
+  Padded(int64_t H, int64_t W, int64_t pH, int64_t pW) : Hp(H + 2 * pH), Wp(W + 2 * pW), ps((H + 2 * pH) * (W + 2 * pW)) {}
+  int64_t floats(int64_t planes) const { return planes * ps + 2 * kLanes; }
+  void fill(const float* src, int64_t planes, int64_t H, int64_t W, int64_t pH, int64_t pW, float* dst) const {
+    std::fill(dst, dst + floats(planes), 0.0f);
+    for (int64_t c = 0; c < planes; c++)
+      for (int64_t y = 0; y < H; y++) std::memcpy(dst + c * ps + (y + pH) * Wp + pW, src + (c * H + y) * W, W * sizeof(float));
+  }
+};
+
+// What the tiles of one direct convolution share: taps' offsets into the padded buffer, weights
+// packed per block of kTileRows output channels ([block][k][row], rows past the channel count zero),
+// and the output plane.
+struct DirectPlan {
+  int64_t K, channels, oH, oW, Wp;
+  std::vector<int32_t> off;
+  std::vector<float> wpack;
+};
+
+#if PG_X86
+template <int MR, int NV>
+PG_TARGET_AVX512 void direct_tile(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base,
+                                  float* const* dst, const __mmask16* mask, const float* bias, int64_t plane) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++) {
+    const __m512 b0 = _mm512_set1_ps(bias ? bias[i] : 0.0f);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) acc[i][v] = b0;
+  }
+  const int32_t* off = d.off.data();
+  for (int64_t k = 0; k < d.K; k++, wp += kTileRows) {
+    const float* p = xp + off[k];
+    __m512 x[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(p + base[v]);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+      const __m512 w = _mm512_set1_ps(wp[i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(w, x[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(dst[v] + i * plane, mask[v], acc[i][v]);
+}
+
+using DirectTile = void (*)(const float*, const DirectPlan&, const float*, const int64_t*, float* const*, const __mmask16*,
+                            const float*, int64_t);
+
+template <int MR, int... NV>
+constexpr std::array<DirectTile, sizeof...(NV)> tiles_for_rows(std::integer_sequence<int, NV...>) {
+  return {&direct_tile<MR, NV + 1>...};
+}
+
+// direct_tiles[mr − 1][nv − 1].
+const std::array<std::array<DirectTile, kTileSegs>, kTileRows> direct_tiles = {
+    tiles_for_rows<1>(std::make_integer_sequence<int, kTileSegs>()), tiles_for_rows<2>(std::make_integer_sequence<int, kTileSegs>()),
+    tiles_for_rows<3>(std::make_integer_sequence<int, kTileSegs>()), tiles_for_rows<4>(std::make_integer_sequence<int, kTileSegs>())};
+
+// Segment groups [g0, g1) of out[channels, oH, oW] (+ bias per channel when given) from the padded
+// planes at xp; a segment group is kTileSegs consecutive segments in row-major order.
+void direct_conv(const float* xp, const DirectPlan& d, const float* bias, float* out, int64_t g0, int64_t g1) {
+  const int64_t plane = d.oH * d.oW, perRow = (d.oW + kLanes - 1) / kLanes, segs = d.oH * perRow;
+  int64_t base[kTileSegs];
+  float* dst[kTileSegs];
+  __mmask16 mask[kTileSegs];
+  for (int64_t s0 = g0 * kTileSegs; s0 < std::min(segs, g1 * kTileSegs); s0 += kTileSegs) {
+    const int nv = static_cast<int>(std::min<int64_t>(kTileSegs, segs - s0));
+    for (int v = 0; v < nv; v++) {
+      const int64_t y = (s0 + v) / perRow, x = (s0 + v) % perRow * kLanes, n = std::min<int64_t>(kLanes, d.oW - x);
+      base[v] = y * d.Wp + x;
+      dst[v] = out + y * d.oW + x;
+      mask[v] = static_cast<__mmask16>((1u << n) - 1);
+    }
+    for (int64_t o = 0; o < d.channels; o += kTileRows) {
+      const int mr = static_cast<int>(std::min<int64_t>(kTileRows, d.channels - o));
+      direct_tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, mask, bias ? bias + o : nullptr, plane);
+      for (int v = 0; v < nv; v++) dst[v] += kTileRows * plane;
+    }
+  }
+}
+
+int64_t segment_groups(const DirectPlan& d) {
+  const int64_t segs = d.oH * ((d.oW + kLanes - 1) / kLanes);
+  return (segs + kTileSegs - 1) / kTileSegs;
+}
+
+// The plan of a direct convolution of `planes` padded planes into `channels` planes of oH×oW: taps
+// (plane, ky, kx) in that order, weight(channel, plane, ky, kx) the weight of each.
+template <class Weight>
+DirectPlan make_plan(const Padded& pad, int64_t planes, const ConvGeo& g, int64_t channels, int64_t oH, int64_t oW, Weight&& weight) {
+  DirectPlan d{planes * g.kH * g.kW, channels, oH, oW, pad.Wp, std::vector<int32_t>(planes * g.kH * g.kW), {}};
+  d.wpack.assign((channels + kTileRows - 1) / kTileRows * kTileRows * d.K, 0.0f);
+  int64_t k = 0;
+  for (int64_t c = 0; c < planes; c++)
+    for (int64_t ky = 0; ky < g.kH; ky++)
+      for (int64_t kx = 0; kx < g.kW; kx++, k++) {
+        d.off[k] = static_cast<int32_t>(c * pad.ps + ky * g.dilationH * pad.Wp + kx * g.dilationW);
+        for (int64_t ch = 0; ch < channels; ch++) d.wpack[(ch / kTileRows * d.K + k) * kTileRows + ch % kTileRows] = weight(ch, c, ky, kx);
+      }
+  return d;
+}
+
+// dst[N, groups·channels, oH, oW] from src[N, groups·planes, H, W], one plan per group, with the
+// planes padded by (pH, pW). Images are split across threads, or, for a batch smaller than the
+// pool, the segments of each image.
+void run_direct(const float* src, int64_t H, int64_t W, int64_t pH, int64_t pW, const std::vector<DirectPlan>& plans,
+                int64_t planes, const float* bias, float* dst, int64_t batch) {
+  const Padded pad(H, W, pH, pW);
+  const DirectPlan& d0 = plans[0];
+  const int64_t groups = static_cast<int64_t>(plans.size()), channels = d0.channels, plane = d0.oH * d0.oW;
+  const int64_t groupsOfSegs = segment_groups(d0);
+  auto fill = [&](int64_t n, int64_t grp, float* xp) { pad.fill(src + (n * groups + grp) * planes * H * W, planes, H, W, pH, pW, xp); };
+  auto out = [&](int64_t n, int64_t grp) { return dst + (n * groups + grp) * channels * plane; };
+  auto groupBias = [&](int64_t grp) { return bias ? bias + grp * channels : nullptr; };
+  if (batch >= num_threads()) {
+    parallel_for(batch, [&](int64_t n) {
+      float* xp = scratch(pad.floats(planes));
+      for (int64_t grp = 0; grp < groups; grp++) {
+        fill(n, grp, xp);
+        direct_conv(xp, plans[grp], groupBias(grp), out(n, grp), 0, groupsOfSegs);
+      }
+    });
+    return;
+  }
+  float* xp = scratch(pad.floats(planes));  // the caller's, read by every task
+  for (int64_t n = 0; n < batch; n++) {
+    for (int64_t grp = 0; grp < groups; grp++) {
+      fill(n, grp, xp);
+      parallel_ranges(groupsOfSegs, d0.K * channels * plane, [&](int64_t g0, int64_t g1) {
+        direct_conv(xp, plans[grp], groupBias(grp), out(n, grp), g0, g1);
+      });
+    }
+  }
+}
+
+// ---- Direct stride-1 weight gradient (AVX-512) ----
+//
+// gwᵀ[k, o] += Σ_p xp[off[k] + y·Wp + x] · gT[p, o] over the pixels p = (y, x) of one image, with
+// gT the output gradient transposed to [P, og padded to 16]: a tile is MR taps × NV vectors of 16
+// output channels, each pixel costing NV vector loads and MR broadcasts for MR·NV multiply-adds.
+
+// Rows of the per-slice gwᵀ are padded to a multiple of every tile's MR, its columns to whole vectors.
+constexpr int64_t kWeightTapAlign = 24;
+int64_t padded_taps(int64_t K) { return (K + kWeightTapAlign - 1) / kWeightTapAlign * kWeightTapAlign; }
+int64_t padded_channels(int64_t og) { return (og + kLanes - 1) / kLanes * kLanes; }
+
+template <int MR, int NV>
+PG_TARGET_AVX512 void weight_tile(const float* xp, const int32_t* off, int64_t Wp, const float* gT, int64_t ogp, int64_t oH,
+                                  int64_t oW, float* dst) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 24
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+  for (int64_t y = 0; y < oH; y++) {
+    const float* xrow = xp + y * Wp;
+    const float* grow = gT + y * oW * ogp;
+    for (int64_t x = 0; x < oW; x++) {
+      __m512 gv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) gv[v] = _mm512_loadu_ps(grow + x * ogp + v * kLanes);
+#pragma GCC unroll 24
+      for (int i = 0; i < MR; i++) {
+        const __m512 a = _mm512_set1_ps(xrow[x + off[i]]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, gv[v], acc[i][v]);
+      }
+    }
+  }
+#pragma GCC unroll 24
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      float* d = dst + i * ogp + v * kLanes;
+      _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[i][v]));
+    }
+}
+
+// dst[Kp, ogp] += this image's gwᵀ, from its padded planes xp and its transposed output gradient gT.
+void direct_weight(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
+                   float* dst) {
+  const int64_t vectors = ogp / kLanes;
+  for (int64_t o = 0; o < vectors;) {
+    const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1;
+    const int64_t mr = 24 / nv;
+    for (int64_t k = 0; k < K; k += mr) {
+      const float* g = gT + o * kLanes;
+      float* d = dst + k * ogp + o * kLanes;
+      if (nv == 4) weight_tile<6, 4>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (nv == 2) weight_tile<12, 2>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else weight_tile<24, 1>(xp, off + k, Wp, g, ogp, oH, oW, d);
+    }
+    o += nv;
+  }
+}
+
+// Stride-1 convolutions that are not plain products, when the machine runs AVX-512 and the padded
+// planes of a group have int32 offsets.
+bool direct_forward(const ConvGeo& g) {
+  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 && !pointwise(g) &&
+         Padded(g.inH, g.inW, g.padH, g.padW).floats(g.inC / g.groups) < (int64_t{1} << 31);
+}
+
+bool direct_weight_ok(const ConvGeo& g) {
+  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 &&
+         Padded(g.inH, g.inW, g.padH, g.padW).floats(g.inC / g.groups) < (int64_t{1} << 31);
+}
+
+// The input gradient pads the output gradient by dilation·(kernel − 1) − padding, which must not be negative.
+bool direct_backward(const ConvGeo& g) {
+  const int64_t qH = g.dilationH * (g.kH - 1) - g.padH, qW = g.dilationW * (g.kW - 1) - g.padW;
+  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 && !pointwise(g) && qH >= 0 && qW >= 0 &&
+         Padded(g.outH, g.outW, qH, qW).floats(g.outC / g.groups) < (int64_t{1} << 31);
+}
+
+void conv2d_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
+  const Sizes s(g);
+  const Padded pad(g.inH, g.inW, g.padH, g.padW);
+  std::vector<DirectPlan> plans;
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    const float* wg = w + grp * s.og * s.K;
+    plans.push_back(make_plan(pad, s.cg, g, s.og, g.outH, g.outW, [&](int64_t o, int64_t c, int64_t ky, int64_t kx) {
+      return wg[((o * s.cg + c) * g.kH + ky) * g.kW + kx];
+    }));
+  }
+  run_direct(x, g.inH, g.inW, g.padH, g.padW, plans, s.cg, bias, out, g.batch);
+}
+
+// gx[c, y, x] = Σ W[o, c, kH−1−ky, kW−1−kx] · gp[o, y + ky·dH, x + kx·dW] over the output gradient gp
+// padded by dilation·(kernel − 1) − padding: the transposed convolution of stride 1.
+void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
+  const Sizes s(g);
+  const int64_t qH = g.dilationH * (g.kH - 1) - g.padH, qW = g.dilationW * (g.kW - 1) - g.padW;
+  const Padded pad(g.outH, g.outW, qH, qW);
+  std::vector<DirectPlan> plans;
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    const float* wg = w + grp * s.og * s.K;
+    plans.push_back(make_plan(pad, s.og, g, s.cg, g.inH, g.inW, [&](int64_t c, int64_t o, int64_t ky, int64_t kx) {
+      return wg[((o * s.cg + c) * g.kH + (g.kH - 1 - ky)) * g.kW + (g.kW - 1 - kx)];
+    }));
+  }
+  run_direct(gOut, g.outH, g.outW, qH, qW, plans, s.og, nullptr, gx, g.batch);
+}
+#endif
+
 }  // namespace
 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
+#if PG_X86
+  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g);
+#endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -146,6 +426,9 @@ void conv2d(const float* x, const float* w, const float* bias, float* out, const
 }
 
 void conv2d_backward_input(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
+#if PG_X86
+  if (direct_backward(g)) return conv2d_backward_input_direct(gOut, w, gx, g);
+#endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -169,28 +452,52 @@ void conv2d_backward_input(const float* gOut, const float* w, float* gx, const C
 
 void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const ConvGeo& g) {
   const Sizes s(g);
-  const int64_t rows = block_rows(g, s.K), size = g.outC * s.K;
+  // Each slice sums gwᵀ, per group [K, og] padded to [Kp, ogp] for the direct tiles.
+  const int64_t Kp = padded_taps(s.K), ogp = padded_channels(s.og), size = g.groups * Kp * ogp;
   const int64_t slices = std::max<int64_t>(1, std::min({g.batch, kMaxSlices, kMaxPartials / std::max<int64_t>(1, size)}));
-  // Each slice sums gwᵀ (per group [K, og]): the GEMM then packs the small gOut rather than the
-  // column matrix, which it reads as its A operand in rows (no strided gather of colᵀ).
   std::vector<float> partials(slices * size, 0.0f);
+  const Padded pad(g.inH, g.inW, g.padH, g.padW);
+#if PG_X86
+  const bool direct = direct_weight_ok(g);
+#else
+  const bool direct = false;
+#endif
+  // The direct tiles' taps in the weight's order (c, ky, kx); the padding taps read tap 0 and land in rows past K.
+  std::vector<int32_t> off(direct ? Kp : 0, 0);
+  for (int64_t c = 0, k = 0; direct && c < s.cg; c++)
+    for (int64_t ky = 0; ky < g.kH; ky++)
+      for (int64_t kx = 0; kx < g.kW; kx++) off[k++] = static_cast<int32_t>(c * pad.ps + ky * g.dilationH * pad.Wp + kx * g.dilationW);
+  const int64_t rows = block_rows(g, s.K);
   auto slice = [&](int64_t t) {
-    float* dst = partials.data() + t * size;
-    float* col = pointwise(g) ? nullptr : scratch(s.K * rows * g.outW);
     for (int64_t n = g.batch * t / slices; n < g.batch * (t + 1) / slices; n++) {
       for (int64_t grp = 0; grp < g.groups; grp++) {
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
-        float* d = dst + grp * s.K * s.og;
-        // d[K, og] += col[K, P] · gsᵀ: element (p, o) of gsᵀ is gs[o·P + p].
-        if (!col) {
-          sgemm(s.K, s.og, s.P, xs, s.P, 1, gs, 1, s.P, d, s.og, true);
+        float* d = partials.data() + t * size + grp * Kp * ogp;
+#if PG_X86
+        if (direct) {
+          float* xp = scratch(pad.floats(s.cg), 0);
+          pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
+          float* gT = scratch(s.P * ogp, 1);
+          for (int64_t p = 0; p < s.P; p++) {
+            for (int64_t o = 0; o < s.og; o++) gT[p * ogp + o] = gs[o * s.P + p];
+            std::fill(gT + p * ogp + s.og, gT + (p + 1) * ogp, 0.0f);
+          }
+          direct_weight(xp, off.data(), s.K, pad.Wp, gT, ogp, g.outH, g.outW, d);
           continue;
         }
+#endif
+        // d[K, og] += col[K, P] · gsᵀ (element (p, o) of gsᵀ is gs[o·P + p]): the GEMM packs the
+        // small gradient and reads the column matrix as its A operand, in rows.
+        if (pointwise(g)) {
+          sgemm(s.K, s.og, s.P, xs, s.P, 1, gs, 1, s.P, d, ogp, true);
+          continue;
+        }
+        float* col = scratch(s.K * rows * g.outW);
         for (int64_t oy0 = 0; oy0 < g.outH; oy0 += rows) {
           const int64_t oy1 = std::min(g.outH, oy0 + rows), np = (oy1 - oy0) * g.outW;
           im2col(xs, s.cg, g, oy0, oy1, col);
-          sgemm(s.K, s.og, np, col, np, 1, gs + oy0 * g.outW, 1, s.P, d, s.og, true);
+          sgemm(s.K, s.og, np, col, np, 1, gs + oy0 * g.outW, 1, s.P, d, ogp, true);
         }
       }
     }
@@ -202,8 +509,8 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
     for (int64_t o = 0; o < s.og; o++) {
       float* dst = gw + (grp * s.og + o) * s.K;
       for (int64_t t = 0; t < slices; t++) {
-        const float* src = partials.data() + t * size + grp * s.K * s.og + o;
-        for (int64_t k = 0; k < s.K; k++) dst[k] += src[k * s.og];
+        const float* src = partials.data() + t * size + grp * Kp * ogp + o;
+        for (int64_t k = 0; k < s.K; k++) dst[k] += src[k * ogp];
       }
     }
   }
