@@ -93,18 +93,25 @@ for (const c of fixtures.cases) {
   test(`${c.layer}: ${c.name} matches PyTorch ${fixtures.torch}`, () => checkCase(c));
 }
 
-test('every fixture case matches on the WebAssembly backend too (composed steps) and with fused and composed steps on js', { skip: !wasmSimdSupported() && 'no WebAssembly SIMD' }, async () => {
+test('every fixture case matches on the WebAssembly backend too (LSTM fused, RNN and GRU composed) and with fused and composed steps on js', { skip: !wasmSimdSupported() && 'no WebAssembly SIMD' }, async () => {
   // The tests above run on the default backend (js or wasm); this one covers all three paths either way.
   const previous = getBackend().name;
   if (!listBackends().includes('wasm')) await registerWasmBackend();
   try {
     setBackend('wasm');
-    assert.equal(isFusedRecurrent(), false, "'auto' composes on a backend with its own element-wise kernels");
+    assert.equal(isFusedRecurrent('lstm'), true, "'auto' fuses the LSTM step, a kernel of every backend");
+    assert.equal(isFusedRecurrent('gru'), false, "'auto' composes the GRU step on a backend with its own element-wise kernels");
+    assert.equal(isFusedRecurrent('rnnTanh'), false, "'auto' composes the RNN step on a backend with its own element-wise kernels");
     for (const c of fixtures.cases) {
       try { checkCase(c); } catch (err) { throw new Error(`wasm, ${c.name}: ${(err as Error).message}`); }
     }
+    withFused(false, () => {
+      for (const c of fixtures.cases) {
+        try { checkCase(c); } catch (err) { throw new Error(`wasm composed, ${c.name}: ${(err as Error).message}`); }
+      }
+    });
     setBackend('js');
-    assert.equal(isFusedRecurrent(), true, "'auto' fuses on the js backend");
+    assert.equal(isFusedRecurrent('gru'), true, "'auto' fuses on the js backend");
     for (const c of fixtures.cases) {
       try { checkCase(c); } catch (err) { throw new Error(`js fused, ${c.name}: ${(err as Error).message}`); }
     }

@@ -97,6 +97,21 @@ export interface Kernels {
   /** Mean over each window: divided by `divisor` if non-zero, else by the window's size (with or without padding). */
   avgPool2d(x: TypedArray, out: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
   avgPool2dBackward(gOut: TypedArray, gx: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  /**
+   * One LSTM step after its two products, over B rows of H units in PyTorch's gate order (i, f, g, o):
+   * pre = xw + hw + bias ([B, 4H]; a null hw or bias adds nothing), i, f, o = σ(pre), g = tanh(pre),
+   * c' = f ⊙ c + i ⊙ g (c null: zero), h' = o ⊙ tanh(c'). Writes the activated gates (kept for the
+   * backward pass) and h', c' ([B, H] each).
+   */
+  lstmCell(xw: TypedArray, hw: TypedArray | null, bias: TypedArray | null, c: TypedArray | null,
+    B: number, H: number, gates: TypedArray, hOut: TypedArray, cOut: TypedArray): void;
+  /**
+   * The gradient of lstmCell from its gates, c (null: zero), h' and the gradients gH, gC of h' and
+   * c': dPre [B, 4H] (the gradient of xw and of hw; summed over rows, of the bias) and, when given,
+   * dc [B, H]. Written, not accumulated.
+   */
+  lstmCellBackward(gates: TypedArray, c: TypedArray | null, hOut: TypedArray, gH: TypedArray, gC: TypedArray,
+    B: number, H: number, dPre: TypedArray, dc: TypedArray | null): void;
 }
 
 export interface Backend {

@@ -155,6 +155,23 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       ref.scatterAdd(src, index, is, axis, e2, s); k.scatterAdd(src, index, is, axis, r2, s);
       compare('scatterAdd', `scatterAdd ${fmt(is)} → ${fmt(s)} axis ${axis}`, e2, r2);
     }
+    {
+      // hw, bias and c each present or absent (null: zero), as at a sequence's first step.
+      const B = dim(), H = dim(), G = 4 * H;
+      const opt = (n: number) => (g.random() < 0.5 ? floats([n]) : null);
+      const xw = floats([B, G]), hw = opt(B * G), bias = opt(G), c = opt(B * H);
+      const detail = `lstmCell B=${B} H=${H}${hw ? '' : ' no hw'}${bias ? '' : ' no bias'}${c ? '' : ' no c'}`;
+      const [ge, gr] = both(B * G), [he, hr] = both(B * H), [ce, cr] = both(B * H);
+      ref.lstmCell(xw, hw, bias, c, B, H, ge, he, ce); k.lstmCell(xw, hw, bias, c, B, H, gr, hr, cr);
+      compare('lstmCell', `${detail} gates`, ge, gr);
+      compare('lstmCell', `${detail} h'`, he, hr);
+      compare('lstmCell', `${detail} c'`, ce, cr);
+      const gH = floats([B * H]), gC = floats([B * H]);
+      const [de, dr] = both(B * G), [dce, dcr] = c ? both(B * H) : [null, null];
+      ref.lstmCellBackward(ge, c, he, gH, gC, B, H, de, dce); k.lstmCellBackward(ge, c, he, gH, gC, B, H, dr, dcr);
+      compare('lstmCellBackward', `${detail} dPre`, de, dr);
+      if (dce && dcr) compare('lstmCellBackward', `${detail} dc`, dce, dcr);
+    }
   }
   return mismatches;
 }

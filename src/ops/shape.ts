@@ -167,7 +167,10 @@ export function split(x: Tensor, splitSizeOrSections: number | readonly number[]
   return sizes.map((s) => { const piece = narrow(x, axis, start, s); start += s; return piece; });
 }
 
-/** `length` elements of `dim` from `start`. */
+/**
+ * `length` elements of `dim` from `start`. When every dim before `dim` has size 1 (rows of a
+ * tensor, steps of a time-major sequence) the result shares x's data instead of copying it.
+ */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   expectTensor('narrow', 'input', x);
   const axis = normDim('narrow', dim, x.ndim);
@@ -176,7 +179,12 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
     throw new ArgumentError('narrow', `start ${start} and length ${length} do not fit dim ${axis} of size ${n} (shape ${fmtShape(x.shape)})`);
   }
-  return take(x, axisMap(x.ndim, axis, Int32Array.from({ length }, (_, j) => s + j)), 0, 'narrow');
+  const maps = axisMap(x.ndim, axis, Int32Array.from({ length }, (_, j) => s + j));
+  if (x.shape.slice(0, axis).some((d) => d !== 1)) return take(x, maps, 0, 'narrow');
+  // A run of whole rows is contiguous: the result shares x's data, as reshape's does.
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const out = new Tensor(x.data.subarray(s * inner, (s + length) * inner), x.shape.map((d, i) => (i === axis ? length : d)));
+  return record(out, 'narrow', [x], (g) => [takeAdd(g, maps, x.shape)]);
 }
 
 /**

@@ -18,7 +18,7 @@
  *       n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
  * ```
  */
-import { record } from '../../autograd/engine.js';
+import { grad, record } from '../../autograd/engine.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { getBackend } from '../../backend/backend.js';
 import { zeros } from '../../creation.js';
@@ -28,7 +28,7 @@ import { add, gt, mul, relu, sigmoid, sub, tanh, where } from '../../ops/element
 import { matmul } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { concat, narrow, reshape, stack, transpose, unsqueeze } from '../../ops/shape.js';
-import { alloc } from '../../ops/util.js';
+import { alloc, kernels } from '../../ops/util.js';
 import type { Generator } from '../../random.js';
 import { Tensor } from '../../tensor.js';
 import { dropout } from './dropout.js';
@@ -114,12 +114,16 @@ function rnnStep(mode: RecurrentMode, x: Tensor, h: Tensor, hIsZero: boolean, w:
 }
 
 function lstmStep(x: Tensor, h: Tensor, c: Tensor, stateIsZero: boolean, w: StepWeights): [Tensor, Tensor] {
-  const i = sigmoid(gatePre(x, h, stateIsZero, w, 0));
-  const g = tanh(gatePre(x, h, stateIsZero, w, 2));
-  const o = sigmoid(gatePre(x, h, stateIsZero, w, 3));
   // With c = 0 the forget gate multiplies nothing.
-  const c2 = stateIsZero ? mul(i, g) : add(mul(sigmoid(gatePre(x, h, false, w, 1)), c), mul(i, g));
-  return [mul(o, tanh(c2)), c2];
+  const pre = (k: number) => gatePre(x, h, stateIsZero, w, k);
+  return lstmGates(pre(0), stateIsZero ? null : pre(1), pre(2), pre(3), stateIsZero ? null : c);
+}
+
+/** [h', c'] from the gates' pre-activations, composed from ops (f and c null when c = 0). */
+function lstmGates(i: Tensor, f: Tensor | null, g: Tensor, o: Tensor, c: Tensor | null): [Tensor, Tensor] {
+  const ig = mul(sigmoid(i), tanh(g));
+  const c2 = f && c ? add(mul(sigmoid(f), c), ig) : ig;
+  return [mul(sigmoid(o), tanh(c2)), c2];
 }
 
 function gruStep(x: Tensor, h: Tensor, hIsZero: boolean, w: StepWeights): Tensor {
@@ -148,15 +152,17 @@ function gatePre2(x: Tensor, h: Tensor, hIsZero: boolean, w: StepWeights, k: num
 // are written with ops, so that they are differentiable too. Tests check every fused op against
 // the composed steps above (values and gradients) and both against finite differences.
 
-/** true: always fused; false: always composed; 'auto' (default): fused on the JS reference backend only. */
+/** true: always fused; false: always composed; 'auto' (default): see `setFusedRecurrent`. */
 export type FusedSetting = boolean | 'auto';
 let fusedSetting: FusedSetting = 'auto';
 
 /**
  * Chooses the fused per-step kernels (true), the composed ops (false), or 'auto' (the default):
- * fused on the JS reference backend, where they are faster (W7: ~1.2×), composed on a backend with
- * its own SIMD element-wise kernels (wasm), which then beat these scalar loops (W7: ~1.15×). Both
- * give the same values and gradients (tested). Returns the previous setting.
+ * the LSTM step fused on every backend (it is a kernel of the backend table: one pass each way
+ * instead of a dozen ops that each allocate; W7 on wasm: ~1.15× less CPU time), the RNN and GRU steps
+ * (JS loops here) fused on the JS reference backend only, where they are faster; on a backend with
+ * its own SIMD element-wise kernels the composed ops are. Both give the same values and gradients
+ * (tested). Returns the previous setting.
  */
 export function setFusedRecurrent(setting: FusedSetting): FusedSetting {
   if (setting !== true && setting !== false && setting !== 'auto') throw new ArgumentError('setFusedRecurrent', `expects true, false or 'auto', got ${String(setting)}`);
@@ -165,13 +171,13 @@ export function setFusedRecurrent(setting: FusedSetting): FusedSetting {
   return was;
 }
 
-/** Whether the steps run now use the fused kernels. */
-export function isFusedRecurrent(): boolean {
-  return fusedSetting === 'auto' ? getBackend().name === 'js' : fusedSetting;
+/** Whether the steps of `mode` run now use the fused kernels. */
+export function isFusedRecurrent(mode: RecurrentMode = 'lstm'): boolean {
+  return fusedSetting === 'auto' ? mode === 'lstm' || getBackend().name === 'js' : fusedSetting;
 }
 
 const sigm = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-type Act = 'lstm' | 'tanh' | 'relu' | 'identity';
+type Act = 'tanh' | 'relu' | 'identity';
 
 /** Column sums of a [rows, cols] array. */
 function colSums(d: FloatArray, rows: number, cols: number, dtype: DType): Tensor {
@@ -192,13 +198,9 @@ function commonFloat(ts: readonly (Tensor | null)[]): DType | null {
   return dt;
 }
 
-/**
- * act(xw + hw + b) for a [B, G·H] pre-activation, G·H = cols: RNN (tanh, relu, identity) or the
- * LSTM gate block (σ on i, f, o; tanh on g).
- */
+/** act(xw + hw + b) for a plain RNN's [B, H] pre-activation (tanh, relu, identity). */
 function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtype: DType): Tensor {
   const [B, cols] = xw.shape;
-  const H = cols / 4;
   const out = alloc('rnnGates', dtype, [B, cols]);
   const o = out.data as FloatArray, xd = xw.data, hd = hw?.data, bd = b?.data;
   for (let r = 0, k = 0; r < B; r++) {
@@ -206,19 +208,15 @@ function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtyp
       let v = xd[k];
       if (hd) v += hd[k];
       if (bd) v += bd[j];
-      o[k] = kind === 'lstm' ? (j >= 2 * H && j < 3 * H ? Math.tanh(v) : sigm(v)) : kind === 'tanh' ? Math.tanh(v) : kind === 'relu' ? (v < 0 ? 0 : v) : v;
+      o[k] = kind === 'tanh' ? Math.tanh(v) : kind === 'relu' ? (v < 0 ? 0 : v) : v;
     }
   }
   const inputs = [xw, ...(hw ? [hw] : []), ...(b ? [b] : [])];
-  return record(out, kind === 'lstm' ? 'lstmGates' : `rnn_${kind}`, inputs, (g, needs) => {
+  return record(out, `rnn_${kind}`, inputs, (g, needs) => {
     let dpre: Tensor;
     if (isGradEnabled()) {
       // Recorded backward: the same derivative written with ops of the output.
-      const oneMinusSq = sub(1, mul(out, out));
-      if (kind === 'lstm') {
-        const isG = new Tensor(Int32Array.from({ length: cols }, (_, j) => (j >= 2 * H && j < 3 * H ? 1 : 0)), [cols]);
-        dpre = mul(g, where(isG, oneMinusSq, mul(out, sub(1, out))));
-      } else if (kind === 'tanh') dpre = mul(g, oneMinusSq);
+      if (kind === 'tanh') dpre = mul(g, sub(1, mul(out, out)));
       else if (kind === 'relu') dpre = mul(g, gt(out, 0));
       else dpre = g;
       return inputs.map((t, i) => (needs[i] ? (t === b ? sum(dpre, 0) : dpre) : null));
@@ -228,7 +226,7 @@ function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtyp
     for (let r = 0, k = 0; r < B; r++) {
       for (let j = 0; j < cols; j++, k++) {
         const a = o[k];
-        const deriv = kind === 'lstm' ? (j >= 2 * H && j < 3 * H ? 1 - a * a : a * (1 - a)) : kind === 'tanh' ? 1 - a * a : kind === 'relu' ? (a > 0 ? 1 : 0) : 1;
+        const deriv = kind === 'tanh' ? 1 - a * a : kind === 'relu' ? (a > 0 ? 1 : 0) : 1;
         d[k] = gd[k] * deriv;
       }
     }
@@ -237,90 +235,33 @@ function gateOp(kind: Act, xw: Tensor, hw: Tensor | null, b: Tensor | null, dtyp
   });
 }
 
-/** LSTM c' = f ⊙ c + i ⊙ g from the activated gates [B, 4H] (c null: zero). */
-function lstmCellOp(act: Tensor, c: Tensor | null, dtype: DType): Tensor {
-  const [B, G] = act.shape;
-  const H = G / 4;
-  const out = alloc('lstmCell', dtype, [B, H]);
-  const o = out.data as FloatArray, a = act.data, cd = c?.data;
-  for (let r = 0; r < B; r++) {
-    const ra = r * G, rh = r * H;
-    for (let j = 0; j < H; j++) o[rh + j] = a[ra + j] * a[ra + 2 * H + j] + (cd ? a[ra + H + j] * cd[rh + j] : 0);
-  }
-  const inputs = c ? [act, c] : [act];
+/**
+ * One LSTM step after its products, [h'; c'] as one [2, B, H] tensor, from xw, hw = h·W_hhᵀ (null
+ * when h = 0), the summed bias and c (null when c = 0): the backend's `lstmCell` kernel forward and
+ * `lstmCellBackward` backward. The caller takes h' and c' as views of the two halves.
+ */
+function lstmStepOp(xw: Tensor, hw: Tensor | null, b: Tensor | null, c: Tensor | null, dtype: DType): Tensor {
+  const [B, G] = xw.shape;
+  const H = G / 4, n = B * H;
+  const gates = alloc('lstmCell', dtype, [B, G]);
+  const out = alloc('lstmCell', dtype, [2, B, H]);
+  const hOut = out.data.subarray(0, n), cOut = out.data.subarray(n);
+  kernels().lstmCell(xw.data, hw?.data ?? null, b?.data ?? null, c?.data ?? null, B, H, gates.data, hOut, cOut);
+  const inputs = [xw, hw, b, c].filter((t): t is Tensor => t !== null);
   return record(out, 'lstmCell', inputs, (g, needs) => {
     if (isGradEnabled()) {
-      const i = narrow(act, 1, 0, H), f = narrow(act, 1, H, H), gg = narrow(act, 1, 2 * H, H);
-      const z = zeros([B, H], { dtype });
-      return [
-        needs[0] ? concat([mul(g, gg), c ? mul(g, c) : z, mul(g, i), z], 1) : null,
-        c && needs[1] ? mul(g, f) : null,
-      ];
+      // Recorded backward: the gradient of the composed definition, so that it can be differentiated again.
+      const wanted = inputs.filter((t, k) => needs[k]);
+      const sumOf = (ts: Tensor[]) => ts.reduce((p, t) => add(p, t));
+      const pre = sumOf(inputs.filter((t) => t !== c));
+      const [h2, c2] = lstmGates(narrow(pre, 1, 0, H), c ? narrow(pre, 1, H, H) : null, narrow(pre, 1, 2 * H, H), narrow(pre, 1, 3 * H, H), c);
+      const grads = grad(stack([h2, c2], 0), wanted, { gradOutput: g, createGraph: true, allowUnused: true });
+      return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
-    const gd = g.data;
-    let dAct: Tensor | null = null, dc: Tensor | null = null;
-    if (needs[0]) {
-      dAct = alloc('lstmCell', dtype, [B, G]);
-      const d = dAct.data as FloatArray;
-      for (let r = 0; r < B; r++) {
-        const ra = r * G, rh = r * H;
-        for (let j = 0; j < H; j++) {
-          const gv = gd[rh + j];
-          d[ra + j] = gv * a[ra + 2 * H + j];
-          if (cd) d[ra + H + j] = gv * cd[rh + j];
-          d[ra + 2 * H + j] = gv * a[ra + j];
-        }
-      }
-    }
-    if (c && needs[1]) {
-      dc = alloc('lstmCell', dtype, [B, H]);
-      const d = dc.data as FloatArray;
-      for (let r = 0; r < B; r++) for (let j = 0; j < H; j++) d[r * H + j] = gd[r * H + j] * a[r * G + H + j];
-    }
-    return [dAct, dc];
-  });
-}
-
-/** LSTM h' = o ⊙ tanh(c') from the activated gates [B, 4H] and c' [B, H]. */
-function lstmHiddenOp(act: Tensor, c2: Tensor, dtype: DType): Tensor {
-  const [B, G] = act.shape;
-  const H = G / 4;
-  const out = alloc('lstmHidden', dtype, [B, H]);
-  const th = new Float64Array(B * H);
-  const o = out.data as FloatArray, a = act.data, cd = c2.data;
-  for (let r = 0; r < B; r++) {
-    for (let j = 0; j < H; j++) {
-      const t = Math.tanh(cd[r * H + j]);
-      th[r * H + j] = t;
-      o[r * H + j] = a[r * G + 3 * H + j] * t;
-    }
-  }
-  return record(out, 'lstmHidden', [act, c2], (g, needs) => {
-    if (isGradEnabled()) {
-      const oGate = narrow(act, 1, 3 * H, H), t = tanh(c2);
-      return [
-        needs[0] ? concat([zeros([B, 3 * H], { dtype }), mul(g, t)], 1) : null,
-        needs[1] ? mul(g, mul(oGate, sub(1, mul(t, t)))) : null,
-      ];
-    }
-    const gd = g.data;
-    let dAct: Tensor | null = null, dc: Tensor | null = null;
-    if (needs[0]) {
-      dAct = alloc('lstmHidden', dtype, [B, G]);
-      const d = dAct.data as FloatArray;
-      for (let r = 0; r < B; r++) for (let j = 0; j < H; j++) d[r * G + 3 * H + j] = gd[r * H + j] * th[r * H + j];
-    }
-    if (needs[1]) {
-      dc = alloc('lstmHidden', dtype, [B, H]);
-      const d = dc.data as FloatArray;
-      for (let r = 0; r < B; r++) {
-        for (let j = 0; j < H; j++) {
-          const t = th[r * H + j];
-          d[r * H + j] = gd[r * H + j] * a[r * G + 3 * H + j] * (1 - t * t);
-        }
-      }
-    }
-    return [dAct, dc];
+    const dPre = alloc('lstmCell', dtype, [B, G]);
+    const dc = c && needs[inputs.length - 1] ? alloc('lstmCell', dtype, [B, H]) : null;
+    kernels().lstmCellBackward(gates.data, c?.data ?? null, hOut, g.data.subarray(0, n), g.data.subarray(n), B, H, dPre.data, dc?.data ?? null);
+    return inputs.map((t, k) => (!needs[k] ? null : t === c ? dc : t === b ? sum(dPre, 0) : dPre));
   });
 }
 
@@ -414,9 +355,9 @@ function lstmStepFused(x: Tensor, h: Tensor, c: Tensor, stateIsZero: boolean, w:
   const hw = stateIsZero ? null : matmul(h, w.wHhT!);
   const dtype = commonFloat([xw, hw, w.bSum, stateIsZero ? null : c]);
   if (!dtype) return null;
-  const act = gateOp('lstm', xw, hw, w.bSum, dtype);
-  const c2 = lstmCellOp(act, stateIsZero ? null : c, dtype);
-  return [lstmHiddenOp(act, c2, dtype), c2];
+  const state = lstmStepOp(xw, hw, w.bSum, stateIsZero ? null : c, dtype);
+  const [, B, H] = state.shape;
+  return [reshape(narrow(state, 0, 0, 1), [B, H]), reshape(narrow(state, 0, 1, 1), [B, H])];
 }
 
 function gruStepFused(x: Tensor, h: Tensor, hIsZero: boolean, w: StepWeights): Tensor | null {
@@ -491,7 +432,7 @@ export function rnnCellImpl(op: string, input: Tensor, hx: Tensor | null, wIh: T
   const { inputSize, hidden } = checkCellWeights(op, 1, wIh, wHh, bIh, bHh);
   const s = checkCellInput(op, input, [['hx', hx]], inputSize, hidden);
   const mode = rnnMode(nonlinearity);
-  const w = prepare(mode, wIh, wHh, bIh, bHh, isFusedRecurrent());
+  const w = prepare(mode, wIh, wHh, bIh, bHh, isFusedRecurrent(mode));
   const h = hx ? as2d(hx, s.batched) : zeros([s.batch, hidden], { dtype: input.dtype });
   return from2d(step(mode, as2d(input, s.batched), h, h, false, w, wIh, wHh)[0], s.batched);
 }
@@ -501,7 +442,7 @@ export function lstmCellImpl(op: string, input: Tensor, hx: readonly [Tensor, Te
   const { inputSize, hidden } = checkCellWeights(op, 4, wIh, wHh, bIh, bHh);
   if (hx !== null && (!Array.isArray(hx) || hx.length !== 2)) throw new ArgumentError(op, 'hx must be a pair [h, c] of Tensors (or null for zeros)');
   const s = checkCellInput(op, input, [['hx[0] (h)', hx ? hx[0] : null], ['hx[1] (c)', hx ? hx[1] : null]], inputSize, hidden);
-  const w = prepare('lstm', wIh, wHh, bIh, bHh, isFusedRecurrent());
+  const w = prepare('lstm', wIh, wHh, bIh, bHh, isFusedRecurrent('lstm'));
   const z = hx ? null : zeros([s.batch, hidden], { dtype: input.dtype });
   const [h, c] = step('lstm', as2d(input, s.batched), hx ? as2d(hx[0], s.batched) : z!, hx ? as2d(hx[1], s.batched) : z!, false, w, wIh, wHh);
   return [from2d(h, s.batched), from2d(c!, s.batched)];
@@ -511,7 +452,7 @@ export function lstmCellImpl(op: string, input: Tensor, hx: readonly [Tensor, Te
 export function gruCellImpl(op: string, input: Tensor, hx: Tensor | null, wIh: Tensor, wHh: Tensor, bIh: Tensor | null, bHh: Tensor | null): Tensor {
   const { inputSize, hidden } = checkCellWeights(op, 3, wIh, wHh, bIh, bHh);
   const s = checkCellInput(op, input, [['hx', hx]], inputSize, hidden);
-  const w = prepare('gru', wIh, wHh, bIh, bHh, isFusedRecurrent());
+  const w = prepare('gru', wIh, wHh, bIh, bHh, isFusedRecurrent('gru'));
   const h = hx ? as2d(hx, s.batched) : zeros([s.batch, hidden], { dtype: input.dtype });
   return from2d(step('gru', as2d(input, s.batched), h, h, false, w, wIh, wHh)[0], s.batched);
 }
@@ -663,7 +604,7 @@ export function recurrent(input: Tensor, weights: readonly (readonly (Tensor | n
   });
 
   const dtype = x.dtype;
-  const fused = isFusedRecurrent();
+  const fused = isFusedRecurrent(mode);
   const stateAt = (s: Tensor, k: number) => reshape(narrow(s, 0, k, 1), [B, H]);
   let layerInput: Tensor[] = Array.from({ length: maxLen }, (_, t) => reshape(narrow(x, 0, t, 1), [B, x.shape[2]]));
   const hN: Tensor[] = [], cN: Tensor[] = [];
