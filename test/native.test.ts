@@ -1,0 +1,159 @@
+/**
+ * The native backend's core: the kernels against the JS reference and sgemm against float64 under
+ * each instruction set (child processes, test/helpers/native-check.ts), bits independent of the
+ * thread count, batched and broadcast products, argument errors, the default selection and its
+ * fallback to wasm when the addon is missing, and the install script that never fails an install.
+ * The addon must be built (`npm run build:native`; the install does it): without it these tests fail.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jsBackend, type Kernels } from '../src/backend/backend.js';
+import { createNativeBackend } from '../src/backend/native/index.js';
+import { Generator } from '../src/random.js';
+import { broadcastShapes, sizeOf, type Shape } from '../src/shape.js';
+
+const native = await createNativeBackend();
+const js: Kernels = jsBackend.kernels, nk: Kernels = native.kernels;
+const defaultThreads = native.threads;
+after(() => native.addon.setThreads(defaultThreads));
+
+const helper = fileURLToPath(new URL('./helpers/native-check.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+
+/** Runs `args` under tsx in a fresh process with `env` added (empty = unset); its last stdout line, parsed. */
+function child(args: string[], env: Record<string, string>): Record<string, unknown> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', ...args], {
+    env: { ...process.env, PIXELGRAD_BACKEND: '', PIXELGRAD_THREADS: '', PIXELGRAD_NATIVE_ISA: '', PIXELGRAD_NATIVE_ADDON: '', ...env }, encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+for (const isa of ['portable', 'avx2', '']) {
+  test(`conformance and sgemm against float64 with PIXELGRAD_NATIVE_ISA=${isa || '(unset: the best the CPU has)'}`, () => {
+    const r = child([helper], { PIXELGRAD_NATIVE_ISA: isa });
+    assert.deepEqual(r.failures, []);
+    if (isa === 'portable') assert.equal(r.isa, 'portable');
+    if (isa === 'avx2') assert.ok(r.isa === 'avx2' || r.isa === 'portable', `asked for avx2, runs ${r.isa}`);
+    if (isa === '') assert.equal(r.isa, native.isa);
+  });
+}
+
+const floats = (g: Generator, n: number) => Float32Array.from({ length: n }, () => g.normal());
+
+test('batched products with broadcast batch dims match the JS reference', () => {
+  const g = new Generator(3);
+  const cases: [Shape, Shape][] = [
+    [[3, 1, 17, 40], [4, 40, 9]], [[2, 5, 33], [33, 70]], [[1, 64, 100], [6, 1, 100, 31]], [[7, 3, 2], [7, 2, 5]], [[40, 1, 300], [300, 200]],
+  ];
+  for (const [sa, sb] of cases) {
+    const out = [...broadcastShapes('test', sa.slice(0, -2), sb.slice(0, -2)), sa[sa.length - 2], sb[sb.length - 1]];
+    const a = floats(g, sizeOf(sa)), b = floats(g, sizeOf(sb));
+    const want = new Float32Array(sizeOf(out)), got = new Float32Array(sizeOf(out));
+    js.matmul(a, sa, b, sb, want, out);
+    nk.matmul(a, sa, b, sb, got, out);
+    // N(0,1) products: sums of K terms of size ~1, float32 rounding ~K·u each way.
+    const K = sa[sa.length - 1], tol = 4 * K * 2 ** -24 * Math.sqrt(K) * 4;
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= tol, `[${sa}]·[${sb}] at ${i}: ${got[i]} vs ${want[i]}`);
+  }
+});
+
+test('results do not depend on the thread count: 1 and 2 threads give the same bits', () => {
+  const g = new Generator(5);
+  const products = [[300, 200, 250], [1024, 64, 96], [14, 700, 33], [2, 2000, 3]].map(([M, K, N]) => ({ M, K, N, a: floats(g, M * K), b: floats(g, K * N) }));
+  const ba = floats(g, 16 * 32 * 40), bb = floats(g, 16 * 40 * 24);
+  const x = floats(g, 300_000), y = floats(g, 300_000);
+  const run = (threads: number): Float32Array[] => {
+    native.addon.setThreads(threads);
+    assert.equal(native.addon.threads(), threads);
+    const outs = products.map(({ M, K, N, a, b }) => {
+      const out = new Float32Array(M * N);
+      nk.matmul(a, [M, K], b, [K, N], out, [M, N]);
+      return out;
+    });
+    const batched = new Float32Array(16 * 32 * 24), sum = new Float32Array(x.length), t = new Float32Array(x.length), r = new Float32Array(300);
+    nk.matmul(ba, [16, 32, 40], bb, [16, 40, 24], batched, [16, 32, 24]);
+    nk.binary('add', x, [x.length], y, [y.length], sum, [x.length]);
+    nk.unary('tanh', x, t, 0, 0);
+    nk.reduce('sum', x, [300, 1000], [1], r);
+    return [...outs, batched, sum, t, r];
+  };
+  const one = run(1), two = run(2);
+  for (let i = 0; i < one.length; i++) assert.deepEqual(two[i], one[i], `output ${i}`);
+});
+
+test('float64 and int32 data run the JS reference kernels', () => {
+  const a64 = Float64Array.from({ length: 100 }, (_, i) => i / 7), b64 = Float64Array.from({ length: 100 }, (_, i) => 1 - i / 9);
+  const [want, got] = [new Float64Array(100), new Float64Array(100)];
+  js.binary('mul', a64, [10, 10], b64, [10, 10], want, [10, 10]);
+  nk.binary('mul', a64, [10, 10], b64, [10, 10], got, [10, 10]);
+  assert.deepEqual(got, want);
+  const i32 = Int32Array.from({ length: 60 }, (_, i) => i * 3 - 50);
+  const [wi, gi] = [new Int32Array(60), new Int32Array(60)];
+  js.copyStrided(i32, [1, 6], wi, [6, 10]);
+  nk.copyStrided(i32, [1, 6], gi, [6, 10]);
+  assert.deepEqual(gi, wi);
+});
+
+test('bad arguments to the addon are errors naming the export and the argument', () => {
+  const { addon } = native;
+  assert.throws(() => addon.sgemm(new Float32Array(5), 3, 1, new Float32Array(9), 3, 1, new Float32Array(9), 3, 3, 3, 3, false),
+    /^Error: pixelgrad native sgemm: 'a' \(5 elements\) is too short for a 3×3 operand with strides 3, 1$/);
+  assert.throws(() => addon.unary(0, new Float64Array(4) as unknown as Float32Array, new Float32Array(4), 0, 0),
+    /pixelgrad native unary: argument 'x' must be a Float32Array/);
+  assert.throws(() => addon.unary(99, new Float32Array(4), new Float32Array(4), 0, 0), /pixelgrad native unary: unknown op code 99/);
+  assert.throws(() => addon.binary(0, new Float32Array(4), new Float32Array(3), new Float32Array(4), Int32Array.of(4), Int32Array.of(1), Int32Array.of(1)),
+    /pixelgrad native binary: argument 'b' is too short for its dims and strides/);
+  assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(3), 2, 2, 3, Float64Array.of(0), Float64Array.of(0)),
+    /pixelgrad native matmul: out has 3 elements, not 1×2×2/);
+  assert.throws(() => addon.setThreads(0), /pixelgrad native setThreads: threads must be in \[1, 256\], got 0/);
+  assert.throws(() => addon.setThreads(1.5), /pixelgrad native setThreads: argument 'threads' must be an integer/);
+});
+
+test('importing the package selects native on every hardware thread; PIXELGRAD_THREADS, PIXELGRAD_NATIVE_ISA and PIXELGRAD_BACKEND=native apply', () => {
+  const script = `import(${JSON.stringify(entry)}).then((m) => console.log(JSON.stringify(m.backendInfo())), (e) => console.log(JSON.stringify({ error: e.message })))`;
+  const info = (env: Record<string, string>) => child(['-e', script], env);
+  assert.deepEqual(info({}), { backend: 'native', threads: availableParallelism(), isa: native.isa, relaxedSimd: false });
+  assert.deepEqual(info({ PIXELGRAD_THREADS: '1', PIXELGRAD_NATIVE_ISA: 'portable' }), { backend: 'native', threads: 1, isa: 'portable', relaxedSimd: false });
+  assert.deepEqual(info({ PIXELGRAD_BACKEND: 'native' }), { backend: 'native', threads: availableParallelism(), isa: native.isa, relaxedSimd: false });
+  assert.match(String(info({ PIXELGRAD_NATIVE_ISA: 'sse9' }).error), /^createNativeBackend: PIXELGRAD_NATIVE_ISA must be one of avx512, avx2, portable, got 'sse9'$/);
+  assert.match(String(info({ PIXELGRAD_THREADS: '0' }).error), /^createNativeBackend: threads must be an integer in \[1, 256\], got PIXELGRAD_THREADS=0$/);
+});
+
+test('a missing addon falls back to wasm and says why; asked for by name it is an error', () => {
+  const script = `import(${JSON.stringify(entry)}).then((m) => console.log(JSON.stringify(m.backendInfo())), (e) => console.log(JSON.stringify({ error: e.message })))`;
+  const missing = { PIXELGRAD_NATIVE_ADDON: '/nonexistent/pixelgrad.node' };
+  const r = child(['-e', script], missing);
+  assert.equal(r.backend, 'wasm');
+  assert.equal(r.fallbackReason, 'createNativeBackend: native addon not built: /nonexistent/pixelgrad.node does not exist; run `npm run build:native`');
+  const named = child(['-e', script], { ...missing, PIXELGRAD_BACKEND: 'native' });
+  assert.match(String(named.error), /^pixelgrad: PIXELGRAD_BACKEND=native, but createNativeBackend: native addon not built: /);
+});
+
+test('the install script never fails an install: without a compiler it records why in native/build/status.json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pixelgrad-install-'));
+  try {
+    const nativeDir = fileURLToPath(new URL('../native/', import.meta.url));
+    for (const f of ['install.mjs', 'binding.gyp', 'src']) cpSync(join(nativeDir, f), join(dir, 'native', f), { recursive: true });
+    // A PATH with node alone: no compiler, no make.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const run = (args: string[]) => spawnSync(join(bin, 'node'), [join(dir, 'native', 'install.mjs'), ...args], {
+      encoding: 'utf8', env: { PATH: bin, HOME: dir },
+    });
+    const r = run([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /the native backend was not built \(no C\+\+ compiler found/);
+    const status = JSON.parse(readFileSync(join(dir, 'native', 'build', 'status.json'), 'utf8'));
+    assert.equal(status.ok, false);
+    assert.match(status.reason, /^no C\+\+ compiler found/);
+    assert.equal(run(['--strict']).status, 1, 'npm run build:native fails loudly');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
