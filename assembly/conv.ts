@@ -161,20 +161,6 @@ export function conv2dBackwardInput(gOut: usize, w: usize, gx: usize, geo: usize
   }
 }
 
-/** out[n, c, p] += bias[c] over an [N, C, P] array: the convolution's bias, added after its sums. */
-export function addChannelBias(out: usize, bias: usize, N: i32, C: i32, P: i32): void {
-  let o = out;
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const b = load<f32>(bias + (<usize>c << 2)), bv = f32x4.splat(b);
-      let i = 0;
-      for (; i + 4 <= P; i += 4) v128.store(o + (<usize>i << 2), f32x4.add(v128.load(o + (<usize>i << 2)), bv));
-      for (; i < P; i++) store<f32>(o + (<usize>i << 2), load<f32>(o + (<usize>i << 2)) + b);
-      o += <usize>P << 2;
-    }
-  }
-}
-
 /** gw[Cout, Cin/groups, kH, kW] = Σ_n g_n · col_nᵀ (gw need not be zeroed). */
 export function conv2dBackwardWeight(x: usize, gOut: usize, gw: usize, geo: usize, work: usize): void {
   if (!isPointwise(geo) && stride1(geo)) { conv2dBackwardWeightDirect(x, gOut, gw, geo, work); return; }

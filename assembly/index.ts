@@ -5,11 +5,12 @@
  * host's scratch arena.
  */
 export { gemm, gemmWorkBytes } from './gemm';
-export { addChannelBias, conv2d, conv2dBackwardInput, conv2dBackwardWeight, convWorkBytes } from './conv';
+export { conv2dBackwardInput, conv2dBackwardWeight, convWorkBytes } from './conv';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, where, copyStrided } from './elementwise';
 export { reduce } from './reduce';
 export { channelSums, channelMix } from './channel';
+export { conv2dFused, convFusedWorkBytes, rowBiasRelu } from './fused';
 
 /** Where the host's arena may begin. */
 export function heapBase(): usize {

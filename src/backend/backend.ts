@@ -98,6 +98,14 @@ export interface Kernels {
   avgPool2d(x: TypedArray, out: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
   avgPool2dBackward(gOut: TypedArray, gx: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
   /**
+   * A convolution block's inference chain in one call: out = maxPool(relu(conv2d(x, w) + bias)), the
+   * ReLU when `relu`, the max pooling (argmax not kept) when `pool` gives its window over the
+   * convolution's output. Exactly the composed kernels' result, without the arrays between them.
+   */
+  conv2dFused(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, g: ConvGeometry, relu: boolean, pool: PoolGeometry | null): void;
+  /** A dense layer: out[M, N] = x[M, K]·w[N, K]ᵀ (+ bias[N]), then ReLU when `relu`; the weight is read in place. */
+  linear(x: TypedArray, w: TypedArray, bias: TypedArray | null, out: TypedArray, M: number, K: number, N: number, relu: boolean): void;
+  /**
    * One LSTM step after its two products, over B rows of H units in PyTorch's gate order (i, f, g, o):
    * pre = xw + hw + bias ([B, 4H]; a null hw or bias adds nothing), i, f, o = σ(pre), g = tanh(pre),
    * c' = f ⊙ c + i ⊙ g (c null: zero), h' = o ⊙ tanh(c'). Writes the activated gates (kept for the

@@ -1,8 +1,6 @@
 import { ArgumentError } from '../errors.js';
 import { checkPositive } from '../options.js';
-import { maxPool2d } from '../ops/pool.js';
 import { flatten } from '../ops/shape.js';
-import { relu } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
@@ -47,11 +45,13 @@ export class LeNet5 extends Module {
     this.fc3 = this.registerModule('fc3', new Linear(h2, classes));
   }
 
+  /** Each block is one fused op: one kernel call in inference, the composed ops when training. */
   override forward(x: Tensor): Tensor {
-    x = maxPool2d(relu(this.conv1.forward(x)), 2);
-    x = maxPool2d(relu(this.conv2.forward(x)), 2);
-    x = relu(this.fc1.forward(flatten(x, 1)));
-    x = relu(this.fc2.forward(x));
+    const pool = { kernelSize: 2 };
+    x = this.conv1.forwardFused(x, { relu: true, maxPool: pool });
+    x = this.conv2.forwardFused(x, { relu: true, maxPool: pool });
+    x = this.fc1.forwardFused(flatten(x, 1), { relu: true });
+    x = this.fc2.forwardFused(x, { relu: true });
     return this.fc3.forward(x);
   }
 }

@@ -323,6 +323,11 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return () => { this.backwardHooks = this.backwardHooks.filter((h) => h !== hook); };
   }
 
+  /** Whether hooks are registered: a fused path that skips this module's `forward` must not be taken then. */
+  hasHooks(): boolean {
+    return this.preHooks.length + this.postHooks.length + this.backwardHooks.length > 0;
+  }
+
   /** Hooks run inside `forward` itself: the first hook replaces it by a wrapper on this instance. */
   private wrapForward(): void {
     if (Object.prototype.hasOwnProperty.call(this, 'forward')) return;

@@ -3,15 +3,16 @@
  * transposed convolution) and its weight-gradient — each have a VJP written with the other two,
  * so gradients of any order flow through them.
  */
-import type { ConvGeometry } from '../backend/backend.js';
+import type { ConvGeometry, PoolGeometry } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { add, relu } from './elementwise.js';
+import { maxPool2d, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
-import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
+import { alloc, expectTensor, kernels, pair, recordsGrad, type Pair } from './util.js';
 import { checkKeys } from '../options.js';
 
 export type Padding = Pair | 'same' | 'valid';
@@ -94,13 +95,8 @@ function batched(op: string, x: Tensor, spatial: 1 | 2): [Tensor, boolean] {
   throw new ShapeError(op, `input must be ${want}-D (batched) or ${want - 1}-D (unbatched), got shape ${fmtShape(x.shape)}`);
 }
 
-/**
- * 2-D convolution (cross-correlation) of NCHW input with an OIHW weight, like
- * `torch.nn.functional.conv2d`. Output size per dim: ⌊(in + 2p − d(k − 1) − 1)/s⌋ + 1.
- * @example conv2d(randn([8, 3, 32, 32]), randn([16, 3, 3, 3]), null, { padding: 1 }).shape // [8,16,32,32]
- */
-export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
+/** conv2d's checks and geometry: the 4-D input (padded for an odd 'same'), and whether to squeeze the output back. */
+function convSetup(op: string, input: Tensor, weight: Tensor, options: Conv2dOptions): { x: Tensor; g: ConvGeometry; unbatched: boolean } {
   checkKeys(op, options, ['stride', 'padding', 'dilation', 'groups']);
   checkFloat(op, 'input', input);
   checkFloat(op, 'weight', weight, input);
@@ -121,9 +117,52 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
     [padH, padW] = [totH >> 1, totW >> 1];
     if (totH % 2 || totW % 2) x = pad(x, [0, totW % 2, 0, totH % 2]);
   } else [padH, padW] = pair(op, 'padding', padding, 0);
-  const g = convGeometry(op, x, weight, { strideH, strideW, padH, padW, dilationH, dilationW, groups });
-  const y = convForward(x, weight, checkBias(op, bias, x, g.outChannels), g);
+  return { x, g: convGeometry(op, x, weight, { strideH, strideW, padH, padW, dilationH, dilationW, groups }), unbatched };
+}
+
+/**
+ * 2-D convolution (cross-correlation) of NCHW input with an OIHW weight, like
+ * `torch.nn.functional.conv2d`. Output size per dim: ⌊(in + 2p − d(k − 1) − 1)/s⌋ + 1.
+ * @example conv2d(randn([8, 3, 32, 32]), randn([16, 3, 3, 3]), null, { padding: 1 }).shape // [8,16,32,32]
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const { x, g, unbatched } = convSetup('conv2d', input, weight, options);
+  const y = convForward(x, weight, checkBias('conv2d', bias, x, g.outChannels), g);
   return unbatched ? squeeze(y, 0) : y;
+}
+
+export interface Conv2dFusedOptions extends Conv2dOptions {
+  /** ReLU after the bias. */
+  relu?: boolean;
+  /** Max pooling last: its window, and its options as maxPool2d's. */
+  maxPool?: { kernelSize: Pair } & MaxPool2dOptions;
+}
+
+/**
+ * A CNN block, maxPool2d(relu(conv2d(input, weight, bias))) with the ReLU and the pooling
+ * optional: one kernel call when no gradient is recorded (inference: no arrays between the
+ * stages), else the composed ops, which give the same values and a graph.
+ * @example conv2dFused(x, w, b, { padding: 2, relu: true, maxPool: { kernelSize: 2 } })
+ */
+export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dFusedOptions = {}): Tensor {
+  checkKeys('conv2dFused', options, ['stride', 'padding', 'dilation', 'groups', 'relu', 'maxPool']);
+  const { relu: withRelu = false, maxPool, ...convOptions } = options;
+  const { kernelSize, ...poolOptions } = maxPool ?? { kernelSize: 1 };
+  if (recordsGrad(input, weight, bias)) {
+    const y = conv2d(input, weight, bias, convOptions);
+    const r = withRelu ? relu(y) : y;
+    return maxPool ? maxPool2d(r, kernelSize, poolOptions) : r;
+  }
+  const { x, g, unbatched } = convSetup('conv2d', input, weight, convOptions);
+  const b = checkBias('conv2d', bias, x, g.outChannels);
+  let pool: PoolGeometry | null = null;
+  if (maxPool) {
+    checkKeys('maxPool2d', poolOptions, ['stride', 'padding', 'dilation', 'ceilMode']);
+    pool = poolGeometry('maxPool2d', [g.batch, g.outChannels, g.outH, g.outW], kernelSize, poolOptions);
+  }
+  const out = alloc('conv2dFused', x.dtype, pool ? [g.batch, g.outChannels, pool.outH, pool.outW] : [g.batch, g.outChannels, g.outH, g.outW]);
+  kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, withRelu, pool);
+  return unbatched ? squeeze(out, 0) : out;
 }
 
 function convGeometry(op: string, x: Tensor, w: Tensor, p: Pick<ConvGeometry, 'strideH' | 'strideW' | 'padH' | 'padW' | 'dilationH' | 'dilationW' | 'groups'>): ConvGeometry {

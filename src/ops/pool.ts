@@ -7,6 +7,7 @@ import type { PoolGeometry } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
+import type { Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { matmul } from './matmul.js';
 import { gather, indexSelect, reshape, squeeze, transpose, unsqueeze } from './shape.js';
@@ -64,12 +65,13 @@ export function poolParams(op: string, kernelSize: Pair, o: { stride?: Pair; pad
   return { kH, kW, strideH, strideW, padH, padW, dilationH, dilationW };
 }
 
-function poolGeometry(op: string, x: Tensor, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }): PoolGeometry {
+/** The geometry of a pooling window over an [N, C, H, W] input, checked. */
+export function poolGeometry(op: string, shape: Shape, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }): PoolGeometry {
   const p = poolParams(op, kernelSize, o);
-  const [batch, channels, inH, inW] = x.shape;
+  const [batch, channels, inH, inW] = shape;
   const outH = pooledSize(inH, p.kH, p.strideH, p.padH, p.dilationH, o.ceilMode ?? false);
   const outW = pooledSize(inW, p.kW, p.strideW, p.padW, p.dilationW, o.ceilMode ?? false);
-  if (outH <= 0 || outW <= 0) throw new ShapeError(op, `the window ${p.kH}x${p.kW} (dilation ${p.dilationH},${p.dilationW}) does not fit the input ${fmtShape(x.shape)} with padding ${p.padH},${p.padW}`);
+  if (outH <= 0 || outW <= 0) throw new ShapeError(op, `the window ${p.kH}x${p.kW} (dilation ${p.dilationH},${p.dilationW}) does not fit the input ${fmtShape(shape)} with padding ${p.padH},${p.padW}`);
   return { batch, channels, inH, inW, ...p, outH, outW };
 }
 
@@ -86,7 +88,7 @@ export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: M
   const op = 'maxPool2d';
   checkKeys(op, options, ['stride', 'padding', 'dilation', 'ceilMode']);
   const [x, unbatched] = poolInput(op, input);
-  const g = poolGeometry(op, x, kernelSize, options);
+  const g = poolGeometry(op, x.shape, kernelSize, options);
   const shape = [g.batch, g.channels, g.outH, g.outW];
   const out = alloc(op, x.dtype, shape), indices = alloc(op, 'int32', shape);
   kernels().maxPool2d(x.data, out.data, indices.data as Int32Array, g);
@@ -109,7 +111,7 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
   const op = 'avgPool2d';
   checkKeys(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']);
   const [x, unbatched] = poolInput(op, input);
-  const g = poolGeometry(op, x, kernelSize, options);
+  const g = poolGeometry(op, x.shape, kernelSize, options);
   const countIncludePad = options.countIncludePad ?? true;
   const divisor = options.divisorOverride ?? 0;
   if (options.divisorOverride !== undefined && !(divisor > 0)) throw new ArgumentError(op, `divisorOverride must be positive, got ${divisor}`);

@@ -1,5 +1,6 @@
 /** Helpers shared by the op definitions. */
 import { getBackend, type Kernels } from '../backend/backend.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 import { allocArray, isFloat, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, fmtShape } from '../errors.js';
 import { fmtValue } from '../options.js';
@@ -7,6 +8,12 @@ import type { Shape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 
 export const kernels = (): Kernels => getBackend().kernels;
+
+/**
+ * Whether an op on these inputs records a graph node (as `record` decides): fused inference
+ * kernels, which keep nothing for a backward pass, run only when it does not.
+ */
+export const recordsGrad = (...inputs: (Tensor | null | undefined)[]): boolean => isGradEnabled() && inputs.some((t) => t?.requiresGrad);
 
 /** A zero-filled output tensor for `op`; the size is checked first (see `allocArray`). */
 export function alloc(op: string, dtype: DType, shape: Shape): Tensor {

@@ -289,42 +289,65 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     }, rows ? (lo, hi) => matmul(a.subarray(lo * K, hi * K), [hi - lo, K], b, bShape, out.subarray(lo * N, hi * N), [hi - lo, N]) : null);
   };
 
+  /** What the forward convolution does to its output in the same call (conv2dFused). */
+  interface Epilogue { bias: TypedArray | null; relu: boolean; pool: PoolGeometry | null }
+  const linear: Kernels['linear'] = (x, w, bias, out, M, K, N, relu) => {
+    if (!allF32(x, w, bias, out) || out.length === 0) return js.linear(x, w, bias, out, M, K, N, relu);
+    // The rows of x are independent: a call that does not fit runs on halves of them.
+    halvesOnOverflow(M, () => {
+      rt.reset();
+      const px = rt.putF32(x), pw = rt.putF32(w), pc = rt.alloc(out.length * 4);
+      // B = wᵀ: element (k, j) is w[j·K + k].
+      const product: GemmArgs = [M, N, K, px, K, 1, pw, 1, K, pc, N];
+      const parallel = threads > 1 && M * N * K >= MIN_PARALLEL_MACS;
+      runTasks(parallel ? splitGemm(product) : [['gemm', ...product, 0]], gemmWork, parallel);
+      if (bias || relu) ex.rowBiasRelu(pc, bias ? rt.putF32(bias) : 0, M, N, relu ? 1 : 0);
+      out.set(rt.f32(pc, out.length));
+    }, (lo, hi) => linear(x.subarray(lo * K, hi * K), w, bias, out.subarray(lo * N, hi * N), hi - lo, K, N, relu));
+  };
+
   /**
    * The three convolution kernels share one shape — two float32 inputs, one output, a geometry —
    * and split the same way: by images, each task running the kernel on its own range of the batch
    * (its own geometry). `perImage` gives the float32 elements of one image in each of the three
    * arrays; `partialSums` says the output is a sum over images (the weight gradient), so each task
    * writes its own copy and the copies are added in task order. A call too large for the memory
-   * runs as two halves of the batch (again and again, down to one image).
+   * runs as two halves of the batch (again and again, down to one image). The forward kernel also
+   * takes its epilogue (bias, ReLU, pooling), run by each task on its own images.
    */
-  type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry, bias?: TypedArray | null) => void;
-  const convKernel = (fallback: ConvKernel, name: 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
-    perImage: (g: ConvGeometry) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => {
-    const halves: ConvKernel = (a, b, out, g, bias) => halvesOnOverflow(g.batch, () => whole(a, b, out, g, bias), (lo, hi) => {
+  type ConvKernel = (a: TypedArray, b: TypedArray, out: TypedArray, g: ConvGeometry, epi?: Epilogue) => void;
+  const convKernel = (fallback: ConvKernel, name: 'conv2dFused' | 'conv2dBackwardInput' | 'conv2dBackwardWeight',
+    perImage: (g: ConvGeometry, epi?: Epilogue) => [a: number, b: number, out: number], partialSums: boolean): ConvKernel => {
+    const halves: ConvKernel = (a, b, out, g, epi) => halvesOnOverflow(g.batch, () => whole(a, b, out, g, epi), (lo, hi) => {
       // The arrays of a part are views of its images; an array with no per-image part (the weights, a weight gradient) is whole.
-      const [ia, ib, io] = perImage(g);
+      const [ia, ib, io] = perImage(g, epi);
       const images = (x: TypedArray, per: number): TypedArray => (per ? x.subarray(lo * per, hi * per) : x);
       const sum = partialSums && lo > 0; // the second part of a weight gradient is added to the first
       const dst = sum ? new Float32Array(out.length) : images(out, io);
-      halves(images(a, ia), images(b, ib), dst, { ...g, batch: hi - lo }, bias);
+      const part = epi?.pool ? { ...epi, pool: { ...epi.pool, batch: hi - lo } } : epi;
+      halves(images(a, ia), images(b, ib), dst, { ...g, batch: hi - lo }, part);
       if (sum) for (let i = 0; i < out.length; i++) out[i] += dst[i];
     });
-    const whole: ConvKernel = (a, b, out, g, bias) => {
-      if (!isF32(a) || !isF32(b) || !isF32(out) || (bias && !isF32(bias)) || out.length === 0) return fallback(a, b, out, g, bias);
+    const whole: ConvKernel = (a, b, out, g, epi) => {
+      if (!isF32(a) || !isF32(b) || !isF32(out) || (epi?.bias && !isF32(epi.bias)) || out.length === 0) return fallback(a, b, out, g, epi);
       rt.reset();
-      const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4);
+      const pa = rt.putF32(a), pb = rt.putF32(b), po = rt.alloc(out.length * 4), pbias = epi?.bias ? rt.putF32(epi.bias) : 0;
       const macs = g.batch * g.outChannels * g.outH * g.outW * (g.inChannels / g.groups) * g.kH * g.kW;
       const parallel = threads > 1 && macs >= MIN_PARALLEL_MACS;
-      const [ia, ib, io] = perImage(g);
+      const [ia, ib, io] = perImage(g, epi);
       let workBytes = 0;
       const tasks = splitRange(g.batch, parallel ? taskCount(g.batch, 1) : 1, 1).map(([lo, hi], t): Task => {
         const geo = rt.putInts(convGeo({ ...g, batch: hi - lo }));
-        workBytes = Math.max(workBytes, ex.convWorkBytes(geo) >>> 0);
         const dst = partialSums ? (t === 0 ? po : rt.alloc(out.length * 4)) : po + lo * io * 4;
-        return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
+        if (!epi) {
+          workBytes = Math.max(workBytes, ex.convWorkBytes(geo) >>> 0);
+          return [name, pa + lo * ia * 4, pb + lo * ib * 4, dst, geo];
+        }
+        const pgeo = epi.pool ? rt.putInts(poolGeo({ ...epi.pool, batch: hi - lo })) : 0;
+        workBytes = Math.max(workBytes, ex.convFusedWorkBytes(geo, pgeo) >>> 0);
+        return [name, pa + lo * ia * 4, pb, pbias, dst, geo, epi.relu ? 1 : 0, pgeo];
       });
       runTasks(tasks, workBytes, parallel);
-      if (bias) ex.addChannelBias(po, rt.putF32(bias), g.batch, g.outChannels, g.outH * g.outW);
       out.set(rt.f32(po, out.length));
       for (let t = 1; partialSums && t < tasks.length; t++) {
         const partial = rt.f32(tasks[t][3] as number, out.length);
@@ -335,8 +358,10 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   };
   const inSize = (g: ConvGeometry): number => g.inChannels * g.inH * g.inW;
   const outSize = (g: ConvGeometry): number => g.outChannels * g.outH * g.outW;
-  const forward = convKernel((x, w, out, g, bias) => js.conv2d(x, w, bias ?? null, out, g), 'conv2d', (g) => [inSize(g), 0, outSize(g)], false);
-  const conv2d: Kernels['conv2d'] = (x, w, bias, out, g) => forward(x, w, out, g, bias);
+  const forward = convKernel((x, w, out, g, epi) => js.conv2dFused(x, w, epi?.bias ?? null, out, g, epi?.relu ?? false, epi?.pool ?? null),
+    'conv2dFused', (g, epi) => [inSize(g), 0, epi?.pool ? epi.pool.channels * epi.pool.outH * epi.pool.outW : outSize(g)], false);
+  const conv2d: Kernels['conv2d'] = (x, w, bias, out, g) => forward(x, w, out, g, { bias, relu: false, pool: null });
+  const conv2dFused: Kernels['conv2dFused'] = (x, w, bias, out, g, relu, pool) => forward(x, w, out, g, { bias, relu, pool });
   const conv2dBackwardInput = convKernel(js.conv2dBackwardInput, 'conv2dBackwardInput', (g) => [outSize(g), 0, inSize(g)], false);
   const conv2dBackwardWeight = convKernel(js.conv2dBackwardWeight, 'conv2dBackwardWeight', (g) => [inSize(g), outSize(g), 0], true);
 
@@ -401,7 +426,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
 
   return namingOverflow({
     unary, binary, where, channelSums, channelMix, reduce, copyStrided, matmul,
-    conv2d, conv2dBackwardInput, conv2dBackwardWeight,
+    conv2d, conv2dFused, linear, conv2dBackwardInput, conv2dBackwardWeight,
     maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,

@@ -13,10 +13,11 @@ export interface WasmExports {
   gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, ldc: number, accumulate: number, work: number): void;
   convWorkBytes(geo: number): number;
-  conv2d(x: number, w: number, out: number, geo: number, work: number): void;
+  convFusedWorkBytes(geo: number, pgeo: number): number;
+  conv2dFused(x: number, w: number, bias: number, out: number, geo: number, relu: number, pgeo: number, work: number): void;
   conv2dBackwardInput(gOut: number, w: number, gx: number, geo: number, work: number): void;
   conv2dBackwardWeight(x: number, gOut: number, gw: number, geo: number, work: number): void;
-  addChannelBias(out: number, bias: number, N: number, C: number, P: number): void;
+  rowBiasRelu(out: number, bias: number, M: number, N: number, relu: number): void;
   channelSums(a: number, aCenter: number, b: number, bCenter: number, N: number, C: number, P: number, sumA: number, sumAB: number): void;
   channelMix(a: number, aCenter: number, aScale: number, b: number, bCenter: number, bScale: number, shift: number, N: number, C: number, P: number, out: number): void;
   maxPool2d(x: number, out: number, argmax: number, geo: number): void;

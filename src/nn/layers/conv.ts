@@ -1,5 +1,7 @@
 import { ArgumentError } from '../../errors.js';
-import { conv1d, conv2d, convTranspose2d } from '../../ops/conv.js';
+import { conv1d, conv2d, conv2dFused, convTranspose2d, type Conv2dFusedOptions } from '../../ops/conv.js';
+import { relu } from '../../ops/elementwise.js';
+import { maxPool2d } from '../../ops/pool.js';
 import { pad } from '../../ops/shape.js';
 import { pair, type Pair } from '../../ops/util.js';
 import type { PadMode } from '../../ops/shape.js';
@@ -82,6 +84,24 @@ export class Conv2d extends Module {
     if (this.paddingMode === 'zeros') return conv2d(x, this.weight, this.bias, { ...o, padding: this.padding });
     const [ph, pw] = this.padding as [number, number];
     return conv2d(pad(x, [pw, pw, ph, ph], this.paddingMode as PadMode), this.weight, this.bias, { ...o, padding: 0 });
+  }
+
+  /**
+   * maxPool2d(relu(forward(x))), the ReLU and the pooling optional, as one fused op (one kernel call
+   * when no gradient is recorded); the stages one by one when hooks must see this layer's output or
+   * the padding is not zeros.
+   * @example conv.forwardFused(x, { relu: true, maxPool: { kernelSize: 2 } })
+   */
+  forwardFused(x: Tensor, options: Pick<Conv2dFusedOptions, 'relu' | 'maxPool'> = {}): Tensor {
+    checkKeys('Conv2d.forwardFused', options, ['relu', 'maxPool']);
+    const { relu: withRelu, maxPool } = options;
+    if (this.hasHooks() || this.paddingMode !== 'zeros') {
+      const y = withRelu ? relu(this.forward(x)) : this.forward(x);
+      if (!maxPool) return y;
+      const { kernelSize, ...poolOptions } = maxPool;
+      return maxPool2d(y, kernelSize, poolOptions);
+    }
+    return conv2dFused(x, this.weight, this.bias, { stride: this.stride, dilation: this.dilation, groups: this.groups, padding: this.padding, relu: withRelu, maxPool });
   }
 
   override extraRepr(): string {

@@ -1,6 +1,7 @@
 import { ArgumentError } from '../../errors.js';
 import { empty, type Tensor } from '../../tensor.js';
-import { linear } from '../functional/linear.js';
+import { linear, linearFused } from '../functional/linear.js';
+import { relu } from '../../ops/elementwise.js';
 import { uniform } from '../init.js';
 import { Module } from '../module.js';
 import { checkKeys } from '../../options.js';
@@ -36,6 +37,16 @@ export class Linear extends Module {
 
   override forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
+  }
+
+  /**
+   * forward, then ReLU when `relu`, as one fused op (one kernel call when no gradient is recorded);
+   * forward and relu as they are when hooks must see this layer's output.
+   */
+  forwardFused(x: Tensor, options: { relu?: boolean } = {}): Tensor {
+    checkKeys('Linear.forwardFused', options, ['relu']);
+    if (this.hasHooks()) return options.relu ? relu(this.forward(x)) : this.forward(x);
+    return linearFused(x, this.weight, this.bias, options);
   }
 
   override extraRepr(): string {
