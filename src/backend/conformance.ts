@@ -172,6 +172,24 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       compare('lstmCellBackward', `${detail} dPre`, de, dr);
       if (dce && dcr) compare('lstmCellBackward', `${detail} dc`, dce, dcr);
     }
+    {
+      // A convolution block (stride, padding, bias, ReLU and a 2×2 pooling each drawn) and a dense layer.
+      const N = dim(), C = g.integer(1, 4), O = dim(), H = g.integer(3, 12), W = g.integer(3, 12), kk = g.integer(1, 4);
+      const s = g.integer(1, 3), p = g.integer(0, 2), outH = Math.floor((H + 2 * p - kk) / s) + 1, outW = Math.floor((W + 2 * p - kk) / s) + 1;
+      const conv = { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH: kk, kW: kk, strideH: s, strideW: s, padH: p, padW: p, dilationH: 1, dilationW: 1, groups: 1, outH, outW };
+      const pooled = outH >= 2 && outW >= 2 && g.random() < 0.7;
+      const pool = pooled ? { batch: N, channels: O, inH: outH, inW: outW, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: outH >> 1, outW: outW >> 1 } : null;
+      const relu = g.random() < 0.5, bias = g.random() < 0.5 ? floats([O]) : null;
+      const x = floats([N, C, H, W]), w = floats([O, C, kk, kk]);
+      const [ce, cr] = both(N * O * (pool ? pool.outH * pool.outW : outH * outW));
+      const detail = `conv2dFused x ${fmt([N, C, H, W])} w ${fmt([O, C, kk, kk])} stride ${s} pad ${p}${bias ? '' : ' no bias'}${relu ? ' relu' : ''}${pool ? ' pool 2' : ''}`;
+      ref.conv2dFused(x, w, bias, ce, conv, relu, pool); k.conv2dFused(x, w, bias, cr, conv, relu, pool);
+      compare('conv2dFused', detail, ce, cr);
+      const M = dim(), K = dim(), F = dim(), a = floats([M, K]), lw = floats([F, K]), lb = g.random() < 0.5 ? floats([F]) : null;
+      const [le, lr] = both(M * F);
+      ref.linear(a, lw, lb, le, M, K, F, relu); k.linear(a, lw, lb, lr, M, K, F, relu);
+      compare('linear', `linear ${fmt([M, K])} · ${fmt([F, K])}ᵀ${lb ? '' : ' no bias'}${relu ? ' relu' : ''}`, le, lr);
+    }
   }
   return mismatches;
 }
