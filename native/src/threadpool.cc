@@ -1,7 +1,8 @@
 // A fork-join pool of persistent threads. parallel_for publishes a job (a task count and a function),
 // every thread — the caller included — takes task indices from a shared counter until none are
 // left, and the caller returns once all threads have left the job. Idle workers spin briefly (the
-// next op usually follows within microseconds) and then sleep on a condition variable.
+// next op usually follows within microseconds), yielding the core after a while, and then sleep on a
+// condition variable.
 #include "threadpool.h"
 
 #include <algorithm>
@@ -70,7 +71,12 @@ class Pool {
     }
     wake_.notify_all();
     drain();
-    while (active_.load(std::memory_order_acquire) != 0) PG_PAUSE();
+    // Waiting for the last tasks: spin, then yield, so that on a busy machine a descheduled worker
+    // sharing this core can finish them.
+    for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 2048) PG_PAUSE();
+      else std::this_thread::yield();
+    }
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -97,8 +103,9 @@ class Pool {
       auto until = std::chrono::steady_clock::now() + kSpin;
       int spins = 0;
       while (generation_.load(std::memory_order_acquire) == seen) {
-        PG_PAUSE();
-        if (++spins % 256 == 0 && std::chrono::steady_clock::now() > until) {
+        if (++spins < 2048) PG_PAUSE();
+        else std::this_thread::yield();
+        if (spins % 64 == 0 && std::chrono::steady_clock::now() > until) {
           std::unique_lock<std::mutex> lock(mutex_);
           wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
         }
