@@ -101,7 +101,7 @@ std::string data_shape(int64_t N, int64_t C, int64_t P) { return "the data " + d
 // channelSums(a, aCenter | null, b | null, bCenter | null, N, C, P, sumA, sumAB)
 napi_value ChannelSums(Args& args) {
   const int64_t N = args.int64(4, "N"), C = args.int64(5, "C"), P = args.int64(6, "P");
-  check(N >= 0 && C >= 0 && P >= 0, "N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
+  if (N < 0 || C < 0 || P < 0) throw Error("N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
   const int64_t size = product({N, C, P});
   const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(2, "b"), bCenter = args.f32OrNull(3, "bCenter");
   const F64 sumA = args.f64(7, "sumA"), sumAB = args.f64(8, "sumAB");
@@ -118,7 +118,7 @@ napi_value ChannelSums(Args& args) {
 // channelMix(a, aCenter | null, aScale, b | null, bCenter | null, bScale | null, shift, N, C, P, out)
 napi_value ChannelMix(Args& args) {
   const int64_t N = args.int64(7, "N"), C = args.int64(8, "C"), P = args.int64(9, "P");
-  check(N >= 0 && C >= 0 && P >= 0, "N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
+  if (N < 0 || C < 0 || P < 0) throw Error("N, C and P must not be negative, got " + dims({{"N", N}, {"C", C}, {"P", P}}));
   const int64_t size = product({N, C, P});
   const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(3, "b"),
             bCenter = args.f32OrNull(4, "bCenter"), out = args.f32(10, "out");

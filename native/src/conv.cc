@@ -525,8 +525,9 @@ std::string dims(std::initializer_list<std::pair<const char*, int64_t>> named) {
 }
 
 void check_length(const char* arg, size_t length, int64_t want, const std::string& shape) {
-  check(static_cast<int64_t>(length) == want, std::string("'") + arg + "' has " + std::to_string(length) +
-                                                   " elements, but " + shape + " needs " + std::to_string(want));
+  if (static_cast<int64_t>(length) != want)
+    throw Error(std::string("'") + arg + "' has " + std::to_string(length) + " elements, but " + shape + " needs " +
+                std::to_string(want));
 }
 
 void read_geometry(const Args& a, size_t i, const char* arg, const char* const* names, int64_t* fields, size_t count) {
@@ -534,7 +535,7 @@ void read_geometry(const Args& a, size_t i, const char* arg, const char* const* 
   napi_value obj = a.raw(i);
   napi_valuetype type;
   napi_typeof(env, obj, &type);
-  check(type == napi_object, std::string("argument '") + arg + "' must be a geometry object");
+  if (type != napi_object) throw Error(std::string("argument '") + arg + "' must be a geometry object");
   for (size_t f = 0; f < count; f++) {
     napi_value v;
     double d = NAN;
@@ -547,7 +548,8 @@ void read_geometry(const Args& a, size_t i, const char* arg, const char* const* 
 
 int64_t product(std::initializer_list<int64_t> xs) {
   int64_t p = 1;
-  for (int64_t x : xs) check(!__builtin_mul_overflow(p, x, &p), "sizes overflow int64");
+  for (int64_t x : xs)
+    if (__builtin_mul_overflow(p, x, &p)) throw Error("sizes overflow int64");
   return p;
 }
 
@@ -565,16 +567,16 @@ ConvGeo conv_geometry(const Args& a, size_t i) {
                                       "strideW", "padH", "padW", "dilationH", "dilationW", "groups", "outH", "outW"};
   ConvGeo g;
   read_geometry(a, i, "geometry", names, &g.batch, 16);
-  check(g.kH >= 1 && g.kW >= 1 && g.strideH >= 1 && g.strideW >= 1 && g.dilationH >= 1 && g.dilationW >= 1,
-        "kernel, stride and dilation must be at least 1, got " +
-            dims({{"kH", g.kH}, {"kW", g.kW}, {"strideH", g.strideH}, {"strideW", g.strideW},
-                  {"dilationH", g.dilationH}, {"dilationW", g.dilationW}}));
-  check(g.groups >= 1 && g.inC % g.groups == 0 && g.outC % g.groups == 0,
-        "groups must divide both channel counts, got " + dims({{"groups", g.groups}, {"inChannels", g.inC}, {"outChannels", g.outC}}));
+  if (g.kH < 1 || g.kW < 1 || g.strideH < 1 || g.strideW < 1 || g.dilationH < 1 || g.dilationW < 1)
+    throw Error("kernel, stride and dilation must be at least 1, got " +
+                dims({{"kH", g.kH}, {"kW", g.kW}, {"strideH", g.strideH}, {"strideW", g.strideW},
+                      {"dilationH", g.dilationH}, {"dilationW", g.dilationW}}));
+  if (g.groups < 1 || g.inC % g.groups != 0 || g.outC % g.groups != 0)
+    throw Error("groups must divide both channel counts, got " + dims({{"groups", g.groups}, {"inChannels", g.inC}, {"outChannels", g.outC}}));
   const int64_t oH = conv_out(g.inH, g.kH, g.strideH, g.padH, g.dilationH), oW = conv_out(g.inW, g.kW, g.strideW, g.padW, g.dilationW);
-  check(g.outH == oH && g.outW == oW,
-        "output size " + dims({{"outH", g.outH}, {"outW", g.outW}}) + " does not follow from the input " +
-            dims({{"inH", g.inH}, {"inW", g.inW}}) + " and the window (expected " + dims({{"outH", oH}, {"outW", oW}}) + ")");
+  if (g.outH != oH || g.outW != oW)
+    throw Error("output size " + dims({{"outH", g.outH}, {"outW", g.outW}}) + " does not follow from the input " +
+                dims({{"inH", g.inH}, {"inW", g.inW}}) + " and the window (expected " + dims({{"outH", oH}, {"outW", oW}}) + ")");
   return g;
 }
 

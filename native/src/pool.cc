@@ -158,13 +158,13 @@ PoolGeo pool_geometry(const Args& a, size_t i) {
                                       "strideW", "padH", "padW", "dilationH", "dilationW", "outH", "outW"};
   PoolGeo g;
   read_geometry(a, i, "geometry", names, &g.batch, 14);
-  check(g.kH >= 1 && g.kW >= 1 && g.strideH >= 1 && g.strideW >= 1 && g.dilationH >= 1 && g.dilationW >= 1,
-        "kernel, stride and dilation must be at least 1, got " +
-            dims({{"kH", g.kH}, {"kW", g.kW}, {"strideH", g.strideH}, {"strideW", g.strideW},
-                  {"dilationH", g.dilationH}, {"dilationW", g.dilationW}}));
+  if (g.kH < 1 || g.kW < 1 || g.strideH < 1 || g.strideW < 1 || g.dilationH < 1 || g.dilationW < 1)
+    throw Error("kernel, stride and dilation must be at least 1, got " +
+                dims({{"kH", g.kH}, {"kW", g.kW}, {"strideH", g.strideH}, {"strideW", g.strideW},
+                      {"dilationH", g.dilationH}, {"dilationW", g.dilationW}}));
   // Plane indices are int32 (the argmax), and the window arithmetic stays far from overflow.
-  check(g.inH * g.inW < (int64_t{1} << 31) && g.outH * g.outW < (int64_t{1} << 31),
-        "planes too large: " + dims({{"inH", g.inH}, {"inW", g.inW}, {"outH", g.outH}, {"outW", g.outW}}));
+  if (g.inH * g.inW >= (int64_t{1} << 31) || g.outH * g.outW >= (int64_t{1} << 31))
+    throw Error("planes too large: " + dims({{"inH", g.inH}, {"inW", g.inW}, {"outH", g.outH}, {"outW", g.outW}}));
   return g;
 }
 
@@ -196,9 +196,9 @@ napi_value MaxPool2dBackward(Args& a) {
   // The scatter writes where argmax points: every index must lie in its H×W plane.
   const int64_t plane = g.inH * g.inW;
   for (size_t i = 0; i < argmax.length; i++) {
-    check(argmax.data[i] >= 0 && argmax.data[i] < plane,
-          "'argmax' holds " + std::to_string(argmax.data[i]) + " at " + std::to_string(i) + ", outside the input plane " +
-              dims({{"H", g.inH}, {"W", g.inW}}));
+    if (argmax.data[i] < 0 || argmax.data[i] >= plane)
+      throw Error("'argmax' holds " + std::to_string(argmax.data[i]) + " at " + std::to_string(i) +
+                  ", outside the input plane " + dims({{"H", g.inH}, {"W", g.inW}}));
   }
   max_pool2d_backward(gOut.data, argmax.data, gx.data, g);
   return nullptr;
