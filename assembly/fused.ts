@@ -65,6 +65,70 @@ export function rowBiasRelu(out: usize, bias: usize, M: i32, N: i32, relu: i32):
   }
 }
 
+/** relu(v + b) as the chunk's epilogue does it (bias and ReLU each optional). */
+@inline function act(v: v128, bv: v128, bias: bool, relu: bool): v128 {
+  if (bias) v = f32x4.add(v, bv);
+  if (relu) v = v128.bitselect(f32x4.splat(0), v, f32x4.lt(v, f32x4.splat(0)));
+  return v;
+}
+@inline function act1(v: f32, b: f32, bias: bool, relu: bool): f32 {
+  if (bias) v += b;
+  return relu && v < 0 ? 0 : v;
+}
+
+/** Whether a pooling is the common one: 2×2 windows of stride 2, no padding or dilation, every window whole. */
+@inline function whole2x2(pgeo: usize): bool {
+  return g(pgeo, 4) == 2 && g(pgeo, 5) == 2 && g(pgeo, 6) == 2 && g(pgeo, 7) == 2 && g(pgeo, 8) == 0 && g(pgeo, 9) == 0
+    && g(pgeo, 10) == 1 && g(pgeo, 11) == 1 && g(pgeo, 12) == g(pgeo, 2) >> 1 && g(pgeo, 13) == g(pgeo, 3) >> 1;
+}
+
+/**
+ * out = maxPool2×2(relu(y + bias)) over [N, C, H, W] in one pass (whole2x2 poolings): four windows
+ * at a time, each value through bias and ReLU before the max, as in the composed kernels; a window
+ * with a NaN gives NaN and ties keep the first value (which tells 0 from −0), as pool.ts.
+ */
+function biasReluPool2x2(y: usize, bias: usize, relu: bool, N: i32, C: i32, H: i32, W: i32, out: usize): void {
+  const oH = H >> 1, oW = W >> 1, withBias = bias != 0;
+  for (let p = 0; p < N * C; p++) {
+    const b: f32 = withBias ? load<f32>(bias + (<usize>(p % C) << 2)) : 0, bv = f32x4.splat(b);
+    const plane = y + (<usize>(p * H * W) << 2);
+    let o = out + (<usize>(p * oH * oW) << 2);
+    for (let oy = 0; oy < oH; oy++) {
+      const r0 = plane + (<usize>(2 * oy * W) << 2), r1 = r0 + (<usize>W << 2);
+      let ox = 0;
+      for (; ox + 4 <= oW; ox += 4, o += 16) {
+        const q = <usize>(2 * ox) << 2;
+        const a0 = act(v128.load(r0 + q), bv, withBias, relu), a1 = act(v128.load(r0 + q, 16), bv, withBias, relu);
+        const b0 = act(v128.load(r1 + q), bv, withBias, relu), b1 = act(v128.load(r1 + q, 16), bv, withBias, relu);
+        const e0 = i32x4.shuffle(a0, a1, 0, 2, 4, 6), o0 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
+        const e1 = i32x4.shuffle(b0, b1, 0, 2, 4, 6), o1 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
+        const nan = v128.or(v128.or(f32x4.ne(e0, e0), f32x4.ne(o0, o0)), v128.or(f32x4.ne(e1, e1), f32x4.ne(o1, o1)));
+        // NaN anywhere: the four windows one by one, below.
+        if (v128.any_true(nan)) break;
+        let best = e0;
+        best = v128.bitselect(o0, best, f32x4.gt(o0, best));
+        best = v128.bitselect(e1, best, f32x4.gt(e1, best));
+        best = v128.bitselect(o1, best, f32x4.gt(o1, best));
+        v128.store(o, best);
+      }
+      for (; ox < oW; ox++, o += 4) {
+        const q = <usize>(2 * ox) << 2;
+        const v00 = act1(load<f32>(r0 + q), b, withBias, relu), v01 = act1(load<f32>(r0 + q, 4), b, withBias, relu);
+        const v10 = act1(load<f32>(r1 + q), b, withBias, relu), v11 = act1(load<f32>(r1 + q, 4), b, withBias, relu);
+        let best = v00;
+        if (v00 == v00) {
+          if (v01 > best || v01 != v01) best = v01;
+          if (best == best) {
+            if (v10 > best || v10 != v10) best = v10;
+            if (best == best && (v11 > best || v11 != v11)) best = v11;
+          }
+        }
+        store<f32>(o, best);
+      }
+    }
+  }
+}
+
 /** Images per chunk: as many as fit CHUNK_BYTES of convolution output, at least one. */
 @inline function chunkImages(geo: usize): i32 {
   const perImage = g(geo, 4) * g(geo, 14) * g(geo, 15) * 4;
@@ -102,7 +166,10 @@ export function conv2dFused(x: usize, w: usize, bias: usize, out: usize, geo: us
     store<i32>(cpgeo, nc);
     const dst = out + <usize>n0 * outImage, conv = pgeo != 0 ? y : dst;
     conv2d(x + <usize>n0 * inImage, w, conv, cgeo, convWork);
-    if (bias != 0 || relu != 0) channelBiasRelu(conv, bias, nc, O, P, relu);
-    if (pgeo != 0) maxPool2d(y, dst, argmax, cpgeo);
+    if (pgeo != 0 && whole2x2(pgeo)) biasReluPool2x2(y, bias, relu != 0, nc, O, g(geo, 14), g(geo, 15), dst);
+    else {
+      if (bias != 0 || relu != 0) channelBiasRelu(conv, bias, nc, O, P, relu);
+      if (pgeo != 0) maxPool2d(y, dst, argmax, cpgeo);
+    }
   }
 }
