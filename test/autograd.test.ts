@@ -10,6 +10,23 @@ test('a tensor used twice gets both contributions', () => {
   assertTensor(x.grad!, [1], [7]);
 });
 
+test('a tensor used many times gets every contribution, and sums passed on by a VJP stay apart', () => {
+  // u's gradient is summed from four uses (the engine adds the later ones into its own sum); add's
+  // VJP then hands that one sum to both p and q, whose gradients must not change each other.
+  const p = tensor([1, 2], { requiresGrad: true }), q = tensor([3, 4], { requiresGrad: true });
+  const u = p.add(q);
+  u.retainGrad();
+  const seen: number[][] = [];
+  u.registerHook((g) => { seen.push(Array.from(g.data)); });
+  const loss = u.add(u).add(u.mul(tensor([2, 3]))).add(u).mul(p).sum();
+  loss.backward();
+  // loss = Σ (3 + w)·u·p with w = [2, 3], u = [4, 6]: dloss/du = dloss/dq = (3 + w)·p, dloss/dp = (3 + w)·(p + u)
+  assertTensor(u.grad!, [2], [5, 12]);
+  assert.deepEqual(seen, [[5, 12]]);
+  assertTensor(p.grad!, [2], [25, 48]);
+  assertTensor(q.grad!, [2], [5, 12]);
+});
+
 test('gradients accumulate across backward calls until cleared', () => {
   const w = tensor([1, 2], { requiresGrad: true });
   w.mul(3).sum().backward();

@@ -171,6 +171,20 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
   const captured = new Map<Tensor, Tensor>();
   withGradMode(createGraph, () => {
     const grads = new Map<Tensor, Tensor>();
+    // Sums made here for tensors used more than once, referenced nowhere else until their tensor's
+    // VJP runs: further contributions are added into them in place instead of allocating a new sum
+    // each time (an RNN's weights get one per step). Not under createGraph, where sums are recorded ops.
+    const owned = new Set<Tensor>();
+    const accumulate = (prev: Tensor, gi: Tensor): Tensor => {
+      if (owned.has(prev)) {
+        const p = prev.data, d = gi.data;
+        for (let j = 0; j < p.length; j++) p[j] += d[j];
+        return prev;
+      }
+      const total = add(prev, gi);
+      if (!createGraph) owned.add(total);
+      return total;
+    };
     grads.set(root, seed ? toDTypeOf(seed, root) : onesLike(root));
     const order = postOrder(root, (t) => t.requiresGrad);
     for (let i = order.length - 1; i >= 0; i--) {
@@ -178,6 +192,8 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
       let g = grads.get(t);
       grads.delete(t);
       if (!g) continue;
+      // From here on g may be passed on (a VJP can return it as it is): it is no longer added to.
+      owned.delete(g);
       for (const hook of t.hooks) g = hook(g) ?? g;
       if (capture) {
         if (capture.has(t)) captured.set(t, g);
@@ -193,7 +209,7 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
         if (!sameShape(gi.shape, input.shape)) gi = sumTo(gi, input.shape);
         gi = toDTypeOf(gi, input);
         const prev = grads.get(input);
-        grads.set(input, prev ? add(prev, gi) : gi);
+        grads.set(input, prev ? accumulate(prev, gi) : gi);
       });
       if (!retain) node.release();
     }

@@ -179,12 +179,18 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
     throw new ArgumentError('narrow', `start ${start} and length ${length} do not fit dim ${axis} of size ${n} (shape ${fmtShape(x.shape)})`);
   }
-  const maps = axisMap(x.ndim, axis, Int32Array.from({ length }, (_, j) => s + j));
-  if (x.shape.slice(0, axis).some((d) => d !== 1)) return take(x, maps, 0, 'narrow');
+  if (x.shape.slice(0, axis).some((d) => d !== 1)) return take(x, axisMap(x.ndim, axis, Int32Array.from({ length }, (_, j) => s + j)), 0, 'narrow');
   // A run of whole rows is contiguous: the result shares x's data, as reshape's does.
-  const inner = sizeOf(x.shape.slice(axis + 1));
-  const out = new Tensor(x.data.subarray(s * inner, (s + length) * inner), x.shape.map((d, i) => (i === axis ? length : d)));
-  return record(out, 'narrow', [x], (g) => [takeAdd(g, maps, x.shape)]);
+  const inner = sizeOf(x.shape.slice(axis + 1)), offset = s * inner;
+  const out = new Tensor(x.data.subarray(offset, offset + length * inner), x.shape.map((d, i) => (i === axis ? length : d)));
+  return record(out, 'narrow', [x], (g) => [placeRows(g, offset, x.shape, axis, s)]);
+}
+
+/** narrow's adjoint for a contiguous run: zeros of `shape` with g's elements placed at `offset`. */
+function placeRows(g: Tensor, offset: number, shape: Shape, axis: number, start: number): Tensor {
+  const out = alloc('narrowBackward', g.dtype, shape);
+  out.data.set(g.data, offset);
+  return record(out, 'narrowBackward', [g], (gg) => [narrow(gg, axis, start, g.shape[axis])]);
 }
 
 /**
