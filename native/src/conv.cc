@@ -292,16 +292,24 @@ constexpr int64_t kWeightTapAlign = 24;
 int64_t padded_taps(int64_t K) { return (K + kWeightTapAlign - 1) / kWeightTapAlign * kWeightTapAlign; }
 int64_t padded_channels(int64_t og) { return (og + kLanes - 1) / kLanes * kLanes; }
 
-template <int MR, int NV>
-PG_TARGET_AVX512 void weight_tile(const float* xp, const int32_t* off, int64_t Wp, const float* gT, int64_t ogp, int64_t oH,
+// Taps come in runs of KW consecutive offsets (a kernel row with dilation 1, or KW = 1): one
+// pointer per run keeps the tile's addresses in registers (24 separate taps would not fit).
+// Without predictive commoning: GCC would keep each broadcast for the neighbouring pixel's next tap
+// of the run, and the registers that takes spill the accumulators.
+template <int MR, int NV, int KW>
+PG_TARGET_AVX512 __attribute__((optimize("no-predictive-commoning"))) void weight_tile(const float* xp, const int32_t* off, int64_t Wp, const float* gT, int64_t ogp, int64_t oH,
                                   int64_t oW, float* dst) {
+  static_assert(MR % KW == 0, "a tile holds whole runs of taps");
+  constexpr int kRuns = MR / KW;
   __m512 acc[MR][NV];
 #pragma GCC unroll 24
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
   for (int64_t y = 0; y < oH; y++) {
-    const float* xrow = xp + y * Wp;
+    const float* run[kRuns];
+#pragma GCC unroll 24
+    for (int r = 0; r < kRuns; r++) run[r] = xp + off[r * KW] + y * Wp;
     const float* grow = gT + y * oW * ogp;
     for (int64_t x = 0; x < oW; x++) {
       __m512 gv[NV];
@@ -309,7 +317,7 @@ PG_TARGET_AVX512 void weight_tile(const float* xp, const int32_t* off, int64_t W
       for (int v = 0; v < NV; v++) gv[v] = _mm512_loadu_ps(grow + x * ogp + v * kLanes);
 #pragma GCC unroll 24
       for (int i = 0; i < MR; i++) {
-        const __m512 a = _mm512_set1_ps(xrow[x + off[i]]);
+        const __m512 a = _mm512_set1_ps(run[i / KW][x + i % KW]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, gv[v], acc[i][v]);
       }
@@ -324,21 +332,40 @@ PG_TARGET_AVX512 void weight_tile(const float* xp, const int32_t* off, int64_t W
     }
 }
 
-// dst[Kp, ogp] += this image's gwᵀ, from its padded planes xp and its transposed output gradient gT.
-void direct_weight(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
-                   float* dst) {
+// Tiles of 24 / NV taps × NV channel vectors, NV = 4, 2 or 1 as the channels allow.
+template <int KW>
+void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
+                  float* dst) {
   const int64_t vectors = ogp / kLanes;
   for (int64_t o = 0; o < vectors;) {
     const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1;
-    const int64_t mr = 24 / nv;
-    for (int64_t k = 0; k < K; k += mr) {
+    for (int64_t k = 0; k < K; k += 24 / nv) {
       const float* g = gT + o * kLanes;
       float* d = dst + k * ogp + o * kLanes;
-      if (nv == 4) weight_tile<6, 4>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (nv == 2) weight_tile<12, 2>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else weight_tile<24, 1>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      if (nv == 4) weight_tile<6, 4, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (nv == 2) weight_tile<12, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else weight_tile<24, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
     }
     o += nv;
+  }
+}
+
+// dst[Kp, ogp] += this image's gwᵀ, from its padded planes xp and its transposed output gradient gT.
+void direct_weight(const ConvGeo& g, const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp,
+                   float* dst) {
+  if (g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off, K, Wp, gT, ogp, g.outH, g.outW, dst);
+  else weight_tiles<1>(xp, off, K, Wp, gT, ogp, g.outH, g.outW, dst);
+}
+
+// gT[P, ogp] = gs[og, P]ᵀ with zero columns past og, in blocks of pixels that stay in L1 (a row at a
+// time would read og streams a plane apart).
+void transpose_padded(const float* gs, int64_t og, int64_t P, int64_t ogp, float* gT) {
+  constexpr int64_t kBlock = 64;
+  for (int64_t p0 = 0; p0 < P; p0 += kBlock) {
+    const int64_t p1 = std::min(P, p0 + kBlock);
+    for (int64_t o = 0; o < og; o++)
+      for (int64_t p = p0; p < p1; p++) gT[p * ogp + o] = gs[o * P + p];
+    for (int64_t p = p0; p < p1; p++) std::fill(gT + p * ogp + og, gT + (p + 1) * ogp, 0.0f);
   }
 }
 
@@ -479,11 +506,8 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
           float* xp = scratch(pad.floats(s.cg), 0);
           pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
           float* gT = scratch(s.P * ogp, 1);
-          for (int64_t p = 0; p < s.P; p++) {
-            for (int64_t o = 0; o < s.og; o++) gT[p * ogp + o] = gs[o * s.P + p];
-            std::fill(gT + p * ogp + s.og, gT + (p + 1) * ogp, 0.0f);
-          }
-          direct_weight(xp, off.data(), s.K, pad.Wp, gT, ogp, g.outH, g.outW, d);
+          transpose_padded(gs, s.og, s.P, ogp, gT);
+          direct_weight(g, xp, off.data(), s.K, pad.Wp, gT, ogp, d);
           continue;
         }
 #endif
