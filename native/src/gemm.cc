@@ -46,79 +46,106 @@ void kernelPortable(int64_t kc, const float* Ap, const float* Bp, float* C, int6
 }
 
 #if PG_X86
-// AVX2 + FMA: 6×16, 12 ymm accumulators, two B vectors and a broadcast of A per step.
-constexpr int kAvx2MR = 6, kAvx2NR = 16;
+// AVX2 + FMA: MR×(8·NV) tiles (6×16 by default), MR·NV ymm accumulators, NV B vectors and a
+// broadcast of A per step.
+template <int MR, int NV>
 PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
-  __m256 c[kAvx2MR][2];
-#pragma GCC unroll 6
-  for (int i = 0; i < kAvx2MR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  __m256 c[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[i][v] = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
-    __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < kAvx2MR; i++) {
+    __m256 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = _mm256_load_ps(Bp + 8 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
       __m256 a = _mm256_broadcast_ss(Ap + i);
-      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] = _mm256_fmadd_ps(a, b[v], c[i][v]);
     }
-    Ap += kAvx2MR;
-    Bp += kAvx2NR;
+    Ap += MR;
+    Bp += 8 * NV;
   }
-#pragma GCC unroll 6
-  for (int i = 0; i < kAvx2MR; i++) {
-    float* row = C + i * ldc;
-    if (accumulate) {
-      c[i][0] = _mm256_add_ps(c[i][0], _mm256_loadu_ps(row));
-      c[i][1] = _mm256_add_ps(c[i][1], _mm256_loadu_ps(row + 8));
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      float* p = C + i * ldc + 8 * v;
+      _mm256_storeu_ps(p, accumulate ? _mm256_add_ps(c[i][v], _mm256_loadu_ps(p)) : c[i][v]);
     }
-    _mm256_storeu_ps(row, c[i][0]);
-    _mm256_storeu_ps(row + 8, c[i][1]);
-  }
 }
 
-// AVX-512: 14×32, 28 zmm accumulators, two B vectors and a broadcast of A per step.
-constexpr int kAvx512MR = 14, kAvx512NR = 32;
+// AVX-512: MR×(16·NV) tiles (14×32 by default), MR·NV zmm accumulators, NV B vectors and a
+// broadcast of A per step.
+template <int MR, int NV>
 PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
-  __m512 c[kAvx512MR][2];
-#pragma GCC unroll 14
-  for (int i = 0; i < kAvx512MR; i++) {
-    c[i][0] = c[i][1] = _mm512_setzero_ps();
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16), _MM_HINT_T0);
+  __m512 c[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      c[i][v] = _mm512_setzero_ps();
+      _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16 * v), _MM_HINT_T0);
+    }
   }
   for (int64_t k = 0; k < kc; k++) {
-    __m512 b0 = _mm512_load_ps(Bp), b1 = _mm512_load_ps(Bp + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * kAvx512NR), _MM_HINT_T0);
-#pragma GCC unroll 14
-    for (int i = 0; i < kAvx512MR; i++) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(Bp + 16 * v);
+    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * 16 * NV), _MM_HINT_T0);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; i++) {
       __m512 a = _mm512_set1_ps(Ap[i]);
-      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
-    Ap += kAvx512MR;
-    Bp += kAvx512NR;
+    Ap += MR;
+    Bp += 16 * NV;
   }
-#pragma GCC unroll 14
-  for (int i = 0; i < kAvx512MR; i++) {
-    float* row = C + i * ldc;
-    if (accumulate) {
-      c[i][0] = _mm512_add_ps(c[i][0], _mm512_loadu_ps(row));
-      c[i][1] = _mm512_add_ps(c[i][1], _mm512_loadu_ps(row + 16));
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      float* p = C + i * ldc + 16 * v;
+      _mm512_storeu_ps(p, accumulate ? _mm512_add_ps(c[i][v], _mm512_loadu_ps(p)) : c[i][v]);
     }
-    _mm512_storeu_ps(row, c[i][0]);
-    _mm512_storeu_ps(row + 16, c[i][1]);
-  }
 }
 #endif
 
-const Kernel& kernel() {
-  static const Kernel chosen = [] {
+// The micro-kernels of the chosen ISA, the default first. A product takes the one that pads its
+// M×N least (small M: short tiles; small N: narrow ones), which depends on M and N only.
+struct KernelSet {
+  Kernel kernels[3];
+  int count;
+};
+
+const KernelSet& kernels() {
+  static const KernelSet chosen = []() -> KernelSet {
 #if PG_X86
-    if (isa() == Isa::Avx512) return Kernel{kAvx512MR, kAvx512NR, kernelAvx512};
-    if (isa() == Isa::Avx2) return Kernel{kAvx2MR, kAvx2NR, kernelAvx2};
+    if (isa() == Isa::Avx512)
+      return {{{14, 32, kernelAvx512<14, 2>}, {6, 64, kernelAvx512<6, 4>}, {28, 16, kernelAvx512<28, 1>}}, 3};
+    if (isa() == Isa::Avx2) return {{{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}}, 2};
 #endif
-    return Kernel{kPortableMR, kPortableNR, kernelPortable};
+    return {{{kPortableMR, kPortableNR, kernelPortable}}, 1};
   }();
   return chosen;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+const Kernel& kernelFor(int64_t M, int64_t N) {
+  const KernelSet& set = kernels();
+  const Kernel* best = &set.kernels[0];
+  // The default kernel is the fastest per useful flop; another must pad at least 1/8 less to win.
+  int64_t bestArea = ceilDiv(M, best->mr) * best->mr * ceilDiv(N, best->nr) * best->nr * 7 / 8;
+  for (int i = 1; i < set.count; i++) {
+    const Kernel& k = set.kernels[i];
+    int64_t area = ceilDiv(M, k.mr) * k.mr * ceilDiv(N, k.nr) * k.nr;
+    if (area < bestArea) best = &k, bestArea = area;
+  }
+  return *best;
 }
 
 // Cache blocking for cores with ≥ 32 KiB L1d and ≥ 512 KiB L2 (Zen 5: 48 KiB, 1 MiB): a KC×NR panel
@@ -214,8 +241,6 @@ void macroKernel(const Kernel& kn, int64_t M, int64_t N, int64_t i0, int64_t mc,
   }
 }
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 }  // namespace
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs, const float* B,
@@ -226,7 +251,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
       for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
     return;
   }
-  const Kernel& kn = kernel();
+  const Kernel& kn = kernelFor(M, N);
   const int64_t mr = kn.mr, nr = kn.nr;
   const int64_t mcMax = MC_ROWS / mr * mr;
   const int64_t rowTiles = ceilDiv(M, mr);
