@@ -57,6 +57,7 @@ const CASES: Record<string, Case[]> = {
     ['vector-vector', ops.matmul, () => [x([4]), x([4])]],
     ['matrix-vector', ops.matmul, () => [x([3, 4]), x([4])]],
   ],
+  matmulWithTranspose: [['weight and its transpose', (a, w) => ops.matmulWithTranspose(a, ops.transpose(w, 0, 1), w), () => [x([2, 3, 4]), x([5, 4])]]],
   reshape: [['', (a) => ops.reshape(a, [3, -1]), () => [x([2, 3])]]],
   flatten: [['', (a) => ops.flatten(a, 1), () => [x([2, 3, 2])]]],
   squeeze: [['', (a) => ops.squeeze(a), () => [x([1, 3, 1])]]],

@@ -25,8 +25,23 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return reshape(out, out.shape.filter((_, i) => !(a.ndim === 1 && i === n - 2) && !(b.ndim === 1 && i === n - 1)));
 }
 
-/** The primitive: both operands have ≥ 2 dims. */
-function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tensor {
+/**
+ * a·b for a 2-D b whose transpose bT the caller already holds (a weight kept as [out, in] and
+ * transposed once for many products, as a recurrent layer's): the same product as matmul, but the
+ * gradient of a is g·bT instead of a product with a fresh transposed copy of b.
+ */
+export function matmulWithTranspose(a: Tensor, b: Tensor, bT: Tensor): Tensor {
+  expectTensor('matmulWithTranspose', 'input', a);
+  expectTensor('matmulWithTranspose', 'other', b);
+  expectTensor('matmulWithTranspose', 'otherT', bT);
+  if (a.ndim < 2 || b.ndim !== 2 || bT.ndim !== 2 || bT.shape[0] !== b.shape[1] || bT.shape[1] !== b.shape[0]) {
+    throw new ShapeError('matmulWithTranspose', `needs input with ≥ 2 dims, a 2-D other and its transpose as otherT, got ${fmtShape(a.shape)}, ${fmtShape(b.shape)} and ${fmtShape(bT.shape)}`);
+  }
+  return matmulNd(a, b, a, b, bT);
+}
+
+/** The primitive: both operands have ≥ 2 dims; bT, when given, is b's transpose (see matmulWithTranspose). */
+function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor, bT: Tensor | null = null): Tensor {
   const K = a.shape[a.ndim - 1];
   if (b.shape[b.ndim - 2] !== K) {
     throw new ShapeError('matmul', `inner dimensions differ: ${K} vs ${b.shape[b.ndim - 2]} (a ${fmtShape(origA.shape)}, b ${fmtShape(origB.shape)})`);
@@ -38,7 +53,7 @@ function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tensor {
   const out = alloc('matmul', dtype, shape);
   kernels().matmul(ac.data, ac.shape, bc.data, bc.shape, out.data, shape);
   return record(out, 'matmul', [ac, bc], (g, needs) => [
-    needs[0] ? matmulNd(g, transpose(bc, -1, -2), g, bc) : null,
+    needs[0] ? matmulNd(g, bT?.dtype === dtype ? bT : transpose(bc, -1, -2), g, bc) : null,
     needs[1] ? matmulNd(transpose(ac, -1, -2), g, ac, g) : null,
   ]);
 }

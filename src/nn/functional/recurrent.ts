@@ -25,7 +25,7 @@ import { zeros } from '../../creation.js';
 import type { DType, FloatArray } from '../../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import { add, gt, mul, relu, sigmoid, sub, tanh, where } from '../../ops/elementwise.js';
-import { matmul } from '../../ops/matmul.js';
+import { matmul, matmulWithTranspose } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { concat, narrow, reshape, stack, transpose, unsqueeze } from '../../ops/shape.js';
 import { alloc, kernels } from '../../ops/util.js';
@@ -64,9 +64,11 @@ export function rnnMode(nonlinearity: RnnNonlinearity): RecurrentMode {
 interface StepWeights {
   fused: boolean;
   hidden: number;
-  /** Fused: W_ihᵀ [in, G·H], W_hhᵀ [H, G·H]. */
+  /** Fused: W_ihᵀ [in, G·H], W_hhᵀ [H, G·H], and the weights themselves for the products' backward pass. */
   wIhT: Tensor | null;
   wHhT: Tensor | null;
+  wIh: Tensor;
+  wHh: Tensor;
   /** Composed: per gate k, W_ih,kᵀ [in, H], W_hh,kᵀ [H, H]. */
   gIhT: Tensor[];
   gHhT: Tensor[];
@@ -83,7 +85,7 @@ interface StepWeights {
 function prepare(mode: RecurrentMode, wIh: Tensor, wHh: Tensor, bIh: Tensor | null, bHh: Tensor | null, fused: boolean): StepWeights {
   const H = wHh.shape[1], G = gateCount(mode);
   const bSum = mode === 'gru' || !bIh || !bHh ? null : add(bIh, bHh);
-  const w: StepWeights = { fused, hidden: H, wIhT: null, wHhT: null, gIhT: [], gHhT: [], bSum, gB: [], bIh, bHh, gBIh: [], gBHh: [] };
+  const w: StepWeights = { fused, hidden: H, wIhT: null, wHhT: null, wIh, wHh, gIhT: [], gHhT: [], bSum, gB: [], bIh, bHh, gBIh: [], gBHh: [] };
   if (fused) {
     w.wIhT = transpose(wIh, 0, 1);
     w.wHhT = transpose(wHh, 0, 1);
@@ -342,17 +344,21 @@ function gruOp(gi: Tensor, gh: Tensor | null, bIh: Tensor | null, bHh: Tensor | 
   });
 }
 
+/** x·W_ihᵀ and h·W_hhᵀ of the fused steps: their backward passes read W_ih and W_hh as they are. */
+const xProduct = (x: Tensor, w: StepWeights): Tensor => matmulWithTranspose(x, w.wIhT!, w.wIh);
+const hProduct = (h: Tensor, w: StepWeights): Tensor => matmulWithTranspose(h, w.wHhT!, w.wHh);
+
 function rnnStepFused(mode: RecurrentMode, x: Tensor, h: Tensor, hIsZero: boolean, w: StepWeights): Tensor | null {
-  const xw = matmul(x, w.wIhT!);
-  const hw = hIsZero ? null : matmul(h, w.wHhT!);
+  const xw = xProduct(x, w);
+  const hw = hIsZero ? null : hProduct(h, w);
   const dtype = commonFloat([xw, hw, w.bSum]);
   if (!dtype) return null;
   return gateOp(mode === 'rnnTanh' ? 'tanh' : mode === 'rnnRelu' ? 'relu' : 'identity', xw, hw, w.bSum, dtype);
 }
 
 function lstmStepFused(x: Tensor, h: Tensor, c: Tensor, stateIsZero: boolean, w: StepWeights): [Tensor, Tensor] | null {
-  const xw = matmul(x, w.wIhT!);
-  const hw = stateIsZero ? null : matmul(h, w.wHhT!);
+  const xw = xProduct(x, w);
+  const hw = stateIsZero ? null : hProduct(h, w);
   const dtype = commonFloat([xw, hw, w.bSum, stateIsZero ? null : c]);
   if (!dtype) return null;
   const state = lstmStepOp(xw, hw, w.bSum, stateIsZero ? null : c, dtype);
@@ -361,8 +367,8 @@ function lstmStepFused(x: Tensor, h: Tensor, c: Tensor, stateIsZero: boolean, w:
 }
 
 function gruStepFused(x: Tensor, h: Tensor, hIsZero: boolean, w: StepWeights): Tensor | null {
-  const gi = matmul(x, w.wIhT!);
-  const gh = hIsZero ? null : matmul(h, w.wHhT!);
+  const gi = xProduct(x, w);
+  const gh = hIsZero ? null : hProduct(h, w);
   const dtype = commonFloat([gi, gh, w.bIh, w.bHh, h]);
   if (!dtype) return null;
   return gruOp(gi, gh, w.bIh, w.bHh, h, dtype);
