@@ -82,13 +82,22 @@ const allF32OrNull = (...xs: (TypedArray | null)[]): boolean => xs.every((x) => 
 /** The same bytes as float32, for kernels that only move bits (copies). */
 const bits = (x: Float32Array | Int32Array): Float32Array => (isF32(x) ? x : new Float32Array(x.buffer, x.byteOffset, x.length));
 
+/** The parts of Node's built-ins the loader uses (declared here: the core names no Node module, not even for types). */
+interface NodeFs { existsSync(path: string): boolean; readFileSync(path: string, encoding: 'utf8'): string }
+interface NodePath { dirname(path: string): string; join(...parts: string[]): string }
+interface NodeUrl { fileURLToPath(url: string | URL): string }
+interface NodeModule { createRequire(from: string | URL): (id: string) => unknown }
+
 /** A Node built-in, through a computed specifier: bundlers leave it alone and browsers never get here. */
-const builtin = <T>(name: string): Promise<T> => import(`node:${name}`) as Promise<T>;
+const builtin = <T>(name: string): Promise<T> => {
+  const specifier = 'node:' + name;
+  return import(specifier) as Promise<T>;
+};
 
 /** The folder of the package (the one with package.json) above this module, under src/ (tsx) or dist/src/. */
 async function packageRoot(): Promise<string> {
   const [{ existsSync }, { dirname, join }, { fileURLToPath }] = await Promise.all([
-    builtin<typeof import('node:fs')>('fs'), builtin<typeof import('node:path')>('path'), builtin<typeof import('node:url')>('url'),
+    builtin<NodeFs>('fs'), builtin<NodePath>('path'), builtin<NodeUrl>('url'),
   ]);
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -107,7 +116,7 @@ async function packageRoot(): Promise<string> {
 async function loadAddon(): Promise<Addon> {
   if (!isNode()) throw new NotSupportedError('createNativeBackend', 'not Node: the native backend runs under Node only');
   const [{ createRequire }, { existsSync, readFileSync }, { join }] = await Promise.all([
-    builtin<typeof import('node:module')>('module'), builtin<typeof import('node:fs')>('fs'), builtin<typeof import('node:path')>('path'),
+    builtin<NodeModule>('module'), builtin<NodeFs>('fs'), builtin<NodePath>('path'),
   ]);
   const root = await packageRoot();
   const file = process.env.PIXELGRAD_NATIVE_ADDON || join(root, 'native', 'build', 'Release', 'pixelgrad.node');
