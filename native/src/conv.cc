@@ -381,10 +381,13 @@ bool direct_weight_ok(const ConvGeo& g) {
          Padded(g.inH, g.inW, g.padH, g.padW).floats(g.inC / g.groups) < (int64_t{1} << 31);
 }
 
-// The input gradient pads the output gradient by dilation·(kernel − 1) − padding, which must not be negative.
+// The input gradient pads the output gradient by dilation·(kernel − 1) − padding, which must not be
+// negative, and reads it whole: an output cut short by a transposed convolution's output padding
+// takes the GEMM path.
 bool direct_backward(const ConvGeo& g) {
   const int64_t qH = g.dilationH * (g.kH - 1) - g.padH, qW = g.dilationW * (g.kW - 1) - g.padW;
   return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 && !pointwise(g) && qH >= 0 && qW >= 0 &&
+         g.outH + g.dilationH * (g.kH - 1) == g.inH + 2 * g.padH && g.outW + g.dilationW * (g.kW - 1) == g.inW + 2 * g.padW &&
          Padded(g.outH, g.outW, qH, qW).floats(g.outC / g.groups) < (int64_t{1} << 31);
 }
 
@@ -598,9 +601,10 @@ ConvGeo conv_geometry(const Args& a, size_t i) {
   if (g.groups < 1 || g.inC % g.groups != 0 || g.outC % g.groups != 0)
     throw Error("groups must divide both channel counts, got " + dims({{"groups", g.groups}, {"inChannels", g.inC}, {"outChannels", g.outC}}));
   const int64_t oH = conv_out(g.inH, g.kH, g.strideH, g.padH, g.dilationH), oW = conv_out(g.inW, g.kW, g.strideW, g.padW, g.dilationW);
-  if (g.outH != oH || g.outW != oW)
-    throw Error("output size " + dims({{"outH", g.outH}, {"outW", g.outW}}) + " does not follow from the input " +
-                dims({{"inH", g.inH}, {"inW", g.inW}}) + " and the window (expected " + dims({{"outH", oH}, {"outW", oW}}) + ")");
+  // Smaller is the transposed convolution's output padding (up to max(stride, dilation) − 1).
+  if (g.outH > oH || g.outW > oW)
+    throw Error("output size " + dims({{"outH", g.outH}, {"outW", g.outW}}) + " exceeds what the input " +
+                dims({{"inH", g.inH}, {"inW", g.inW}}) + " and the window give " + dims({{"outH", oH}, {"outW", oW}}));
   return g;
 }
 

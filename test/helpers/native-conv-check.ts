@@ -54,6 +54,9 @@ const CONV_CASES: [string, ConvGeometry][] = [
   // The transposed convolution 2×2 stride 2 (U-Net's up-convolution) is conv2dBackwardInput of this.
   ['2x2 stride 2 (transposed conv)', convGeometry(3, 4, 12, 10, 6, 2, 2, [2, 2], [0, 0], [1, 1], 1)],
   ['2x2 stride 2, odd input', convGeometry(2, 3, 7, 9, 5, 2, 2, [2, 2], [0, 0], [1, 1], 1)],
+  // A transposed convolution with output padding (allowed below max(stride, dilation)) leaves the
+  // output one row and column short of what the window gives.
+  ['dilation 3, output cut short by output padding', { ...convGeometry(2, 3, 7, 8, 4, 2, 2, [1, 1], [2, 2], [3, 3], 1), outH: 6, outW: 7 }],
   // Long rows: the column matrix of one row exceeds a block, so each row is its own block.
   ['3x3 same, 64 channels, 240 wide', convGeometry(2, 64, 3, 240, 4, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['empty batch', convGeometry(0, 3, 5, 5, 2, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
