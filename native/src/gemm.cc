@@ -22,8 +22,9 @@
 namespace pg {
 namespace {
 
-// C[MR×NR] (+)= Ap[KC×MR]ᵀ·Bp[KC×NR]: Ap holds MR values per k, Bp NR values per k (64-byte aligned).
-using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate);
+// C[MR×NR] (+)= Ap[KC×MR]ᵀ·B[KC×NR]: Ap holds MR values per k; B's rows of NR values are ldb apart
+// (NR in a packed panel, B's own row stride when it is read in place).
+using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate);
 
 struct Kernel {
   int mr, nr;
@@ -33,13 +34,13 @@ struct Kernel {
 // Portable: plain loops over a small tile that the compiler vectorises for the build's target (SSE2
 // on x86-64, NEON on ARM).
 constexpr int kPortableMR = 4, kPortableNR = 16;
-void kernelPortable(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+void kernelPortable(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
   float acc[kPortableMR][kPortableNR] = {};
   for (int64_t k = 0; k < kc; k++) {
     for (int i = 0; i < kPortableMR; i++)
       for (int j = 0; j < kPortableNR; j++) acc[i][j] += Ap[i] * Bp[j];
     Ap += kPortableMR;
-    Bp += kPortableNR;
+    Bp += ldb;
   }
   for (int i = 0; i < kPortableMR; i++)
     for (int j = 0; j < kPortableNR; j++) C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];
@@ -49,7 +50,7 @@ void kernelPortable(int64_t kc, const float* Ap, const float* Bp, float* C, int6
 // AVX2 + FMA: MR×(8·NV) tiles (6×16 by default), MR·NV ymm accumulators, NV B vectors and a
 // broadcast of A per step.
 template <int MR, int NV>
-PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
   __m256 c[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -58,7 +59,7 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, flo
   for (int64_t k = 0; k < kc; k++) {
     __m256 b[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) b[v] = _mm256_load_ps(Bp + 8 * v);
+    for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(Bp + 8 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
       __m256 a = _mm256_broadcast_ss(Ap + i);
@@ -66,7 +67,7 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, flo
       for (int v = 0; v < NV; v++) c[i][v] = _mm256_fmadd_ps(a, b[v], c[i][v]);
     }
     Ap += MR;
-    Bp += 8 * NV;
+    Bp += ldb;
   }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -80,7 +81,7 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, flo
 // AVX-512: MR×(16·NV) tiles (14×32 by default), MR·NV zmm accumulators, NV B vectors and a
 // broadcast of A per step.
 template <int MR, int NV>
-PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
   __m512 c[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) {
@@ -93,8 +94,8 @@ PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp,
   for (int64_t k = 0; k < kc; k++) {
     __m512 b[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(Bp + 16 * v);
-    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * 16 * NV), _MM_HINT_T0);
+    for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(Bp + 16 * v);
+    _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * ldb), _MM_HINT_T0);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
       __m512 a = _mm512_set1_ps(Ap[i]);
@@ -102,7 +103,7 @@ PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp,
       for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
     Ap += MR;
-    Bp += 16 * NV;
+    Bp += ldb;
   }
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++)
@@ -216,23 +217,33 @@ void packB(const Kernel& kn, const float* B, int64_t brs, int64_t bcs, int64_t N
   }
 }
 
-// C tiles of rows [i0, i0+mc) (packed in Ap) × panels [p0, p1) of the packed block Bp.
+// Where each NR-column panel of a KC-deep block of B is read from: its packed copy, or in place
+// (full panels of a B with contiguous rows, when few row tiles would reuse a copy).
+struct PanelSource {
+  const float* packed;  // panel p at packed + p·NR·kc
+  const float* inPlace;  // B at the block's first row and column, or null: every panel is packed
+  int64_t brs;
+};
+
+// C tiles of rows [i0, i0+mc) (packed in Ap) × panels [p0, p1) of the block.
 void macroKernel(const Kernel& kn, int64_t M, int64_t N, int64_t i0, int64_t mc, int64_t j0, int64_t p0,
-                 int64_t p1, int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, bool accumulate) {
+                 int64_t p1, int64_t kc, const float* Ap, const PanelSource& src, float* C, int64_t ldc, bool accumulate) {
   const int mr = kn.mr, nr = kn.nr;
   alignas(64) float edge[16 * 64];
   for (int64_t p = p0; p < p1; p++) {
     int64_t j = j0 + p * nr;
     int64_t cols = std::min<int64_t>(nr, N - j);
-    const float* panel = Bp + p * nr * kc;
+    const bool inPlace = src.inPlace != nullptr && cols == nr;
+    const float* panel = inPlace ? src.inPlace + p * nr : src.packed + p * nr * kc;
+    const int64_t ldb = inPlace ? src.brs : nr;
     for (int64_t s = 0; s < mc; s += mr) {
       int64_t i = i0 + s;
       int64_t rows = std::min<int64_t>(mr, M - i);
       float* c = C + i * ldc + j;
       if (rows == mr && cols == nr) {
-        kn.fn(kc, Ap + s * kc, panel, c, ldc, accumulate);
+        kn.fn(kc, Ap + s * kc, panel, ldb, c, ldc, accumulate);
       } else {  // partial tile: compute in full into a buffer, then add (or copy) the valid part
-        kn.fn(kc, Ap + s * kc, panel, edge, nr, false);
+        kn.fn(kc, Ap + s * kc, panel, ldb, edge, nr, false);
         for (int64_t r = 0; r < rows; r++)
           for (int64_t q = 0; q < cols; q++)
             c[r * ldc + q] = accumulate ? c[r * ldc + q] + edge[r * nr + q] : edge[r * nr + q];
@@ -263,6 +274,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   const int64_t tilesPerBlock = std::clamp<int64_t>(ceilDiv(rowTiles, 4 * threads), 1, mcMax / mr);
   const int64_t rowBlocks = ceilDiv(rowTiles, tilesPerBlock);
   const int64_t colGroups = rowBlocks >= 2 * threads ? 1 : ceilDiv(4 * threads, rowBlocks);
+  // With one or two row tiles a packed copy of B would be read once or twice: cheaper to read B
+  // where it is when its rows are contiguous (the last, partial panel is still packed, zero-padded).
+  const bool bInPlace = bcs == 1 && rowTiles <= 2;
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
@@ -272,16 +286,21 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
       const int64_t kc = std::min(KC, K - pc);
       const bool acc = accumulate || pc > 0;
       float* Bp = scratchB.get(static_cast<size_t>(panels * nr * kc));
-      const int64_t packTasks = std::min(threads, panels);
-      parallel_for(packTasks, [&](int64_t t) {
-        packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
-      });
+      const PanelSource src{Bp, bInPlace ? B + pc * brs + jc : nullptr, brs};
+      if (bInPlace) {
+        if (nc % nr != 0) packB(kn, B, brs, bcs, N, jc, pc, kc, panels - 1, panels, Bp);
+      } else {
+        const int64_t packTasks = std::min(threads, panels);
+        parallel_for(packTasks, [&](int64_t t) {
+          packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
+        });
+      }
       parallel_for(rowBlocks * groups, [&](int64_t t) {
         const int64_t rb = t / groups, g = t % groups;
         const int64_t i0 = rb * tilesPerBlock * mr, mc = std::min(tilesPerBlock * mr, M - i0);
         float* Ap = scratchA.get(static_cast<size_t>(tilesPerBlock * mr * kc));
         packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
-        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, Ap, Bp, C, ldc, acc);
+        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, Ap, src, C, ldc, acc);
       });
     }
   }
