@@ -79,3 +79,23 @@ test('the blocked GEMM equals the textbook triple loop, edges and block boundari
     assert.deepEqual([...c.subarray(0, 3)], [99, 99, 99], 'writes stay inside C');
   }
 });
+
+test("the reference tanh (from expm1) is within 3 ulp of Math.tanh and exact at its edges", () => {
+  const tanh = (x: number): number => {
+    const out = new Float64Array(1);
+    jsBackend.kernels.unary('tanh', Float64Array.of(x), out, 0, 0);
+    return out[0];
+  };
+  const g = new Generator(3);
+  for (let i = 0; i < 20000; i++) {
+    const x = g.normal() * 10 ** (g.random() * 6 - 4);
+    const want = Math.tanh(x);
+    assert.ok(Math.abs(tanh(x) - want) <= 3 * Number.EPSILON * Math.abs(want), `tanh(${x}) = ${tanh(x)}, Math.tanh gives ${want}`);
+  }
+  assert.ok(Object.is(tanh(-0), -0) && Object.is(tanh(0), 0));
+  assert.equal(tanh(Infinity), 1);
+  assert.equal(tanh(-Infinity), -1);
+  assert.equal(tanh(21), 1);
+  assert.equal(tanh(-800), -1);
+  assert.ok(Number.isNaN(tanh(NaN)));
+});

@@ -6,7 +6,7 @@
 import type { TypedArray } from '../../dtype.js';
 import { unaryFns } from './elementwise.js';
 
-const sigmoid = unaryFns.sigmoid as (x: number) => number;
+const sigmoid = unaryFns.sigmoid as (x: number) => number, tanh = unaryFns.tanh as (x: number) => number;
 
 export function lstmCell(xw: TypedArray, hw: TypedArray | null, bias: TypedArray | null, c: TypedArray | null,
   B: number, H: number, gates: TypedArray, hOut: TypedArray, cOut: TypedArray): void {
@@ -15,11 +15,11 @@ export function lstmCell(xw: TypedArray, hw: TypedArray | null, bias: TypedArray
     const row = r * G;
     for (let j = 0; j < G; j++) gates[row + j] = xw[row + j] + (hw ? hw[row + j] : 0) + (bias ? bias[j] : 0);
     for (let j = 0, k = row, q = r * H; j < H; j++, k++, q++) {
-      const i = sigmoid(gates[k]), f = sigmoid(gates[k + H]), g = Math.tanh(gates[k + 2 * H]), o = sigmoid(gates[k + 3 * H]);
+      const i = sigmoid(gates[k]), f = sigmoid(gates[k + H]), g = tanh(gates[k + 2 * H]), o = sigmoid(gates[k + 3 * H]);
       gates[k] = i; gates[k + H] = f; gates[k + 2 * H] = g; gates[k + 3 * H] = o;
       // Read back from the arrays, so that float32 steps round where the composed ops round.
       cOut[q] = gates[k] * gates[k + 2 * H] + (c ? gates[k + H] * c[q] : 0);
-      hOut[q] = gates[k + 3 * H] * Math.tanh(cOut[q]);
+      hOut[q] = gates[k + 3 * H] * tanh(cOut[q]);
     }
   }
 }
