@@ -47,7 +47,9 @@ test('the kernel table runs float32 convolutions, pooling and batch norm on the 
   k.conv2d(x, w, null, viaTable, conv); a.conv2d!(x, w, null, viaAddon, conv); jsBackend.kernels.conv2d(x, w, null, viaJs, conv);
   assert.deepEqual(viaTable, viaAddon);
   assert.notDeepEqual(viaTable, viaJs, 'float32 sums in another order than the reference give other bits somewhere');
-  // Pooling is bit-exact with the reference, so the addon shows itself by refusing what the reference would write out of bounds.
+  // Pooling and the fused chain are bit-exact with the composed kernels, so the addon shows itself by
+  // refusing what the reference would write out of bounds.
+  assert.throws(() => k.conv2dFused(x, w, null, new Float32Array(5), conv, true, null), /pixelgrad native conv2dFused: 'out' has 5 elements/);
   const argmax = new Int32Array(2 * 3 * 2 * 3).fill(24);
   assert.throws(() => k.maxPool2dBackward(floats(g, argmax.length), argmax, new Float32Array(2 * 3 * 4 * 6), pool),
     /pixelgrad native maxPool2dBackward: 'argmax' holds 24 at 0, outside the input plane \[H=4, W=6\]/);
@@ -74,6 +76,14 @@ test('bad arguments are refused with the op, the argument and the shapes', () =>
   assert.throws(() => a.conv2d!(x, w, null, out, { ...conv, padW: -1 }), /conv2d: 'geometry.padW' must be an integer in \[0, 2\^31\)/);
   assert.throws(() => a.conv2d!(x, w, null, out, { ...conv, padW: undefined } as unknown as ConvGeometry), /'geometry.padW' must be an integer/);
   assert.throws(() => a.conv2d!(Float64Array.from(x) as unknown as Float32Array, w, null, out, conv), /conv2d: argument 'x' must be a Float32Array/);
+  const pooled: PoolGeometry = { ...pool, channels: 4, inH: 4, inW: 5, outH: 2, outW: 2 };
+  assert.throws(() => a.conv2dFused!(x, w, null, new Float32Array(32), conv, true, { ...pooled, channels: 3 }),
+    /conv2dFused: the pool's input \[N=2, C=3, H=4, W=5\] must be the convolution's output \[N=2, C=4, H=4, W=5\]/);
+  assert.throws(() => a.conv2dFused!(x, w, null, new Float32Array(30), conv, false, pooled),
+    /conv2dFused: 'out' has 30 elements, but the pooled output \[N=2, C=4, H=2, W=2\] needs 32/);
+  assert.throws(() => a.conv2dFused!(x, w, null, new Float32Array(32), conv, false, { ...pooled, strideW: 0 }),
+    /conv2dFused: kernel, stride and dilation must be at least 1/);
+  assert.throws(() => a.conv2dFused!(x, w, null, new Float32Array(32), conv, false, { ...pooled, kH: -1 }), /'pool.kH' must be an integer/);
   assert.throws(() => a.maxPool2d!(floats(g, 144), new Float32Array(36), new Int32Array(35), pool),
     /maxPool2d: 'argmax' has 35 elements, but the output \[N=2, C=3, H=2, W=3\] needs 36/);
   assert.throws(() => a.maxPool2dBackward!(floats(g, 36), new Int32Array(36).fill(-1), new Float32Array(144), pool), /'argmax' holds -1 at 0/);

@@ -111,9 +111,10 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
   }
 }
 
-// The calling thread's buffer number `slot` (0 or 1), at least n floats; reused across calls.
+// The calling thread's buffer number `slot` (0, 1 or 2), at least n floats; reused across calls.
+// Slots 0 and 1 belong to the kernels below; conv2d_fused keeps its convolution output in slot 2.
 float* scratch(int64_t n, int slot = 0) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[3];
   std::vector<float>& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(n);
   return b.data();
@@ -455,6 +456,26 @@ void conv2d(const float* x, const float* w, const float* bias, float* out, const
   });
 }
 
+void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool) {
+  ConvGeo one = g;
+  one.batch = 1;
+  PoolGeo onePool = pool ? *pool : PoolGeo{};
+  onePool.batch = 1;
+  const int64_t convSize = g.outC * g.outH * g.outW, poolSize = pool ? g.outC * pool->outH * pool->outW : 0;
+  // Image by image, so that the convolution's output is still in cache for the ReLU and the pooling.
+  each_image(g.batch, [&](int64_t n) {
+    float* y = pool ? scratch(convSize, 2) : out + n * convSize;
+    conv2d(x + n * g.inC * g.inH * g.inW, w, bias, y, one);
+    if (relu)
+      for (int64_t i = 0; i < convSize; i++) y[i] = y[i] < 0 ? 0.0f : y[i];
+    if (pool) {
+      thread_local std::vector<int32_t> argmax;
+      if (static_cast<int64_t>(argmax.size()) < poolSize) argmax.resize(poolSize);
+      max_pool2d(y, out + n * poolSize, argmax.data(), onePool);
+    }
+  });
+}
+
 void conv2d_backward_input(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
 #if PG_X86
   if (direct_backward(g)) return conv2d_backward_input_direct(gOut, w, gx, g);
@@ -651,7 +672,31 @@ napi_value Conv2dBackwardWeight(Args& a) {
   return nullptr;
 }
 
+// conv2dFused(x, w, bias | null, out, geometry, relu, pool | null)
+napi_value Conv2dFused(Args& a) {
+  const ConvGeo g = conv_geometry(a, 4);
+  const bool relu = a.boolean(5, "relu");
+  napi_valuetype type = napi_undefined;
+  if (a.size() > 6) napi_typeof(a.env(), a.raw(6), &type);
+  const bool pooled = type != napi_null && type != napi_undefined;
+  const PoolGeo p = pooled ? pool_geometry(a, 6, "pool") : PoolGeo{};
+  if (pooled && (p.batch != g.batch || p.channels != g.outC || p.inH != g.outH || p.inW != g.outW))
+    throw Error("the pool's input " + dims({{"N", p.batch}, {"C", p.channels}, {"H", p.inH}, {"W", p.inW}}) +
+                " must be the convolution's output " + dims({{"N", g.batch}, {"C", g.outC}, {"H", g.outH}, {"W", g.outW}}));
+  const F32 x = a.f32(0, "x"), w = a.f32(1, "w"), bias = a.f32OrNull(2, "bias"), out = a.f32(3, "out");
+  check_length("x", x.length, input_size(g), input_shape(g));
+  check_length("w", w.length, weight_size(g), weight_shape(g));
+  if (bias.data) check_length("bias", bias.length, g.outC, dims({{"outChannels", g.outC}}));
+  if (pooled)
+    check_length("out", out.length, product({g.batch, g.outC, p.outH, p.outW}),
+                 "the pooled output " + dims({{"N", g.batch}, {"C", g.outC}, {"H", p.outH}, {"W", p.outW}}));
+  else check_length("out", out.length, output_size(g), output_shape(g));
+  conv2d_fused(x.data, w.data, bias.data, out.data, g, relu, pooled ? &p : nullptr);
+  return nullptr;
+}
+
 PG_EXPORT("conv2d", Conv2d);
+PG_EXPORT("conv2dFused", Conv2dFused);
 PG_EXPORT("conv2dBackwardInput", Conv2dBackwardInput);
 PG_EXPORT("conv2dBackwardWeight", Conv2dBackwardWeight);
 

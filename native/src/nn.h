@@ -24,6 +24,9 @@ struct PoolGeo {
 };
 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g);
+// out = maxPool(relu(conv2d(x, w) + bias)): the ReLU when `relu`, the pooling (over the convolution's
+// output, argmax not kept) when `pool` is not null.
+void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool);
 void conv2d_backward_input(const float* gOut, const float* w, float* gx, const ConvGeo& g);
 void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const ConvGeo& g);
 
@@ -57,6 +60,9 @@ void parallel_ranges(int64_t n, int64_t work, Fn&& fn) {
 // Reads a geometry object's integer fields, in order, into `fields`, for the N-API glue. Every field
 // must be an integer in [0, 2^31); `op` and `arg` name the call in errors.
 void read_geometry(const Args& a, size_t i, const char* arg, const char* const* names, int64_t* fields, size_t count);
+
+// The pooling geometry of argument i (named `arg` in errors), checked to be a window.
+PoolGeo pool_geometry(const Args& a, size_t i, const char* arg);
 
 // "[N=2, C=3, H=4, W=5]"-style shape strings for error messages.
 std::string dims(std::initializer_list<std::pair<const char*, int64_t>> named);

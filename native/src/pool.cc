@@ -150,14 +150,11 @@ void avg_pool2d_backward(const float* gOut, float* gx, const PoolGeo& g, bool co
 
 // ---- N-API glue ----
 
-namespace {
-
-// The geometry of argument i, checked to be a pooling window.
-PoolGeo pool_geometry(const Args& a, size_t i) {
+PoolGeo pool_geometry(const Args& a, size_t i, const char* arg) {
   static const char* const names[] = {"batch", "channels", "inH", "inW", "kH", "kW", "strideH",
                                       "strideW", "padH", "padW", "dilationH", "dilationW", "outH", "outW"};
   PoolGeo g;
-  read_geometry(a, i, "geometry", names, &g.batch, 14);
+  read_geometry(a, i, arg, names, &g.batch, 14);
   if (g.kH < 1 || g.kW < 1 || g.strideH < 1 || g.strideW < 1 || g.dilationH < 1 || g.dilationW < 1)
     throw Error("kernel, stride and dilation must be at least 1, got " +
                 dims({{"kH", g.kH}, {"kW", g.kW}, {"strideH", g.strideH}, {"strideW", g.strideW},
@@ -168,6 +165,8 @@ PoolGeo pool_geometry(const Args& a, size_t i) {
   return g;
 }
 
+namespace {
+
 int64_t in_size(const PoolGeo& g) { return product({g.batch, g.channels, g.inH, g.inW}); }
 int64_t out_size(const PoolGeo& g) { return product({g.batch, g.channels, g.outH, g.outW}); }
 std::string in_shape(const PoolGeo& g) { return "the input " + dims({{"N", g.batch}, {"C", g.channels}, {"H", g.inH}, {"W", g.inW}}); }
@@ -175,7 +174,7 @@ std::string out_shape(const PoolGeo& g) { return "the output " + dims({{"N", g.b
 
 // maxPool2d(x, out, argmax, geometry)
 napi_value MaxPool2d(Args& a) {
-  const PoolGeo g = pool_geometry(a, 3);
+  const PoolGeo g = pool_geometry(a, 3, "geometry");
   const F32 x = a.f32(0, "x"), out = a.f32(1, "out");
   const I32 argmax = a.i32(2, "argmax");
   check_length("x", x.length, in_size(g), in_shape(g));
@@ -187,7 +186,7 @@ napi_value MaxPool2d(Args& a) {
 
 // maxPool2dBackward(gOut, argmax, gx, geometry)
 napi_value MaxPool2dBackward(Args& a) {
-  const PoolGeo g = pool_geometry(a, 3);
+  const PoolGeo g = pool_geometry(a, 3, "geometry");
   const F32 gOut = a.f32(0, "gOut"), gx = a.f32(2, "gx");
   const I32 argmax = a.i32(1, "argmax");
   check_length("gOut", gOut.length, out_size(g), out_shape(g));
@@ -206,7 +205,7 @@ napi_value MaxPool2dBackward(Args& a) {
 
 // avgPool2d(x, out, geometry, countIncludePad, divisor)
 napi_value AvgPool2d(Args& a) {
-  const PoolGeo g = pool_geometry(a, 2);
+  const PoolGeo g = pool_geometry(a, 2, "geometry");
   const F32 x = a.f32(0, "x"), out = a.f32(1, "out");
   check_length("x", x.length, in_size(g), in_shape(g));
   check_length("out", out.length, out_size(g), out_shape(g));
@@ -216,7 +215,7 @@ napi_value AvgPool2d(Args& a) {
 
 // avgPool2dBackward(gOut, gx, geometry, countIncludePad, divisor)
 napi_value AvgPool2dBackward(Args& a) {
-  const PoolGeo g = pool_geometry(a, 2);
+  const PoolGeo g = pool_geometry(a, 2, "geometry");
   const F32 gOut = a.f32(0, "gOut"), gx = a.f32(1, "gx");
   check_length("gOut", gOut.length, out_size(g), out_shape(g));
   check_length("gx", gx.length, in_size(g), in_shape(g));

@@ -132,6 +132,23 @@ function runChecks(native: Kernels): { failures: string[]; digest: string } {
     native.conv2dBackwardWeight(x, gy, gw, c); js.conv2dBackwardWeight(x64, gy64, gw64, c); js.conv2dBackwardWeight(ax, agy, gwm, c);
     withinBound(gw, gw64, gwm, c.batch * c.outH * c.outW, `${name}: conv2dBackwardWeight`);
     [y, y0, gx, gw].forEach(record);
+
+    // The fused inference chain is exactly the composed kernels: convolution with bias, ReLU, max pooling.
+    const relu = (v: Float32Array) => v.map((t) => (t < 0 ? 0 : t));
+    const pools = c.outH >= 2 && c.outW >= 2
+      ? [null, poolGeometry(c.batch, c.outChannels, c.outH, c.outW, 2, 2, [2, 2], [0, 0], [1, 1]),
+        poolGeometry(c.batch, c.outChannels, c.outH, c.outW, 3, 3, [2, 2], [1, 1], [1, 1], true)]
+      : [null];
+    for (const pool of pools) {
+      for (const withRelu of [false, true]) {
+        const z = withRelu ? relu(y) : y;
+        const want = pool ? new Float32Array(c.batch * c.outChannels * pool.outH * pool.outW) : z;
+        if (pool) native.maxPool2d(z, want, new Int32Array(want.length), pool);
+        const got = new Float32Array(want.length);
+        native.conv2dFused(x, w, b, got, c, withRelu, pool);
+        same(got, want, `${name}: conv2dFused relu ${withRelu} pool ${pool ? `${pool.kH}x${pool.kW}` : 'none'}`);
+      }
+    }
   }
 
   for (const [name, p] of POOL_CASES) {

@@ -41,6 +41,7 @@ interface Addon {
   maxPool2dBackward?(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, g: PoolGeometry): void;
   avgPool2d?(x: Float32Array, out: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
   avgPool2dBackward?(gOut: Float32Array, gx: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  conv2dFused?(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, relu: boolean, pool: PoolGeometry | null): void;
   channelSums?(a: Float32Array, aCenter: Float32Array | null, b: Float32Array | null, bCenter: Float32Array | null,
     N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
   channelMix?(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
@@ -197,7 +198,7 @@ function nativeKernels(addon: Addon): Kernels {
   const table: Kernels = { ...js, unary, binary, copyStrided, reduce, matmul };
 
   // The convolution, pooling and batch-norm kernels, where this build of the addon has them.
-  const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
+  const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   if (conv2d && conv2dBackwardInput && conv2dBackwardWeight) {
     table.conv2d = (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
       ? conv2d(x, w, bias as Float32Array | null, out, g) : js.conv2d(x, w, bias, out, g));
@@ -205,6 +206,10 @@ function nativeKernels(addon: Addon): Kernels {
       ? conv2dBackwardInput(gOut, w, gx, g) : js.conv2dBackwardInput(gOut, w, gx, g));
     table.conv2dBackwardWeight = (x, gOut, gw, g) => (isF32(x) && isF32(gOut) && isF32(gw)
       ? conv2dBackwardWeight(x, gOut, gw, g) : js.conv2dBackwardWeight(x, gOut, gw, g));
+  }
+  if (conv2dFused) {
+    table.conv2dFused = (x, w, bias, out, g, relu, pool) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
+      ? conv2dFused(x, w, bias as Float32Array | null, out, g, relu, pool) : js.conv2dFused(x, w, bias, out, g, relu, pool));
   }
   if (maxPool2d && maxPool2dBackward && avgPool2d && avgPool2dBackward) {
     table.maxPool2d = (x, out, argmax, g) => (isF32(x) && isF32(out) ? maxPool2d(x, out, argmax, g) : js.maxPool2d(x, out, argmax, g));
