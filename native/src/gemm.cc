@@ -22,24 +22,34 @@
 namespace pg {
 namespace {
 
-// C[MR×NR] (+)= Ap[KC×MR]ᵀ·B[KC×NR]: Ap holds MR values per k; B's rows of NR values are ldb apart
-// (NR in a packed panel, B's own row stride when it is read in place).
-using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate);
+// C[MR×NR] (+)= A[MR×KC]·B[KC×NR]. A(i, k) is Ap[k·acs + i] (a packed strip: acs = MR; or A in
+// place with its rows adjacent), or, in the RowsApart variant, Ap[i·ars + k] (A in place, row-major).
+// B's rows of NR values are ldb apart (NR in a packed panel, B's own row stride in place).
+using MicroKernel = void (*)(int64_t kc, const float* Ap, int64_t ars, int64_t acs, const float* Bp, int64_t ldb,
+                             float* C, int64_t ldc, bool accumulate);
 
 struct Kernel {
   int mr, nr;
-  MicroKernel fn;
+  MicroKernel fn, fnRowsApart;
 };
+
+// A(i, k) for the kernels, after Ap has moved to column k.
+template <bool RowsApart>
+inline __attribute__((always_inline)) const float* aAt(const float* Ap, int64_t ars, int i) {
+  return RowsApart ? Ap + i * ars : Ap + i;
+}
 
 // Portable: plain loops over a small tile that the compiler vectorises for the build's target (SSE2
 // on x86-64, NEON on ARM).
 constexpr int kPortableMR = 4, kPortableNR = 16;
-void kernelPortable(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+template <bool RowsApart>
+void kernelPortable(int64_t kc, const float* Ap, int64_t ars, int64_t acs, const float* Bp, int64_t ldb, float* C,
+                    int64_t ldc, bool accumulate) {
   float acc[kPortableMR][kPortableNR] = {};
   for (int64_t k = 0; k < kc; k++) {
     for (int i = 0; i < kPortableMR; i++)
-      for (int j = 0; j < kPortableNR; j++) acc[i][j] += Ap[i] * Bp[j];
-    Ap += kPortableMR;
+      for (int j = 0; j < kPortableNR; j++) acc[i][j] += *aAt<RowsApart>(Ap, ars, i) * Bp[j];
+    Ap += acs;
     Bp += ldb;
   }
   for (int i = 0; i < kPortableMR; i++)
@@ -49,8 +59,9 @@ void kernelPortable(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, f
 #if PG_X86
 // AVX2 + FMA: MR×(8·NV) tiles (6×16 by default), MR·NV ymm accumulators, NV B vectors and a
 // broadcast of A per step.
-template <int MR, int NV>
-PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+template <int MR, int NV, bool RowsApart>
+PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, int64_t ars, int64_t acs, const float* Bp, int64_t ldb,
+                               float* C, int64_t ldc, bool accumulate) {
   __m256 c[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
@@ -62,11 +73,11 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, int
     for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(Bp + 8 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      __m256 a = _mm256_broadcast_ss(Ap + i);
+      __m256 a = _mm256_broadcast_ss(aAt<RowsApart>(Ap, ars, i));
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) c[i][v] = _mm256_fmadd_ps(a, b[v], c[i][v]);
     }
-    Ap += MR;
+    Ap += acs;
     Bp += ldb;
   }
 #pragma GCC unroll 16
@@ -80,8 +91,9 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, const float* Bp, int
 
 // AVX-512: MR×(16·NV) tiles (14×32 by default), MR·NV zmm accumulators, NV B vectors and a
 // broadcast of A per step.
-template <int MR, int NV>
-PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+template <int MR, int NV, bool RowsApart>
+PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, int64_t ars, int64_t acs, const float* Bp, int64_t ldb,
+                                   float* C, int64_t ldc, bool accumulate) {
   __m512 c[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; i++) {
@@ -98,11 +110,11 @@ PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, const float* Bp,
     _mm_prefetch(reinterpret_cast<const char*>(Bp + 8 * ldb), _MM_HINT_T0);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
-      __m512 a = _mm512_set1_ps(Ap[i]);
+      __m512 a = _mm512_set1_ps(*aAt<RowsApart>(Ap, ars, i));
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
     }
-    Ap += MR;
+    Ap += acs;
     Bp += ldb;
   }
 #pragma GCC unroll 32
@@ -126,10 +138,13 @@ const KernelSet& kernels() {
   static const KernelSet chosen = []() -> KernelSet {
 #if PG_X86
     if (isa() == Isa::Avx512)
-      return {{{14, 32, kernelAvx512<14, 2>}, {6, 64, kernelAvx512<6, 4>}, {28, 16, kernelAvx512<28, 1>}}, 3};
-    if (isa() == Isa::Avx2) return {{{6, 16, kernelAvx2<6, 2>}, {12, 8, kernelAvx2<12, 1>}}, 2};
+      return {{{14, 32, kernelAvx512<14, 2, false>, kernelAvx512<14, 2, true>},
+               {6, 64, kernelAvx512<6, 4, false>, kernelAvx512<6, 4, true>},
+               {28, 16, kernelAvx512<28, 1, false>, kernelAvx512<28, 1, true>}}, 3};
+    if (isa() == Isa::Avx2)
+      return {{{6, 16, kernelAvx2<6, 2, false>, kernelAvx2<6, 2, true>}, {12, 8, kernelAvx2<12, 1, false>, kernelAvx2<12, 1, true>}}, 2};
 #endif
-    return {{{kPortableMR, kPortableNR, kernelPortable}}, 1};
+    return {{{kPortableMR, kPortableNR, kernelPortable<false>, kernelPortable<true>}}, 1};
   }();
   return chosen;
 }
@@ -225,25 +240,37 @@ struct PanelSource {
   int64_t brs;
 };
 
-// C tiles of rows [i0, i0+mc) (packed in Ap) × panels [p0, p1) of the block.
+// Where each MR-row strip of an MC×KC block of A is read from: its packed copy, or in place (full
+// strips of an A with contiguous rows or columns, when few panels would reuse a copy).
+struct StripSource {
+  const float* packed;   // strip s (its first row's offset in the block) at packed + s·kc; in place: the partial strip at packed
+  const float* inPlace;  // A at the block's first row and column, or null: every strip is packed
+  int64_t ars, acs;
+};
+
+// C tiles of rows [i0, i0+mc) × panels [p0, p1) of the block.
 void macroKernel(const Kernel& kn, int64_t M, int64_t N, int64_t i0, int64_t mc, int64_t j0, int64_t p0,
-                 int64_t p1, int64_t kc, const float* Ap, const PanelSource& src, float* C, int64_t ldc, bool accumulate) {
+                 int64_t p1, int64_t kc, const StripSource& a, const PanelSource& b, float* C, int64_t ldc, bool accumulate) {
   const int mr = kn.mr, nr = kn.nr;
   alignas(64) float edge[16 * 64];
   for (int64_t p = p0; p < p1; p++) {
     int64_t j = j0 + p * nr;
     int64_t cols = std::min<int64_t>(nr, N - j);
-    const bool inPlace = src.inPlace != nullptr && cols == nr;
-    const float* panel = inPlace ? src.inPlace + p * nr : src.packed + p * nr * kc;
-    const int64_t ldb = inPlace ? src.brs : nr;
+    const bool bInPlace = b.inPlace != nullptr && cols == nr;
+    const float* panel = bInPlace ? b.inPlace + p * nr : b.packed + p * nr * kc;
+    const int64_t ldb = bInPlace ? b.brs : nr;
     for (int64_t s = 0; s < mc; s += mr) {
       int64_t i = i0 + s;
       int64_t rows = std::min<int64_t>(mr, M - i);
+      const bool aInPlace = a.inPlace != nullptr && rows == mr;
+      MicroKernel fn = aInPlace && a.acs == 1 ? kn.fnRowsApart : kn.fn;
+      const float* strip = aInPlace ? a.inPlace + s * a.ars : a.inPlace ? a.packed : a.packed + s * kc;
+      const int64_t ars = aInPlace ? a.ars : 1, acs = aInPlace ? a.acs : mr;
       float* c = C + i * ldc + j;
       if (rows == mr && cols == nr) {
-        kn.fn(kc, Ap + s * kc, panel, ldb, c, ldc, accumulate);
+        fn(kc, strip, ars, acs, panel, ldb, c, ldc, accumulate);
       } else {  // partial tile: compute in full into a buffer, then add (or copy) the valid part
-        kn.fn(kc, Ap + s * kc, panel, ldb, edge, nr, false);
+        fn(kc, strip, ars, acs, panel, ldb, edge, nr, false);
         for (int64_t r = 0; r < rows; r++)
           for (int64_t q = 0; q < cols; q++)
             c[r * ldc + q] = accumulate ? c[r * ldc + q] + edge[r * nr + q] : edge[r * nr + q];
@@ -286,7 +313,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
       const int64_t kc = std::min(KC, K - pc);
       const bool acc = accumulate || pc > 0;
       float* Bp = scratchB.get(static_cast<size_t>(panels * nr * kc));
-      const PanelSource src{Bp, bInPlace ? B + pc * brs + jc : nullptr, brs};
+      const PanelSource src{Bp, bInPlace ? B + pc * brs + jc * bcs : nullptr, brs};
       if (bInPlace) {
         if (nc % nr != 0) packB(kn, B, brs, bcs, N, jc, pc, kc, panels - 1, panels, Bp);
       } else {
@@ -295,12 +322,16 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
           packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
         });
       }
+      // A strip used for one or two panels is read in place when its rows or its columns are contiguous.
+      const bool aInPlace = (acs == 1 || ars == 1) && ceilDiv(panels, groups) <= 2;
       parallel_for(rowBlocks * groups, [&](int64_t t) {
         const int64_t rb = t / groups, g = t % groups;
         const int64_t i0 = rb * tilesPerBlock * mr, mc = std::min(tilesPerBlock * mr, M - i0);
         float* Ap = scratchA.get(static_cast<size_t>(tilesPerBlock * mr * kc));
-        packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
-        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, Ap, src, C, ldc, acc);
+        if (!aInPlace) packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
+        else if (mc % mr != 0) packA(kn, A, ars, acs, M, i0 + mc / mr * mr, mc % mr, pc, kc, Ap);  // the partial strip
+        const StripSource strips{Ap, aInPlace ? A + i0 * ars + pc * acs : nullptr, ars, acs};
+        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, strips, src, C, ldc, acc);
       });
     }
   }
