@@ -131,37 +131,85 @@ function tile4r3(xb: usize, pa: usize, po: usize, pe: usize, out: usize, plane: 
 @inline function kyLast(y: i32, r1: i32, kH: i32, dH: i32): i32 { return y >= r1 ? -1 : min<i32>(kH - 1, (r1 - 1 - y) / dH); }
 
 /**
+ * tileRows4 for the last w ≤ 2 pixels of two rows at once (row y at lanes 0, 1 and row y + 1 at
+ * lanes 2, 3, `xstep` and `ostep` bytes apart in the input and the output), so that narrow
+ * outputs (LeNet's 10×10) waste no half-empty tile per row.
+ */
+@inline function tilePairRows(rows: i32, xb: usize, xstep: usize, pa: usize, po: usize, pe: usize, out: usize, ostep: usize, plane: usize, h: i32, w: i32): void {
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  for (; po < pe; po += 4) {
+    const p = xb + <usize>load<i32>(po);
+    const b = v128.load64_lane(p + xstep, v128.load64_zero(p), 1);
+    c0 = fma4(c0, v128.load32_splat(pa), b);
+    c1 = fma4(c1, v128.load32_splat(pa, 4), b);
+    c2 = fma4(c2, v128.load32_splat(pa, 8), b);
+    if (rows == 4) c3 = fma4(c3, v128.load32_splat(pa, 12), b);
+    pa += 16;
+  }
+  storePair(out, ostep, c0, w);
+  if (h > 1) storePair(out + plane, ostep, c1, w);
+  if (h > 2) storePair(out + 2 * plane, ostep, c2, w);
+  if (rows == 4 && h > 3) storePair(out + 3 * plane, ostep, c3, w);
+}
+
+/** Lanes [0, w) of v at p and lanes [2, 2 + w) at p + ostep, w ≤ 2. */
+@inline function storePair(p: usize, ostep: usize, v: v128, w: i32): void {
+  if (w == 2) { v128.store64_lane(p, v, 0); v128.store64_lane(p + ostep, v, 1); }
+  else { v128.store32_lane(p, v, 0); v128.store32_lane(p + ostep, v, 2); }
+}
+
+function tilePair(xb: usize, xstep: usize, pa: usize, po: usize, pe: usize, out: usize, ostep: usize, plane: usize, h: i32, w: i32): void { tilePairRows(4, xb, xstep, pa, po, pe, out, ostep, plane, h, w); }
+function tilePair3(xb: usize, xstep: usize, pa: usize, po: usize, pe: usize, out: usize, ostep: usize, plane: usize, h: i32, w: i32): void { tilePairRows(3, xb, xstep, pa, po, pe, out, ostep, plane, h, w); }
+
+/** The tiles of one output row of one strip but its last `rest` pixels (rest = oW mod 8 when pairing rows, else 0). */
+@inline function rowTiles(four: bool, xrow: usize, pa: usize, po: usize, pe: usize, o: usize, plane: usize, h: i32, oW: i32, rest: i32): void {
+  let x = 0;
+  for (; x + 8 <= oW - rest; x += 8) {
+    if (four) tile8(xrow + (<usize>x << 2), pa, po, pe, o + (<usize>x << 2), plane, h, 8);
+    else tile8r3(xrow + (<usize>x << 2), pa, po, pe, o + (<usize>x << 2), plane, h, 8);
+  }
+  const r = oW - rest - x, xb = xrow + (<usize>x << 2), ob = o + (<usize>x << 2);
+  if (r > 4) {
+    if (four) tile8(xb, pa, po, pe, ob, plane, h, r);
+    else tile8r3(xb, pa, po, pe, ob, plane, h, r);
+  } else if (r > 0) {
+    if (four) tile4(xb, pa, po, pe, ob, plane, h, r);
+    else tile4r3(xb, pa, po, pe, ob, plane, h, r);
+  }
+}
+
+/**
  * out[o, y, x] = Σ_k wpack[o][k] · xp[off[k] + y·Wp + x] for o < M, y < oH, x < oW. wpack holds
  * strips of four or three output planes (strips4), K × 4 values each; the taps are ordered by ky,
  * rowTaps per ky, and tap ky of row y reads grid row y + ky·dH, zero outside rows [r0, r1): those
- * taps are skipped.
+ * taps are skipped. When a row ends in one or two pixels past its tiles of eight, two rows that
+ * visit the same taps go together and their ends share one tile.
  */
 function directRows(xp: usize, Wp: i32, wpack: usize, M: i32, K: i32, offs: usize, out: usize, oH: i32, oW: i32,
   rowTaps: i32, kH: i32, dH: i32, r0: i32, r1: i32): void {
-  const plane = <usize>(oH * oW) << 2, n4 = strips4(M);
+  const plane = <usize>(oH * oW) << 2, n4 = strips4(M), tail = oW & 7;
+  const xstep = <usize>Wp << 2, ostep = <usize>oW << 2;
   for (let y = 0; y < oH; y++) {
     const k0 = kyFirst(y, r0, dH) * rowTaps, k1 = max<i32>(k0, (kyLast(y, r1, kH, dH) + 1) * rowTaps);
+    const pair = tail > 0 && tail <= 2 && y + 1 < oH && kyFirst(y + 1, r0, dH) * rowTaps == k0
+      && max<i32>(k0, (kyLast(y + 1, r1, kH, dH) + 1) * rowTaps) == k1;
+    const rest = pair ? tail : 0;
     const po = offs + (<usize>k0 << 2), pe = offs + (<usize>k1 << 2);
     const xrow = xp + (<usize>(y * Wp) << 2), orow = out + (<usize>(y * oW) << 2);
     let pa = wpack + (<usize>k0 << 4);
     for (let i = 0, s = 0; s < M; i++, pa += <usize>K << 4) {
       const o = orow + <usize>s * plane, four = i < n4;
       const h = min<i32>(four ? 4 : 3, M - s);
-      let x = 0;
-      for (; x + 8 <= oW; x += 8) {
-        if (four) tile8(xrow + (<usize>x << 2), pa, po, pe, o + (<usize>x << 2), plane, h, 8);
-        else tile8r3(xrow + (<usize>x << 2), pa, po, pe, o + (<usize>x << 2), plane, h, 8);
-      }
-      const rest = oW - x, xb = xrow + (<usize>x << 2), ob = o + (<usize>x << 2);
-      if (rest > 4) {
-        if (four) tile8(xb, pa, po, pe, ob, plane, h, rest);
-        else tile8r3(xb, pa, po, pe, ob, plane, h, rest);
-      } else if (rest > 0) {
-        if (four) tile4(xb, pa, po, pe, ob, plane, h, rest);
-        else tile4r3(xb, pa, po, pe, ob, plane, h, rest);
+      rowTiles(four, xrow, pa, po, pe, o, plane, h, oW, rest);
+      if (pair) {
+        rowTiles(four, xrow + xstep, pa, po, pe, o + ostep, plane, h, oW, rest);
+        const x = oW - rest, xb = xrow + (<usize>x << 2), ob = o + (<usize>x << 2);
+        if (four) tilePair(xb, xstep, pa, po, pe, ob, ostep, plane, h, rest);
+        else tilePair3(xb, xstep, pa, po, pe, ob, ostep, plane, h, rest);
       }
       s += h;
     }
+    if (pair) y++;
   }
 }
 

@@ -177,6 +177,8 @@ function convGeometry(N: number, C: number, H: number, W: number, O: number, kH:
 const CONV_CASES: [string, ConvGeometry][] = [
   ['LeNet conv1', convGeometry(2, 1, 28, 28, 6, 5, 5, [1, 1], [2, 2], [1, 1], 1)],
   ['LeNet conv2', convGeometry(3, 6, 14, 14, 16, 5, 5, [1, 1], [0, 0], [1, 1], 1)],
+  // Rows ending one pixel past their tiles of eight: paired rows share a tile, border rows (other taps) and the odd last row do not.
+  ['rows of 17, odd row count, pad 1', convGeometry(2, 3, 11, 17, 5, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['3x3 same, batch 1, odd sizes', convGeometry(1, 3, 9, 13, 5, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['3x3 stride 2 pad 1, groups 2', convGeometry(2, 4, 9, 11, 6, 3, 3, [2, 2], [1, 1], [1, 1], 2)],
   ['stride (2,1), dilation (1,2)', convGeometry(1, 5, 13, 12, 7, 3, 3, [2, 1], [1, 1], [1, 2], 1)],
