@@ -1,14 +1,17 @@
 // 2-D convolution (NCHW input, OIHW weight, groups, stride, padding, dilation) and its two
-// gradients, as the JS reference computes them. Two ways:
+// gradients, as the JS reference computes them. On AVX-512, direct register tiles with no GEMM
+// packing (at the small channel counts of image models, packing cost more than the arithmetic):
 //
-// - Direct, for stride 1 on AVX-512 (every 3×3 "same" convolution): the image is copied into a
-//   zero-bordered buffer and register tiles read it in place (see the sections below); no column
-//   matrix and no GEMM packing, which at the small channel counts of image models cost more than
-//   the arithmetic.
-// - Otherwise im2col + GEMM per image and group, col2im for the input gradient (which is also the
-//   transposed convolution); 1×1 convolutions with stride 1 and no padding multiply the image
-//   itself. The column matrix is built for a block of output rows at a time so that it stays in the
-//   per-core cache between im2col and the GEMM, and its size stays bounded.
+// - stride 1 (every 3×3 "same" convolution): the image is copied into a zero-bordered buffer and
+//   the tiles read it in place, no column matrix;
+// - any other (strides, 1×1, a transposed convolution's output padding): the tiles run over the
+//   column matrix (im2col) as the planes of a 1×1 convolution; for the 2×2 stride-2 up-convolution
+//   of a U-Net the column matrix is the image rearranged, no larger.
+//
+// On AVX2 and portable builds: im2col + GEMM per image and group, col2im for the input gradient
+// (which is also the transposed convolution); 1×1 convolutions with stride 1 and no padding multiply
+// the image itself. The column matrix is built for a block of output rows at a time so that it stays
+// in the per-core cache between im2col and the GEMM, and its size stays bounded.
 //
 // Threads: forward and input gradient split the batch (each image written by one task); when the
 // batch is smaller than the pool, images run one after another with the work inside each image
@@ -82,6 +85,7 @@ void im2col(const float* x, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t o
           const float* row = plane + iy * W + s.off;
           std::fill(dst, dst + s.lo, 0.0f);
           if (g.strideW == 1) std::memcpy(dst + s.lo, row + s.lo, (s.hi - s.lo) * sizeof(float));
+          else if (g.strideW == 2) for (int64_t ox = s.lo; ox < s.hi; ox++) dst[ox] = row[2 * ox];  // vectorised as a constant stride
           else for (int64_t ox = s.lo; ox < s.hi; ox++) dst[ox] = row[ox * g.strideW];
           std::fill(dst + s.hi, dst + oW, 0.0f);
         }
@@ -104,6 +108,7 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
           if (iy < 0 || iy >= H) continue;
           float* row = plane + iy * W + s.off;
           if (g.strideW == 1) for (int64_t ox = s.lo; ox < s.hi; ox++) row[ox] += src[ox];
+          else if (g.strideW == 2) for (int64_t ox = s.lo; ox < s.hi; ox++) row[2 * ox] += src[ox];
           else for (int64_t ox = s.lo; ox < s.hi; ox++) row[ox * g.strideW] += src[ox];
         }
       }
@@ -233,51 +238,52 @@ int64_t segment_groups(const DirectPlan& d) {
   return (segs + kTileSegs - 1) / kTileSegs;
 }
 
-// The plan of a direct convolution of `planes` padded planes into `channels` planes of oH×oW: taps
-// (plane, ky, kx) in that order, weight(channel, plane, ky, kx) the weight of each.
+// The plan of a direct convolution of `planes` planes (ps floats apart, rows Wp wide) into
+// `channels` planes of oH×oW: taps (plane, ky, kx) in that order, weight(channel, plane, ky, kx) the
+// weight of each.
 template <class Weight>
-DirectPlan make_plan(const Padded& pad, int64_t planes, const ConvGeo& g, int64_t channels, int64_t oH, int64_t oW, Weight&& weight) {
-  DirectPlan d{planes * g.kH * g.kW, channels, oH, oW, pad.Wp, std::vector<int32_t>(planes * g.kH * g.kW), {}};
+DirectPlan make_plan(int64_t ps, int64_t Wp, int64_t planes, int64_t kH, int64_t kW, int64_t dH, int64_t dW, int64_t channels,
+                     int64_t oH, int64_t oW, Weight&& weight) {
+  DirectPlan d{planes * kH * kW, channels, oH, oW, Wp, std::vector<int32_t>(planes * kH * kW), {}};
   d.wpack.assign((channels + kTileRows - 1) / kTileRows * kTileRows * d.K, 0.0f);
   int64_t k = 0;
   for (int64_t c = 0; c < planes; c++)
-    for (int64_t ky = 0; ky < g.kH; ky++)
-      for (int64_t kx = 0; kx < g.kW; kx++, k++) {
-        d.off[k] = static_cast<int32_t>(c * pad.ps + ky * g.dilationH * pad.Wp + kx * g.dilationW);
+    for (int64_t ky = 0; ky < kH; ky++)
+      for (int64_t kx = 0; kx < kW; kx++, k++) {
+        d.off[k] = static_cast<int32_t>(c * ps + ky * dH * Wp + kx * dW);
         for (int64_t ch = 0; ch < channels; ch++) d.wpack[(ch / kTileRows * d.K + k) * kTileRows + ch % kTileRows] = weight(ch, c, ky, kx);
       }
   return d;
 }
 
-// dst[N, groups·channels, oH, oW] from src[N, groups·planes, H, W], one plan per group, with the
-// planes padded by (pH, pW). Images are split across threads, or, for a batch smaller than the
-// pool, the segments of each image.
-void run_direct(const float* src, int64_t H, int64_t W, int64_t pH, int64_t pW, const std::vector<DirectPlan>& plans,
-                int64_t planes, const float* bias, float* dst, int64_t batch) {
-  const Padded pad(H, W, pH, pW);
-  const DirectPlan& d0 = plans[0];
-  const int64_t groups = static_cast<int64_t>(plans.size()), channels = d0.channels, plane = d0.oH * d0.oW;
-  const int64_t groupsOfSegs = segment_groups(d0);
-  auto fill = [&](int64_t n, int64_t grp, float* xp) { pad.fill(src + (n * groups + grp) * planes * H * W, planes, H, W, pH, pW, xp); };
-  auto out = [&](int64_t n, int64_t grp) { return dst + (n * groups + grp) * channels * plane; };
+// For every image n and group: prepare(n, grp, buf) fills a buffer of `bufFloats` with the planes the
+// group's plan reads, direct_conv writes out(n, grp, buf), then finish(n, grp, out) runs. Images are
+// split across threads, or, for a batch smaller than the pool, the segments of each image.
+template <class Prepare, class Out, class Finish>
+void run_direct(int64_t batch, const std::vector<DirectPlan>& plans, int64_t bufFloats, const float* bias, Prepare&& prepare,
+                Out&& out, Finish&& finish) {
+  const int64_t groups = static_cast<int64_t>(plans.size()), channels = plans[0].channels;
+  const int64_t groupsOfSegs = segment_groups(plans[0]), work = plans[0].K * channels * plans[0].oH * plans[0].oW;
   auto groupBias = [&](int64_t grp) { return bias ? bias + grp * channels : nullptr; };
   if (batch >= num_threads()) {
     parallel_for(batch, [&](int64_t n) {
-      float* xp = scratch(pad.floats(planes));
+      float* buf = scratch(bufFloats);
       for (int64_t grp = 0; grp < groups; grp++) {
-        fill(n, grp, xp);
-        direct_conv(xp, plans[grp], groupBias(grp), out(n, grp), 0, groupsOfSegs);
+        prepare(n, grp, buf);
+        float* o = out(n, grp);
+        direct_conv(buf, plans[grp], groupBias(grp), o, 0, groupsOfSegs);
+        finish(n, grp, o);
       }
     });
     return;
   }
-  float* xp = scratch(pad.floats(planes));  // the caller's, read by every task
+  float* buf = scratch(bufFloats);  // the caller's, read by every task
   for (int64_t n = 0; n < batch; n++) {
     for (int64_t grp = 0; grp < groups; grp++) {
-      fill(n, grp, xp);
-      parallel_ranges(groupsOfSegs, d0.K * channels * plane, [&](int64_t g0, int64_t g1) {
-        direct_conv(xp, plans[grp], groupBias(grp), out(n, grp), g0, g1);
-      });
+      prepare(n, grp, buf);
+      float* o = out(n, grp);
+      parallel_ranges(groupsOfSegs, work, [&](int64_t g0, int64_t g1) { direct_conv(buf, plans[grp], groupBias(grp), o, g0, g1); });
+      finish(n, grp, o);
     }
   }
 }
@@ -351,13 +357,6 @@ void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, co
   }
 }
 
-// dst[Kp, ogp] += this image's gwᵀ, from its padded planes xp and its transposed output gradient gT.
-void direct_weight(const ConvGeo& g, const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp,
-                   float* dst) {
-  if (g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off, K, Wp, gT, ogp, g.outH, g.outW, dst);
-  else weight_tiles<1>(xp, off, K, Wp, gT, ogp, g.outH, g.outW, dst);
-}
-
 // gT[P, ogp] = gs[og, P]ᵀ with zero columns past og, in blocks of pixels that stay in L1 (a row at a
 // time would read og streams a plane apart).
 void transpose_padded(const float* gs, int64_t og, int64_t P, int64_t ogp, float* gT) {
@@ -398,11 +397,13 @@ void conv2d_direct(const float* x, const float* w, const float* bias, float* out
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(pad, s.cg, g, s.og, g.outH, g.outW, [&](int64_t o, int64_t c, int64_t ky, int64_t kx) {
-      return wg[((o * s.cg + c) * g.kH + ky) * g.kW + kx];
-    }));
+    plans.push_back(make_plan(pad.ps, pad.Wp, s.cg, g.kH, g.kW, g.dilationH, g.dilationW, s.og, g.outH, g.outW,
+                              [&](int64_t o, int64_t c, int64_t ky, int64_t kx) { return wg[((o * s.cg + c) * g.kH + ky) * g.kW + kx]; }));
   }
-  run_direct(x, g.inH, g.inW, g.padH, g.padW, plans, s.cg, bias, out, g.batch);
+  run_direct(
+      g.batch, plans, pad.floats(s.cg), bias,
+      [&](int64_t n, int64_t grp, float* xp) { pad.fill(x + (n * g.inC + grp * s.cg) * s.inPlane, s.cg, g.inH, g.inW, g.padH, g.padW, xp); },
+      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; }, [](int64_t, int64_t, float*) {});
 }
 
 // gx[c, y, x] = Σ W[o, c, kH−1−ky, kW−1−kx] · gp[o, y + ky·dH, x + kx·dW] over the output gradient gp
@@ -414,11 +415,63 @@ void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, 
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(pad, s.og, g, s.cg, g.inH, g.inW, [&](int64_t c, int64_t o, int64_t ky, int64_t kx) {
-      return wg[((o * s.cg + c) * g.kH + (g.kH - 1 - ky)) * g.kW + (g.kW - 1 - kx)];
-    }));
+    plans.push_back(make_plan(pad.ps, pad.Wp, s.og, g.kH, g.kW, g.dilationH, g.dilationW, s.cg, g.inH, g.inW,
+                              [&](int64_t c, int64_t o, int64_t ky, int64_t kx) {
+                                return wg[((o * s.cg + c) * g.kH + (g.kH - 1 - ky)) * g.kW + (g.kW - 1 - kx)];
+                              }));
   }
-  run_direct(gOut, g.outH, g.outW, qH, qW, plans, s.og, nullptr, gx, g.batch);
+  run_direct(
+      g.batch, plans, pad.floats(s.og), nullptr,
+      [&](int64_t n, int64_t grp, float* gp) { pad.fill(gOut + (n * g.outC + grp * s.og) * s.P, s.og, g.outH, g.outW, qH, qW, gp); },
+      [&](int64_t n, int64_t grp) { return gx + (n * g.inC + grp * s.cg) * s.inPlane; }, [](int64_t, int64_t, float*) {});
+}
+
+// ---- The other convolutions on AVX-512: the column matrix as the planes of a 1×1 direct convolution ----
+//
+// With a stride (the 2×2 stride-2 of a U-Net's up-convolution, where the column matrix is the image
+// rearranged, no larger), or an output cut short by output padding: im2col, then the direct tiles
+// over its K rows as K planes of outH×outW; the input gradient runs them over the output gradient
+// into the column matrix and adds it back with col2im. No GEMM packing.
+
+bool column_direct(const ConvGeo& g) {
+  const Sizes s(g);
+  return isa() == Isa::Avx512 && s.K * s.P + 2 * kLanes < (int64_t{1} << 31) && s.og * s.P + 2 * kLanes < (int64_t{1} << 31);
+}
+
+// The column matrix of one image and group with a vector of zeros after it, for the tiles' masked lanes.
+void column_planes(const float* xs, const Sizes& s, const ConvGeo& g, float* col) {
+  im2col(xs, s.cg, g, 0, g.outH, col);
+  std::fill(col + s.K * s.P, col + s.K * s.P + 2 * kLanes, 0.0f);
+}
+
+void conv2d_column_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
+  const Sizes s(g);
+  std::vector<DirectPlan> plans;
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    const float* wg = w + grp * s.og * s.K;
+    plans.push_back(make_plan(s.P, g.outW, s.K, 1, 1, 1, 1, s.og, g.outH, g.outW,
+                              [&](int64_t o, int64_t k, int64_t, int64_t) { return wg[o * s.K + k]; }));
+  }
+  run_direct(
+      g.batch, plans, s.K * s.P + 2 * kLanes, bias,
+      [&](int64_t n, int64_t grp, float* col) { column_planes(x + (n * g.inC + grp * s.cg) * s.inPlane, s, g, col); },
+      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; }, [](int64_t, int64_t, float*) {});
+}
+
+void conv2d_backward_input_column_direct(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
+  const Sizes s(g);
+  const Padded copy(g.outH, g.outW, 0, 0);
+  std::vector<DirectPlan> plans;
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    const float* wg = w + grp * s.og * s.K;
+    plans.push_back(make_plan(s.P, g.outW, s.og, 1, 1, 1, 1, s.K, g.outH, g.outW,
+                              [&](int64_t k, int64_t o, int64_t, int64_t) { return wg[o * s.K + k]; }));
+  }
+  run_direct(
+      g.batch, plans, copy.floats(s.og), nullptr,
+      [&](int64_t n, int64_t grp, float* gp) { copy.fill(gOut + (n * g.outC + grp * s.og) * s.P, s.og, g.outH, g.outW, 0, 0, gp); },
+      [&](int64_t, int64_t) { return scratch(s.K * s.P, 1); },
+      [&](int64_t n, int64_t grp, float* col) { col2im(col, s.cg, g, 0, g.outH, gx + (n * g.inC + grp * s.cg) * s.inPlane); });
 }
 #endif
 
@@ -427,6 +480,7 @@ void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
 #if PG_X86
   if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g);
+  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g);
 #endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
@@ -479,6 +533,7 @@ void conv2d_fused(const float* x, const float* w, const float* bias, float* out,
 void conv2d_backward_input(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
 #if PG_X86
   if (direct_backward(g)) return conv2d_backward_input_direct(gOut, w, gx, g);
+  if (column_direct(g)) return conv2d_backward_input_column_direct(gOut, w, gx, g);
 #endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
@@ -509,15 +564,17 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   std::vector<float> partials(slices * size, 0.0f);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
 #if PG_X86
-  const bool direct = direct_weight_ok(g);
+  // The direct tiles read the padded image (stride 1) or else the column matrix as K planes.
+  const bool direct = direct_weight_ok(g), columns = !direct && column_direct(g);
 #else
-  const bool direct = false;
+  const bool direct = false, columns = false;
 #endif
   // The direct tiles' taps in the weight's order (c, ky, kx); the padding taps read tap 0 and land in rows past K.
-  std::vector<int32_t> off(direct ? Kp : 0, 0);
+  std::vector<int32_t> off(direct || columns ? Kp : 0, 0);
   for (int64_t c = 0, k = 0; direct && c < s.cg; c++)
     for (int64_t ky = 0; ky < g.kH; ky++)
       for (int64_t kx = 0; kx < g.kW; kx++) off[k++] = static_cast<int32_t>(c * pad.ps + ky * g.dilationH * pad.Wp + kx * g.dilationW);
+  for (int64_t k = 0; columns && k < s.K; k++) off[k] = static_cast<int32_t>(k * s.P);
   const int64_t rows = block_rows(g, s.K);
   auto slice = [&](int64_t t) {
     for (int64_t n = g.batch * t / slices; n < g.batch * (t + 1) / slices; n++) {
@@ -526,12 +583,14 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
         float* d = partials.data() + t * size + grp * Kp * ogp;
 #if PG_X86
-        if (direct) {
-          float* xp = scratch(pad.floats(s.cg), 0);
-          pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
+        if (direct || columns) {
+          float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P, 0);
+          if (direct) pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
+          else im2col(xs, s.cg, g, 0, g.outH, xp);
           float* gT = scratch(s.P * ogp, 1);
           transpose_padded(gs, s.og, s.P, ogp, gT);
-          direct_weight(g, xp, off.data(), s.K, pad.Wp, gT, ogp, d);
+          if (direct && g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off.data(), s.K, pad.Wp, gT, ogp, g.outH, g.outW, d);
+          else weight_tiles<1>(xp, off.data(), s.K, direct ? pad.Wp : g.outW, gT, ogp, g.outH, g.outW, d);
           continue;
         }
 #endif
