@@ -239,6 +239,64 @@ test('second-order gradients through the fused kernels (createGraph: their VJPs 
 });
 
 // ---------------------------------------------------------------------------------------------
+// The LSTM without lengths runs each layer and direction as one op over the whole sequence.
+
+/** An LSTM over x, its outputs and the gradients of every leaf for a fixed random upstream gradient. */
+function lstmRun(x: Tensor, ws: Tensor[][], layers: number, h0: Tensor | null, c0: Tensor | null, lengths: number[] | null) {
+  const leaves = [x, ...(h0 ? [h0, c0!] : []), ...ws.flat()];
+  const r = recurrent(x, ws, { mode: 'lstm', numLayers: layers, bidirectional: true, h0, c0, lengths });
+  const up = new Generator(3);
+  const total = [r.output, r.h, r.c!].map((t) => t.mul(randn(t.shape, { dtype: 'float64', generator: up })).sum()).reduce((a, b) => a.add(b));
+  for (const t of leaves) t.grad = null;
+  total.backward();
+  return { out: [r.output, r.h, r.c!].map((t) => Array.from(t.data)), grads: leaves.map((t) => Array.from(t.grad!.data)) };
+}
+
+test('LSTM without lengths: the whole-sequence op gives the step-by-step outputs and gradients (fused and composed steps)', () => {
+  const g = new Generator(17);
+  const [L, B, I, H, layers] = [5, 3, 2, 3, 2];
+  for (const withState of [true, false]) {
+    for (const steps of [L, 1]) {
+      const x = f64([steps, B, I], g), ws = weightsFor('lstm', I, H, layers, 2, g);
+      const h0 = withState ? f64([2 * layers, B, H], g) : null, c0 = withState ? f64([2 * layers, B, H], g) : null;
+      const whole = lstmRun(x, ws, layers, h0, c0, null);
+      // Lengths that end no sequence early still take the step-by-step path.
+      const fullLengths = Array.from({ length: B }, () => steps);
+      for (const fused of [true, false]) {
+        const stepwise = withFused(fused, () => lstmRun(x, ws, layers, h0, c0, fullLengths));
+        const what = `${fused ? 'fused' : 'composed'} steps, ${steps} steps${withState ? ', h0 and c0' : ''}`;
+        whole.out.forEach((v, i) => assertTensorData(v, stepwise.out[i], `${what}: output ${i}`));
+        whole.grads.forEach((v, i) => assertTensorData(v, stepwise.grads[i], `${what}: grad of leaf ${i}`));
+      }
+    }
+  }
+});
+
+test('gradcheck (float64): the whole-sequence LSTM, 2 layers bidirectional, with and without initial states; second order too', () => {
+  const g = new Generator(19);
+  const [L, B, I, H] = [3, 2, 2, 2];
+  const x = f64([L, B, I], g), h0 = f64([4, B, H], g), c0 = f64([4, B, H], g);
+  const flat = weightsFor('lstm', I, H, 2, 2, g).flat();
+  const rebuild = (w: Tensor[]) => Array.from({ length: 4 }, (_, k) => w.slice(k * 4, (k + 1) * 4));
+  const withStates = gradcheck((xx, hh, cc, ...w) => {
+    const r = recurrent(xx, rebuild(w), { mode: 'lstm', numLayers: 2, bidirectional: true, h0: hh, c0: cc });
+    return [r.output, r.h, r.c!];
+  }, [x, h0, c0, ...flat]);
+  assert.ok(withStates.ok, `with h0, c0: ${JSON.stringify(withStates.failure)}`);
+  const zeroStates = gradcheck((xx, ...w) => {
+    const r = recurrent(xx, rebuild(w), { mode: 'lstm', numLayers: 2, bidirectional: true });
+    return [r.output, r.h, r.c!];
+  }, [x, ...flat]);
+  assert.ok(zeroStates.ok, `zero states: ${JSON.stringify(zeroStates.failure)}`);
+  // d/dx of Σ output², differentiated again (the op's recorded backward is the step-by-step definition's).
+  const second = gradcheck((xx, ...w) => {
+    const r = recurrent(xx, rebuild(w), { mode: 'lstm', numLayers: 2, bidirectional: true, h0, c0 });
+    return grad(r.output.square().sum(), [xx], { createGraph: true })[0]!;
+  }, [x, ...flat]);
+  assert.ok(second.ok, `second order: ${JSON.stringify(second.failure)}`);
+});
+
+// ---------------------------------------------------------------------------------------------
 // Variable-length batches.
 
 test('lengths: each sequence gives what it gives alone, unpadded; padded steps give zeros and no gradient', () => {

@@ -109,7 +109,8 @@ export interface Kernels {
    * One LSTM step after its two products, over B rows of H units in PyTorch's gate order (i, f, g, o):
    * pre = xw + hw + bias ([B, 4H]; a null hw or bias adds nothing), i, f, o = σ(pre), g = tanh(pre),
    * c' = f ⊙ c + i ⊙ g (c null: zero), h' = o ⊙ tanh(c'). Writes the activated gates (kept for the
-   * backward pass) and h', c' ([B, H] each).
+   * backward pass) and h', c' ([B, H] each). `gates` may be xw itself: the gates then replace the
+   * products in place (a whole sequence's gates are made in the array of its input products).
    */
   lstmCell(xw: TypedArray, hw: TypedArray | null, bias: TypedArray | null, c: TypedArray | null,
     B: number, H: number, gates: TypedArray, hOut: TypedArray, cOut: TypedArray): void;

@@ -166,6 +166,9 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       compare('lstmCell', `${detail} gates`, ge, gr);
       compare('lstmCell', `${detail} h'`, he, hr);
       compare('lstmCell', `${detail} c'`, ce, cr);
+      const inPlace = Float32Array.from(xw);
+      k.lstmCell(inPlace, hw, bias, c, B, H, inPlace, hr, cr);
+      compare('lstmCell', `${detail} gates written over xw`, ge, inPlace);
       const gH = floats([B * H]), gC = floats([B * H]);
       const [de, dr] = both(B * G), [dce, dcr] = c ? both(B * H) : [null, null];
       ref.lstmCellBackward(ge, c, he, gH, gC, B, H, de, dce); k.lstmCellBackward(ge, c, he, gH, gC, B, H, dr, dcr);

@@ -268,6 +268,118 @@ function lstmStepOp(xw: Tensor, hw: Tensor | null, b: Tensor | null, c: Tensor |
 }
 
 /**
+ * A whole LSTM layer, one direction, over a time-major sequence x [L, B, I] as one op: every step's
+ * h' then every step's c', [2, L, B, H]. Forward: one product for all of x·W_ihᵀ, then per step
+ * h·W_hhᵀ and the `lstmCell` kernel; backward: per step `lstmCellBackward` and the product carrying
+ * the gradient to the previous h, then one product each for the gradients of x, W_ih and W_hh over
+ * all steps (instead of one per step, each with its own graph nodes and arrays). `reverse` runs from
+ * the last step to the first; h0, c0 null mean zeros (W_hh·h is then skipped at the first step).
+ */
+function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h0: Tensor | null, c0: Tensor | null, reverse: boolean, dtype: DType): Tensor {
+  const [L, B, I] = x.shape;
+  const H = wHh.shape[1], G = 4 * H, n = B * H;
+  const k = kernels();
+  const transposed = (w: Tensor): FloatArray => {
+    const t = alloc('lstmSequence', dtype, [w.shape[1], w.shape[0]]);
+    k.copyStrided(w.data, [1, w.shape[1]], t.data, t.shape);
+    return t.data as FloatArray;
+  };
+  const wHhT = transposed(wHh);
+  // Every step's x·W_ihᵀ in one product, turned into every step's activated gates in place.
+  const gates = alloc('lstmSequence', dtype, [L, B, G]).data as FloatArray;
+  const wIhT = transposed(wIh);
+  k.matmul(x.data, [L * B, I], wIhT, [I, G], gates, [L * B, G]);
+  const out = alloc('lstmSequence', dtype, [2, L, B, H]);
+  const hs = out.data.subarray(0, L * n) as FloatArray, cs = out.data.subarray(L * n) as FloatArray;
+  const timeOf = (s: number) => (reverse ? L - 1 - s : s);
+  const at = (a: FloatArray, t: number, size: number) => a.subarray(t * size, (t + 1) * size);
+  const hw = alloc('lstmSequence', dtype, [B, G]).data as FloatArray;
+  let h: FloatArray | null = (h0?.data as FloatArray) ?? null, c: FloatArray | null = (c0?.data as FloatArray) ?? null;
+  for (let s = 0; s < L; s++) {
+    const t = timeOf(s), g = at(gates, t, B * G);
+    if (h) { hw.fill(0); k.matmul(h, [B, H], wHhT, [H, G], hw, [B, G]); }
+    k.lstmCell(g, h ? hw : null, b?.data ?? null, c, B, H, g, at(hs, t, n), at(cs, t, n));
+    h = at(hs, t, n); c = at(cs, t, n);
+  }
+  const inputs = [x, wIh, wHh, b, h0, c0].filter((t): t is Tensor => t !== null);
+  return record(out, 'lstmSequence', inputs, (grad0, needs) => {
+    const wanted = inputs.filter((_, i) => needs[i]);
+    if (isGradEnabled()) {
+      // Recorded backward: the gradient of the same layer run step by step, so that it can be differentiated again.
+      const grads = grad(lstmSequenceSteps(x, wIh, wHh, b, h0, c0, reverse, dtype), wanted, { gradOutput: grad0, createGraph: true, allowUnused: true });
+      return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
+    }
+    const gd = grad0.data as FloatArray;
+    const dPre = alloc('lstmSequence', dtype, [L * B, G]);
+    const dp = dPre.data as FloatArray;
+    // The gradients reaching h and c of a step: from the output, plus those carried from the next step.
+    const gH = alloc('lstmSequence', dtype, [B, H]).data as FloatArray, gC = alloc('lstmSequence', dtype, [B, H]).data as FloatArray;
+    let dh: FloatArray | null = null, dc: FloatArray | null = null;
+    const dh0 = h0 ? alloc('lstmSequence', dtype, [B, H]) : null, dc0 = c0 ? alloc('lstmSequence', dtype, [B, H]) : null;
+    for (let s = L - 1; s >= 0; s--) {
+      const t = timeOf(s);
+      const gHo = at(gd, t, n), gCo = gd.subarray((L + t) * n, (L + t + 1) * n);
+      for (let q = 0; q < n; q++) { gH[q] = gHo[q] + (dh ? dh[q] : 0); gC[q] = gCo[q] + (dc ? dc[q] : 0); }
+      const prevC = s > 0 ? at(cs, timeOf(s - 1), n) : (c0?.data as FloatArray) ?? null;
+      const dcOut = s > 0 ? (dc ??= alloc('lstmSequence', dtype, [B, H]).data as FloatArray) : (dc0?.data as FloatArray) ?? null;
+      const dpt = at(dp, t, B * G);
+      k.lstmCellBackward(at(gates, t, B * G), prevC, at(hs, t, n), gH, gC, B, H, dpt, dcOut);
+      const dhOut = s > 0 ? (dh ??= alloc('lstmSequence', dtype, [B, H]).data as FloatArray) : (dh0?.data as FloatArray) ?? null;
+      if (dhOut) { dhOut.fill(0); k.matmul(dpt, [B, G], wHh.data, [G, H], dhOut, [B, H]); }
+      if (s === 0) break;
+    }
+    const result = new Map<Tensor, Tensor>();
+    if (needs[0]) {
+      const dx = alloc('lstmSequence', dtype, [L, B, I]);
+      k.matmul(dp, [L * B, G], wIh.data, [G, I], dx.data, [L * B, I]);
+      result.set(x, dx);
+    }
+    const needW = wanted.includes(wIh) || wanted.includes(wHh);
+    if (needW) {
+      const dPreT = alloc('lstmSequence', dtype, [G, L * B]);
+      k.copyStrided(dp, [1, G], dPreT.data, [G, L * B]);
+      if (wanted.includes(wIh)) {
+        const dw = alloc('lstmSequence', dtype, [G, I]);
+        k.matmul(dPreT.data, [G, L * B], x.data, [L * B, I], dw.data, [G, I]);
+        result.set(wIh, dw);
+      }
+      if (wanted.includes(wHh)) {
+        // The h each step's W_hh·h read, in time order (zeros where it was the zero initial state).
+        const prevH = alloc('lstmSequence', dtype, [L, B, H]);
+        const ph = prevH.data as FloatArray;
+        for (let s = 0; s < L; s++) {
+          const src = s > 0 ? at(hs, timeOf(s - 1), n) : (h0?.data as FloatArray) ?? null;
+          if (src) ph.set(src, timeOf(s) * n);
+        }
+        const dw = alloc('lstmSequence', dtype, [G, H]);
+        k.matmul(dPreT.data, [G, L * B], ph, [L * B, H], dw.data, [G, H]);
+        result.set(wHh, dw);
+      }
+    }
+    if (b && wanted.includes(b)) result.set(b, sum(dPre, 0));
+    if (dh0 && wanted.includes(h0!)) result.set(h0!, dh0);
+    if (dc0 && wanted.includes(c0!)) result.set(c0!, dc0);
+    return inputs.map((t) => result.get(t) ?? null);
+  });
+}
+
+/** lstmSequenceOp's definition, step by step with the per-step ops (for recorded backward passes). */
+function lstmSequenceSteps(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h0: Tensor | null, c0: Tensor | null, reverse: boolean, dtype: DType): Tensor {
+  const [L, B] = x.shape;
+  const H = wHh.shape[1];
+  const w: StepWeights = { ...prepare('lstm', wIh, wHh, null, null, true), bSum: b };
+  const hs: Tensor[] = new Array(L), cs: Tensor[] = new Array(L);
+  let h = h0 ?? zeros([B, H], { dtype }), c = c0 ?? h;
+  for (let s = 0; s < L; s++) {
+    const t = reverse ? L - 1 - s : s;
+    // As recurrent's steps: W_hh·h is skipped at a zero first state, unless it is the only step (so W_hh gets its zero gradient).
+    [h, c] = lstmStepFused(reshape(narrow(x, 0, t, 1), [B, x.shape[2]]), h, c, s === 0 && !h0 && L > 1, w)!;
+    hs[t] = h; cs[t] = c;
+  }
+  return stack([stack(hs, 0), stack(cs, 0)], 0);
+}
+
+/**
  * GRU h' from gi = x·W_ihᵀ and gh = h·W_hhᵀ ([B, 3H]; gh null when h = 0) and the biases:
  * r, z = σ(gi + b_ih + gh + b_hh), n = tanh(gi_n + b_in + r ⊙ (gh_n + b_hn)), h' = n + z ⊙ (h − n).
  */
@@ -557,6 +669,37 @@ function checkWeights(op: string, mode: RecurrentMode, weights: readonly (readon
 }
 
 /**
+ * recurrent's LSTM without lengths, each layer and direction one `lstmSequenceOp`: returns the
+ * last layer's output [L, B, D·H] and pushes the final states onto hN and cN; null (nothing pushed)
+ * when the dtypes differ, for the step-by-step ops to promote them.
+ */
+function lstmLayers(x: Tensor, weights: readonly (readonly (Tensor | null)[])[], numLayers: number, D: number, h0: Tensor | null, c0: Tensor | null,
+  drop: ((t: Tensor) => Tensor) | null, hN: Tensor[], cN: Tensor[]): Tensor | null {
+  const [L, B] = x.shape;
+  const dtype = commonFloat([x, h0, c0, ...weights.flat()]);
+  if (!dtype) return null;
+  const state = (s: Tensor | null, k: number, H: number) => (s ? reshape(narrow(s, 0, k, 1), [B, H]) : null);
+  const last = (seq: Tensor, t: number, H: number) => reshape(narrow(seq, 0, t, 1), [B, H]);
+  let input = x;
+  for (let layer = 0; layer < numLayers; layer++) {
+    const outs: Tensor[] = [];
+    for (let dir = 0; dir < D; dir++) {
+      const k = layer * D + dir;
+      const [wIh, wHh, bIh = null, bHh = null] = weights[k] as Tensor[];
+      const H = wHh.shape[1];
+      const seq = lstmSequenceOp(input, wIh, wHh, bIh && bHh ? add(bIh, bHh) : null, state(h0, k, H), state(c0, k, H), dir === 1, dtype);
+      const hs = reshape(narrow(seq, 0, 0, 1), [L, B, H]), cs = reshape(narrow(seq, 0, 1, 1), [L, B, H]);
+      hN.push(last(hs, dir === 1 ? 0 : L - 1, H));
+      cN.push(last(cs, dir === 1 ? 0 : L - 1, H));
+      outs.push(hs);
+    }
+    const out = D === 1 ? outs[0] : concat(outs, 2);
+    input = drop && layer < numLayers - 1 ? drop(out) : out;
+  }
+  return input;
+}
+
+/**
  * A multi-layer, optionally bidirectional RNN/LSTM/GRU over a batch of sequences, from its weights:
  * `weights[layer·D + direction] = [weightIh, weightHh, biasIh?, biasHh?]` (D = 2 if bidirectional).
  * Layer l > 0 reads the concatenated outputs of both directions of layer l − 1.
@@ -612,10 +755,14 @@ export function recurrent(input: Tensor, weights: readonly (readonly (Tensor | n
   const dtype = x.dtype;
   const fused = isFusedRecurrent(mode);
   const stateAt = (s: Tensor, k: number) => reshape(narrow(s, 0, k, 1), [B, H]);
-  let layerInput: Tensor[] = Array.from({ length: maxLen }, (_, t) => reshape(narrow(x, 0, t, 1), [B, x.shape[2]]));
+  const dropBetween = p > 0 && options.training !== false;
   const hN: Tensor[] = [], cN: Tensor[] = [];
+  const whole = isLstm && fused && !lengths
+    ? lstmLayers(x, weights, numLayers, D, h0, c0, dropBetween ? (t) => dropout(t, { p, generator: options.generator }) : null, hN, cN)
+    : null;
+  let layerInput: Tensor[] = whole ? [] : Array.from({ length: maxLen }, (_, t) => reshape(narrow(x, 0, t, 1), [B, x.shape[2]]));
   let outputs: Tensor[] = [];
-  for (let layer = 0; layer < numLayers; layer++) {
+  for (let layer = 0; layer < (whole ? 0 : numLayers); layer++) {
     const perDir: Tensor[][] = [];
     for (let dir = 0; dir < D; dir++) {
       const k = layer * D + dir;
@@ -651,11 +798,11 @@ export function recurrent(input: Tensor, weights: readonly (readonly (Tensor | n
       perDir.push(outs);
     }
     outputs = D === 1 ? perDir[0] : perDir[0].map((o, t) => concat([o, perDir[1][t]], 1));
-    const drop = layer < numLayers - 1 && p > 0 && options.training !== false;
+    const drop = layer < numLayers - 1 && dropBetween;
     layerInput = drop ? outputs.map((o) => dropout(o, { p, generator: options.generator })) : outputs;
   }
 
-  let output = stack(outputs, 0); // [maxLen, B, D·H]
+  let output = whole ?? stack(outputs, 0); // [maxLen, B, D·H]
   if (maxLen < L) output = concat([output, zeros([L - maxLen, B, D * H], { dtype })], 0);
   let h = stack(hN, 0), c = isLstm ? stack(cN, 0) : undefined;
   if (batched) {
