@@ -309,24 +309,21 @@ function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h
       const grads = grad(lstmSequenceSteps(x, wIh, wHh, b, h0, c0, reverse, dtype), wanted, { gradOutput: grad0, createGraph: true, allowUnused: true });
       return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
-    const gd = grad0.data as FloatArray;
+    // Every step's h and c gradients, from the output; each step adds what it carries back to the previous step's.
+    const gAll = (grad0.data as FloatArray).slice();
+    const gHs = gAll.subarray(0, L * n), gCs = gAll.subarray(L * n);
     const dPre = alloc('lstmSequence', dtype, [L * B, G]);
     const dp = dPre.data as FloatArray;
-    // The gradients reaching h and c of a step: from the output, plus those carried from the next step.
-    const gH = alloc('lstmSequence', dtype, [B, H]).data as FloatArray, gC = alloc('lstmSequence', dtype, [B, H]).data as FloatArray;
-    let dh: FloatArray | null = null, dc: FloatArray | null = null;
+    const dh = alloc('lstmSequence', dtype, [B, H]).data as FloatArray, dc = alloc('lstmSequence', dtype, [B, H]).data as FloatArray;
     const dh0 = h0 ? alloc('lstmSequence', dtype, [B, H]) : null, dc0 = c0 ? alloc('lstmSequence', dtype, [B, H]) : null;
     for (let s = L - 1; s >= 0; s--) {
-      const t = timeOf(s);
-      const gHo = at(gd, t, n), gCo = gd.subarray((L + t) * n, (L + t + 1) * n);
-      for (let q = 0; q < n; q++) { gH[q] = gHo[q] + (dh ? dh[q] : 0); gC[q] = gCo[q] + (dc ? dc[q] : 0); }
-      const prevC = s > 0 ? at(cs, timeOf(s - 1), n) : (c0?.data as FloatArray) ?? null;
-      const dcOut = s > 0 ? (dc ??= alloc('lstmSequence', dtype, [B, H]).data as FloatArray) : (dc0?.data as FloatArray) ?? null;
+      const t = timeOf(s), prev = s > 0 ? timeOf(s - 1) : -1;
       const dpt = at(dp, t, B * G);
-      k.lstmCellBackward(at(gates, t, B * G), prevC, at(hs, t, n), gH, gC, B, H, dpt, dcOut);
-      const dhOut = s > 0 ? (dh ??= alloc('lstmSequence', dtype, [B, H]).data as FloatArray) : (dh0?.data as FloatArray) ?? null;
+      k.lstmCellBackward(at(gates, t, B * G), prev >= 0 ? at(cs, prev, n) : (c0?.data as FloatArray) ?? null, at(hs, t, n),
+        at(gHs, t, n), at(gCs, t, n), B, H, dpt, prev >= 0 ? dc : (dc0?.data as FloatArray) ?? null);
+      const dhOut = prev >= 0 ? dh : (dh0?.data as FloatArray) ?? null;
       if (dhOut) { dhOut.fill(0); k.matmul(dpt, [B, G], wHh.data, [G, H], dhOut, [B, H]); }
-      if (s === 0) break;
+      if (prev >= 0) { addInto(at(gHs, prev, n), dh); addInto(at(gCs, prev, n), dc); }
     }
     const result = new Map<Tensor, Tensor>();
     if (needs[0]) {
@@ -361,6 +358,11 @@ function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h
     if (dc0 && wanted.includes(c0!)) result.set(c0!, dc0);
     return inputs.map((t) => result.get(t) ?? null);
   });
+}
+
+/** dst += src. */
+function addInto(dst: FloatArray, src: FloatArray): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
 
 /** lstmSequenceOp's definition, step by step with the per-step ops (for recorded backward passes). */
