@@ -2,7 +2,8 @@
  * 2-D convolution (NCHW input, OIHW weight, groups) as im2col + the packed GEMM, per image and
  * group, with the three kernels of the JS reference: forward, gradient wrt input (col2im of Wᵀ·g)
  * and gradient wrt weight (g·colᵀ, accumulated over the batch). 1×1 convolutions with stride 1
- * and no padding skip im2col. Rows of the column matrix are filled with SIMD copies when the
+ * and no padding skip im2col. Forward passes of stride 1 run without a column matrix: 3×3 ones with
+ * 32 channels or more each way by Winograd F(2×2, 3×3) (winograd.ts), the others directly (dconv.ts). Rows of the column matrix are filled with SIMD copies when the
  * stride is 1, and their zero-padded ends computed once per row rather than tested per pixel.
  *
  * The geometry arrives as 16 i32 at `geo`: batch, inC, inH, inW, outC, kH, kW, strideH, strideW,
@@ -11,6 +12,7 @@
  */
 import { gemm, gemmWorkBytes } from './gemm';
 import { conv2dBackwardInputDirect, conv2dBackwardWeightDirect, conv2dDirect, directInputOk, directWorkBytes } from './dconv';
+import { conv2dWinograd, winogradOk, winogradWorkBytes } from './winograd';
 
 @inline function g(geo: usize, i: i32): i32 { return load<i32>(geo + (<usize>i << 2)); }
 
@@ -117,11 +119,13 @@ function col2im(col: usize, cg: i32, geo: usize, x: usize): void {
 
 /** Bytes of scratch the three convolution kernels need at `work` for this geometry. */
 export function convWorkBytes(geo: usize): usize {
-  return max<usize>(colBytes(geo) + <usize>gemmWorkBytes(), directWorkBytes(geo)) + 64;
+  const bytes = max<usize>(colBytes(geo) + <usize>gemmWorkBytes(), directWorkBytes(geo));
+  return max<usize>(bytes, winogradOk(geo) ? winogradWorkBytes(geo) : 0) + 64;
 }
 
 /** out[N, Cout, OH, OW] = x ⋆ w. */
 export function conv2d(x: usize, w: usize, out: usize, geo: usize, work: usize): void {
+  if (winogradOk(geo)) { conv2dWinograd(x, w, out, geo, work); return; }
   if (!isPointwise(geo) && stride1(geo)) { conv2dDirect(x, w, out, geo, work); return; }
   const N = g(geo, 0), C = g(geo, 1), H = g(geo, 2), W = g(geo, 3), O = g(geo, 4), groups = g(geo, 13);
   const cg = C / groups, og = O / groups, K = cg * g(geo, 5) * g(geo, 6), P = g(geo, 14) * g(geo, 15);

@@ -192,6 +192,9 @@ const CONV_CASES: [string, ConvGeometry][] = [
   ['1x1 output', convGeometry(2, 2, 3, 3, 4, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
   ['wider channels, 3x3 same', convGeometry(2, 16, 12, 12, 24, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['5x5 stride 3 pad 2', convGeometry(2, 3, 17, 16, 8, 5, 5, [3, 3], [2, 2], [1, 1], 1)],
+  // 3×3 stride 1 with 32 channels or more: the forward pass runs Winograd F(2×2, 3×3).
+  ['Winograd, 3x3 same, odd width', convGeometry(2, 32, 10, 9, 32, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
+  ['Winograd, 3x3 valid, odd channels', convGeometry(1, 40, 7, 12, 33, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
   ['3x3 stride 2, groups 2, dilation 2', convGeometry(1, 4, 15, 15, 4, 3, 3, [2, 2], [2, 2], [2, 2], 2)],
 ];
 
