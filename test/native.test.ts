@@ -106,10 +106,14 @@ test('bad arguments to the addon are errors naming the export and the argument',
   assert.throws(() => addon.unary(0, new Float64Array(4) as unknown as Float32Array, new Float32Array(4), 0, 0),
     /pixelgrad native unary: argument 'x' must be a Float32Array/);
   assert.throws(() => addon.unary(99, new Float32Array(4), new Float32Array(4), 0, 0), /pixelgrad native unary: unknown op code 99/);
-  assert.throws(() => addon.binary(0, new Float32Array(4), new Float32Array(3), new Float32Array(4), Int32Array.of(4), Int32Array.of(1), Int32Array.of(1)),
+  assert.throws(() => addon.binary(0, new Float32Array(4), new Float32Array(3), new Float32Array(4), Int32Array.of(4, 1, 1), 1),
     /pixelgrad native binary: argument 'b' is too short for its dims and strides/);
-  assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(3), 2, 2, 3, Float64Array.of(0), Float64Array.of(0)),
+  assert.throws(() => addon.binary(0, new Float32Array(4), new Float32Array(4), new Float32Array(4), Int32Array.of(4, 1), 1),
+    /pixelgrad native binary: layout holds 2 numbers, fewer than 3/);
+  assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(6), new Float32Array(3), 2, 2, 3, Float64Array.of(0, 0), 1),
     /pixelgrad native matmul: out has 3 elements, not 1×2×2/);
+  assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(5), new Float32Array(4), 2, 2, 3, Float64Array.of(0, 0), 1),
+    /pixelgrad native matmul: 'b' \(5 elements\) is too short for a 3×2 operand with strides 2, 1/);
   assert.throws(() => addon.setThreads(0), /pixelgrad native setThreads: threads must be in \[1, 256\], got 0/);
   assert.throws(() => addon.setThreads(1.5), /pixelgrad native setThreads: argument 'threads' must be an integer/);
 });

@@ -24,16 +24,15 @@ std::vector<Export>& registry() {
 
 // Every export is called through here: C++ errors become JS Errors naming the export.
 napi_value Trampoline(napi_env env, napi_callback_info info) {
-  void* data = nullptr;
-  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
-  const Export* e = static_cast<const Export*>(data);
+  void* data = nullptr;  // the Export, read with the arguments
   try {
-    Args args(env, info);
-    napi_value result = e->fn(args);
+    Args args(env, info, &data);
+    napi_value result = static_cast<const Export*>(data)->fn(args);
     if (result == nullptr) napi_get_undefined(env, &result);
     return result;
   } catch (const std::exception& err) {
-    std::string message = std::string("pixelgrad native ") + e->name + ": " + err.what();
+    const Export* e = static_cast<const Export*>(data);
+    std::string message = std::string("pixelgrad native ") + (e ? e->name : "call") + ": " + err.what();
     napi_throw_error(env, nullptr, message.c_str());
     return nullptr;
   }
@@ -43,7 +42,7 @@ napi_value Isa(Args& a) { return a.makeString(isa_name(isa())); }
 napi_value Threads(Args& a) { return a.makeNumber(num_threads()); }
 napi_value SetThreads(Args& a) {
   int64_t n = a.int64(0, "threads");
-  check(n >= 1 && n <= 256, "threads must be in [1, 256], got " + std::to_string(n));
+  PG_CHECK(n >= 1 && n <= 256, "threads must be in [1, 256], got " + std::to_string(n));
   set_num_threads(static_cast<int>(n));
   return nullptr;
 }
@@ -59,13 +58,13 @@ void status(napi_env env, napi_status s, const char* what) {
 
 Register::Register(const char* name, Handler fn) { registry().push_back({name, fn}); }
 
-Args::Args(napi_env env, napi_callback_info info) : env_(env) {
-  status(env, napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr), "cannot read the arguments");
-  check(argc_ <= kMaxArgs, "too many arguments (" + std::to_string(argc_) + ")");
+Args::Args(napi_env env, napi_callback_info info, void** data) : env_(env) {
+  status(env, napi_get_cb_info(env, info, &argc_, argv_, nullptr, data), "cannot read the arguments");
+  PG_CHECK(argc_ <= kMaxArgs, "too many arguments (" + std::to_string(argc_) + ")");
 }
 
 napi_value Args::raw(size_t i) const {
-  check(i < argc_, "missing argument " + std::to_string(i));
+  PG_CHECK(i < argc_, "missing argument " + std::to_string(i));
   return argv_[i];
 }
 
@@ -77,7 +76,7 @@ void* Args::typedArray(size_t i, const char* name, napi_typedarray_type type, co
   napi_typedarray_type actual;
   void* data = nullptr;
   if (is) napi_get_typedarray_info(env_, v, &actual, length, &data, nullptr, nullptr);
-  check(is && actual == type, std::string("argument '") + name + "' must be a " + typeName);
+  PG_CHECK(is && actual == type, std::string("argument '") + name + "' must be a " + typeName);
   return data;
 }
 
@@ -117,21 +116,21 @@ F64 Args::f64OrNull(size_t i, const char* name) const {
 
 double Args::number(size_t i, const char* name) const {
   double v = 0;
-  check(napi_get_value_double(env_, raw(i), &v) == napi_ok,
+  PG_CHECK(napi_get_value_double(env_, raw(i), &v) == napi_ok,
         std::string("argument '") + name + "' must be a number");
   return v;
 }
 
 int64_t Args::int64(size_t i, const char* name) const {
   double v = number(i, name);
-  check(std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9007199254740992.0,
+  PG_CHECK(std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9007199254740992.0,
         std::string("argument '") + name + "' must be an integer, got " + std::to_string(v));
   return static_cast<int64_t>(v);
 }
 
 bool Args::boolean(size_t i, const char* name) const {
   bool v = false;
-  check(napi_get_value_bool(env_, raw(i), &v) == napi_ok,
+  PG_CHECK(napi_get_value_bool(env_, raw(i), &v) == napi_ok,
         std::string("argument '") + name + "' must be a boolean");
   return v;
 }
@@ -139,7 +138,7 @@ bool Args::boolean(size_t i, const char* name) const {
 std::string Args::string(size_t i, const char* name) const {
   size_t n = 0;
   napi_value v = raw(i);
-  check(napi_get_value_string_utf8(env_, v, nullptr, 0, &n) == napi_ok,
+  PG_CHECK(napi_get_value_string_utf8(env_, v, nullptr, 0, &n) == napi_ok,
         std::string("argument '") + name + "' must be a string");
   std::string s(n, '\0');
   napi_get_value_string_utf8(env_, v, s.data(), n + 1, &n);

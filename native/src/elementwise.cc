@@ -35,23 +35,24 @@ struct Layout {
   }
 };
 
-// Reads dims (Int32Array) and one stride array per operand from the arguments starting at `first`.
-Layout readLayout(const Args& a, size_t first, int operands) {
-  static const char* names[kMaxOperands] = {"strides0", "strides1", "strides2"};
+// Reads a layout: an Int32Array whose first (operands + 1)·nd entries are the dims, then each
+// operand's strides along them, and nd, the next argument. (The caller reuses one array: a fresh small
+// typed array lives on V8's heap and must be moved out of it for N-API, which costs more than small kernels.)
+Layout readLayout(const Args& a, size_t i, int operands) {
   Layout L;
-  I32 dims = a.i32(first, "dims");
-  check(dims.length >= 1 && dims.length <= kMaxDims, "dims must have 1 to 16 entries, got " + std::to_string(dims.length));
-  L.nd = static_cast<int>(dims.length);
+  I32 meta = a.i32(i, "layout");
+  const int64_t nd = a.int64(i + 1, "nd");
+  PG_CHECK(nd >= 1 && nd <= kMaxDims, "nd must be in [1, 16], got " + std::to_string(nd));
+  PG_CHECK(static_cast<int64_t>(meta.length) >= nd * (operands + 1),
+           "layout holds " + std::to_string(meta.length) + " numbers, fewer than " + std::to_string(nd * (operands + 1)));
+  L.nd = static_cast<int>(nd);
   L.operands = operands;
   for (int d = 0; d < L.nd; d++) {
-    check(dims.data[d] >= 0, "dims must not be negative");
-    L.dims[d] = dims.data[d];
+    PG_CHECK(meta.data[d] >= 0, "layout: dims must not be negative");
+    L.dims[d] = meta.data[d];
   }
-  for (int k = 0; k < operands; k++) {
-    I32 s = a.i32(first + 1 + k, names[k]);
-    check(s.length == dims.length, std::string(names[k]) + " must have one entry per dim");
-    for (int d = 0; d < L.nd; d++) L.strides[k][d] = s.data[d];
-  }
+  for (int k = 0; k < operands; k++)
+    for (int d = 0; d < L.nd; d++) L.strides[k][d] = meta.data[(k + 1) * L.nd + d];
   return L;
 }
 
@@ -66,7 +67,7 @@ int64_t maxOffset(const Layout& L, int k) {
 }
 
 void checkOperand(const Layout& L, int k, size_t length, const char* name) {
-  check(maxOffset(L, k) < static_cast<int64_t>(length),
+  PG_CHECK(maxOffset(L, k) < static_cast<int64_t>(length),
         std::string("argument '") + name + "' is too short for its dims and strides");
 }
 
@@ -152,9 +153,9 @@ constexpr auto unaryTable(std::integer_sequence<int, Ops...>) {
 napi_value Unary(Args& a) {
   static constexpr auto table = unaryTable(std::make_integer_sequence<int, kUnaryCount>{});
   int64_t code = a.int64(0, "op");
-  check(code >= 0 && code < kUnaryCount, "unknown op code " + std::to_string(code));
+  PG_CHECK(code >= 0 && code < kUnaryCount, "unknown op code " + std::to_string(code));
   F32 x = a.f32(1, "x"), out = a.f32(2, "out");
-  check(x.length == out.length, "x has " + std::to_string(x.length) + " elements but out has " + std::to_string(out.length));
+  PG_CHECK(x.length == out.length, "x has " + std::to_string(x.length) + " elements but out has " + std::to_string(out.length));
   float p0 = static_cast<float>(a.number(3, "p0")), p1 = static_cast<float>(a.number(4, "p1"));
   UnaryRange f = table[code];
   parallelRanges(static_cast<int64_t>(x.length), [&](int64_t lo, int64_t hi) { f(x.data, out.data, lo, hi, p0, p1); });
@@ -211,11 +212,11 @@ constexpr auto binaryTable(std::integer_sequence<int, Ops...>) {
 }
 
 // binary(code, a: Float32Array, b: Float32Array, out: Float32Array (Int32Array for comparisons),
-//        dims: Int32Array, aStrides: Int32Array, bStrides: Int32Array)
+//        layout: Int32Array [dims, a's strides, b's strides], nd)
 napi_value Binary(Args& a) {
   static constexpr auto table = binaryTable(std::make_integer_sequence<int, kBinaryCount>{});
   int64_t code = a.int64(0, "op");
-  check(code >= 0 && code < kBinaryCount, "unknown op code " + std::to_string(code));
+  PG_CHECK(code >= 0 && code < kBinaryCount, "unknown op code " + std::to_string(code));
   F32 x = a.f32(1, "a"), y = a.f32(2, "b");
   bool comparison = code >= kEq && code <= kGe;
   void* out;
@@ -228,7 +229,7 @@ napi_value Binary(Args& a) {
     out = o.data, outLength = o.length;
   }
   Layout L = readLayout(a, 4, 2);
-  check(L.size() == static_cast<int64_t>(outLength), "out has " + std::to_string(outLength) + " elements, dims say " + std::to_string(L.size()));
+  PG_CHECK(L.size() == static_cast<int64_t>(outLength), "out has " + std::to_string(outLength) + " elements, dims say " + std::to_string(L.size()));
   checkOperand(L, 0, x.length, "a");
   checkOperand(L, 1, y.length, "b");
   BinaryRange f = table[code];
@@ -239,12 +240,12 @@ PG_EXPORT("binary", Binary);
 
 // ---- strided copy ----
 
-// copyStrided(x: Float32Array, out: Float32Array, dims: Int32Array, strides: Int32Array): out[i] = x[Σ i_d·strides[d]].
+// copyStrided(x: Float32Array, out: Float32Array, layout: Int32Array [dims, strides], nd): out[i] = x[Σ i_d·strides[d]].
 // Int32 data travels as Float32Array views of the same bytes: the copy moves bits, never converts them.
 napi_value CopyStrided(Args& a) {
   F32 x = a.f32(0, "x"), out = a.f32(1, "out");
   Layout L = readLayout(a, 2, 1);
-  check(L.size() == static_cast<int64_t>(out.length), "out has " + std::to_string(out.length) + " elements, dims say " + std::to_string(L.size()));
+  PG_CHECK(L.size() == static_cast<int64_t>(out.length), "out has " + std::to_string(out.length) + " elements, dims say " + std::to_string(L.size()));
   checkOperand(L, 0, x.length, "x");
   const uint32_t* src = reinterpret_cast<const uint32_t*>(x.data);
   uint32_t* dst = reinterpret_cast<uint32_t*>(out.data);
@@ -264,15 +265,15 @@ PG_EXPORT("copyStrided", CopyStrided);
 
 enum ReduceCode { kSum, kMax, kMin };
 
-// reduce(code, x: Float32Array, out: Float32Array, dims: Int32Array, outStrides: Int32Array): x is
-// contiguous over dims; outStrides is 0 along the reduced dims. Sums accumulate in float64, and max /
+// reduce(code, x: Float32Array, out: Float32Array, layout: Int32Array [dims, out's strides], nd): x is
+// contiguous over dims; out's strides are 0 along the reduced dims. Sums accumulate in float64, and max /
 // min let NaN win, as the reference does.
 napi_value Reduce(Args& a) {
   int64_t code = a.int64(0, "op");
-  check(code >= kSum && code <= kMin, "unknown op code " + std::to_string(code));
+  PG_CHECK(code >= kSum && code <= kMin, "unknown op code " + std::to_string(code));
   F32 x = a.f32(1, "x"), out = a.f32(2, "out");
   Layout L = readLayout(a, 3, 1);
-  check(L.size() == static_cast<int64_t>(x.length), "x has " + std::to_string(x.length) + " elements, dims say " + std::to_string(L.size()));
+  PG_CHECK(L.size() == static_cast<int64_t>(x.length), "x has " + std::to_string(x.length) + " elements, dims say " + std::to_string(L.size()));
   checkOperand(L, 0, out.length, "out");
   std::vector<double> acc(out.length, code == kSum ? 0.0 : code == kMax ? -INFINITY : INFINITY);
   double* r = acc.data();

@@ -341,9 +341,9 @@ namespace {
 
 // The last element a strided operand reaches must lie inside its array (strides are ≥ 0).
 void checkExtent(const char* name, size_t length, int64_t offset, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
-  check(rs >= 0 && cs >= 0 && offset >= 0, std::string("the strides and offset of '") + name + "' must not be negative");
+  PG_CHECK(rs >= 0 && cs >= 0 && offset >= 0, std::string("the strides and offset of '") + name + "' must not be negative");
   if (rows == 0 || cols == 0) return;
-  check(offset + (rows - 1) * rs + (cols - 1) * cs < static_cast<int64_t>(length),
+  PG_CHECK(offset + (rows - 1) * rs + (cols - 1) * cs < static_cast<int64_t>(length),
         std::string("'") + name + "' (" + std::to_string(length) + " elements) is too short for a " + std::to_string(rows) + "×" +
             std::to_string(cols) + " operand with strides " + std::to_string(rs) + ", " + std::to_string(cs));
 }
@@ -354,8 +354,8 @@ napi_value Sgemm(Args& a) {
   int64_t ars = a.int64(1, "ars"), acs = a.int64(2, "acs"), brs = a.int64(4, "brs"), bcs = a.int64(5, "bcs");
   int64_t ldc = a.int64(7, "ldc"), M = a.int64(8, "M"), N = a.int64(9, "N"), K = a.int64(10, "K");
   bool accumulate = a.boolean(11, "accumulate");
-  check(M >= 0 && N >= 0 && K >= 0, "M, N and K must not be negative");
-  check(ldc >= N, "ldc must be at least N");
+  PG_CHECK(M >= 0 && N >= 0 && K >= 0, "M, N and K must not be negative");
+  PG_CHECK(ldc >= N, "ldc must be at least N");
   checkExtent("a", A.length, 0, M, ars, K, acs);
   checkExtent("b", B.length, 0, K, brs, N, bcs);
   checkExtent("c", C.length, 0, M, ldc, N, 1);
@@ -364,25 +364,27 @@ napi_value Sgemm(Args& a) {
 }
 PG_EXPORT("sgemm", Sgemm);
 
-// matmul(a, b, out, M, N, K, aOffsets: Float64Array, bOffsets: Float64Array): for each batch t,
-// out[t] = a[aOffsets[t] …] · b[bOffsets[t] …], row-major M×K and K×N matrices (broadcast batch dims
+// matmul(a, b, out, M, N, K, offsets: Float64Array, batches): for each batch t, out[t] =
+// a[offsets[t] …] · b[offsets[batches + t] …], row-major M×K and K×N matrices (broadcast batch dims
 // give repeated offsets). Many small products run as tasks of their own, a few large ones each
 // across the pool; the bits are the same either way.
 napi_value Matmul(Args& a) {
   F32 A = a.f32(0, "a"), B = a.f32(1, "b"), C = a.f32(2, "out");
   int64_t M = a.int64(3, "M"), N = a.int64(4, "N"), K = a.int64(5, "K");
-  F64 ao = a.f64(6, "aOffsets"), bo = a.f64(7, "bOffsets");
-  check(M >= 0 && N >= 0 && K >= 0, "M, N and K must not be negative");
-  check(ao.length == bo.length, "aOffsets and bOffsets differ in length");
-  const int64_t batches = static_cast<int64_t>(ao.length);
-  check(static_cast<int64_t>(C.length) == batches * M * N,
-        "out has " + std::to_string(C.length) + " elements, not " + std::to_string(batches) + "×" + std::to_string(M) + "×" + std::to_string(N));
+  F64 offsets = a.f64(6, "offsets");
+  const int64_t batches = a.int64(7, "batches");
+  PG_CHECK(M >= 0 && N >= 0 && K >= 0 && batches >= 0, "M, N, K and batches must not be negative");
+  PG_CHECK(static_cast<int64_t>(offsets.length) >= 2 * batches, "offsets holds fewer than 2 × batches numbers");
+  PG_CHECK(static_cast<int64_t>(C.length) == batches * M * N,
+           "out has " + std::to_string(C.length) + " elements, not " + std::to_string(batches) + "×" + std::to_string(M) + "×" + std::to_string(N));
+  const double* ao = offsets.data;
+  const double* bo = offsets.data + batches;
   for (int64_t t = 0; t < batches; t++) {
-    checkExtent("a", A.length, static_cast<int64_t>(ao.data[t]), M, K, K, 1);
-    checkExtent("b", B.length, static_cast<int64_t>(bo.data[t]), K, N, N, 1);
+    checkExtent("a", A.length, static_cast<int64_t>(ao[t]), M, K, K, 1);
+    checkExtent("b", B.length, static_cast<int64_t>(bo[t]), K, N, N, 1);
   }
   auto product = [&](int64_t t) {
-    sgemm(M, N, K, A.data + static_cast<int64_t>(ao.data[t]), K, 1, B.data + static_cast<int64_t>(bo.data[t]), N, 1,
+    sgemm(M, N, K, A.data + static_cast<int64_t>(ao[t]), K, 1, B.data + static_cast<int64_t>(bo[t]), N, 1,
           C.data + t * M * N, N, false);
   };
   if (batches >= num_threads() && M * N * K < kParallelMacs * 8) parallel_for(batches, product);

@@ -9,7 +9,7 @@
 //   }
 //   PG_EXPORT("conv2d", Conv2d);
 //
-// Handlers may throw pg::Error (e.g. via pg::check); the registry turns it into a JS Error whose
+// Handlers may throw pg::Error (e.g. via PG_CHECK); the registry turns it into a JS Error whose
 // message starts with "pixelgrad native <export name>: ".
 #pragma once
 #include <node_api.h>
@@ -25,10 +25,7 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws pg::Error(message) unless cond holds.
-inline void check(bool cond, const std::string& message) {
-  if (!cond) throw Error(message);
-}
+
 
 struct F32 {
   float* data;
@@ -47,7 +44,8 @@ struct F64 {
 class Args {
  public:
   static constexpr size_t kMaxArgs = 24;
-  Args(napi_env env, napi_callback_info info);
+  // Reads the call's arguments and the data pointer its function was created with.
+  Args(napi_env env, napi_callback_info info, void** data);
 
   napi_env env() const { return env_; }
   size_t size() const { return argc_; }
@@ -88,4 +86,11 @@ struct Register {
 
 #define PG_CONCAT2(a, b) a##b
 #define PG_CONCAT(a, b) PG_CONCAT2(a, b)
-#define PG_EXPORT(name, fn) static ::pg::Register PG_CONCAT(pg_export_, __LINE__)(name, fn)
+#define PG_EXPORT(name, fn) static ::pg::Register PG_CONCAT(pg_export_, __COUNTER__)(name, fn)
+
+// Throws pg::Error(message) unless cond holds; the message is only built when it fails (kernel calls
+// are sub-microsecond: a string built per check would cost more than small kernels themselves).
+#define PG_CHECK(cond, message)                       \
+  do {                                                \
+    if (!(cond)) throw ::pg::Error(message);          \
+  } while (0)

@@ -28,10 +28,12 @@ interface Addon {
   threads(): number;
   setThreads(n: number): void;
   unary(op: number, x: Float32Array, out: Float32Array, p0: number, p1: number): void;
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Int32Array, dims: Int32Array, sa: Int32Array, sb: Int32Array): void;
-  copyStrided(x: Float32Array, out: Float32Array, dims: Int32Array, strides: Int32Array): void;
-  reduce(op: number, x: Float32Array, out: Float32Array, dims: Int32Array, outStrides: Int32Array): void;
-  matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, aOffsets: Float64Array, bOffsets: Float64Array): void;
+  /** `layout`: nd dims, then each operand's nd strides along them (elementwise.cc). */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Int32Array, layout: Int32Array, nd: number): void;
+  copyStrided(x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
+  /** `offsets`: each batch's first element in a, then in b. */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, offsets: Float64Array, batches: number): void;
   sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
     M: number, N: number, K: number, accumulate: boolean): void;
   conv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
@@ -66,6 +68,8 @@ const ISAS: readonly string[] = ['avx512', 'avx2', 'portable'];
 
 /** Below this many elements the JS loop costs less than crossing into the addon. */
 const MIN_ELEMENTS = 32;
+/** The most dims the addon's strided loops take (after collapsing); more run the JS kernels. */
+const MAX_DIMS = 16;
 
 const UNARY_CODE: Record<UnaryOp, number> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, sign: 5, erf: 6, relu: 7, sigmoid: 8, tanh: 9,
@@ -137,7 +141,22 @@ async function loadAddon(): Promise<Addon> {
 }
 
 function nativeKernels(addon: Addon): Kernels {
-  const ints = (xs: readonly number[]): Int32Array => Int32Array.from(xs);
+  // Scratch arrays for the sizes and offsets the kernels take, reused from call to call: a fresh
+  // small typed array lives on V8's heap, and handing it to the addon moves it out (about 1 µs).
+  const meta = new Int32Array(3 * MAX_DIMS);
+  let offsets = new Float64Array(256);
+  /** Writes the dims and each operand's strides into `meta`, as the addon takes them; returns nd. */
+  const layout = (dims: readonly number[], ...strides: readonly (readonly number[])[]): number => {
+    meta.set(dims);
+    strides.forEach((s, k) => meta.set(s, (k + 1) * dims.length));
+    return dims.length;
+  };
+  /** A flat layout: n elements, each operand stepping by its stride (1, or 0 for a single value). */
+  const flat = (n: number, ...strides: number[]): number => {
+    meta[0] = n;
+    strides.forEach((s, k) => { meta[k + 1] = s; });
+    return 1;
+  };
 
   const unary: Kernels['unary'] = (op, x, out, p0, p1) => {
     if (!isF32(x) || !isF32(out) || x.length < MIN_ELEMENTS) return js.unary(op, x, out, p0, p1);
@@ -147,15 +166,26 @@ function nativeKernels(addon: Addon): Kernels {
   const binary: Kernels['binary'] = (op, a, aShape, b, bShape, out, outShape) => {
     const ok = isF32(a) && isF32(b) && (COMPARISONS.has(op) ? isI32(out) : isF32(out));
     if (!ok || out.length < MIN_ELEMENTS) return js.binary(op, a, aShape, b, bShape, out, outShape);
-    const { dims, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
-    addon.binary(BINARY_CODE[op], a, b, out as Float32Array | Int32Array, ints(dims), ints(strides[0]), ints(strides[1]));
+    const n = out.length;
+    // The common cases without the general collapse: same shapes, and one side a single value.
+    let nd: number;
+    if (a.length === n && b.length === n) nd = flat(n, 1, 1);
+    else if (a.length === n && b.length === 1) nd = flat(n, 1, 0);
+    else if (a.length === 1 && b.length === n) nd = flat(n, 0, 1);
+    else {
+      const { dims, strides } = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+      if (dims.length > MAX_DIMS) return js.binary(op, a, aShape, b, bShape, out, outShape);
+      nd = layout(dims, strides[0], strides[1]);
+    }
+    addon.binary(BINARY_CODE[op], a, b, out as Float32Array | Int32Array, meta, nd);
   };
 
   const copyStrided: Kernels['copyStrided'] = (x, strides, out, outShape) => {
     const sameType = (isF32(x) && isF32(out)) || (isI32(x) && isI32(out));
     if (!sameType || out.length < MIN_ELEMENTS || outShape.length === 0) return js.copyStrided(x, strides, out, outShape);
     const { dims, strides: [st] } = collapse(outShape, [strides]);
-    addon.copyStrided(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), ints(dims), ints(st));
+    if (dims.length > MAX_DIMS) return js.copyStrided(x, strides, out, outShape);
+    addon.copyStrided(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), meta, layout(dims, st));
   };
 
   const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
@@ -169,12 +199,13 @@ function nativeKernels(addon: Addon): Kernels {
       else { dims.push(d); reduced.push(r); }
     });
     if (dims.length === 0) { dims.push(1); reduced.push(false); }
+    if (dims.length > MAX_DIMS) return js.reduce(op, x, shape, axes, out);
     const outStrides = new Array<number>(dims.length);
     for (let i = dims.length - 1, step = 1; i >= 0; i--) {
       outStrides[i] = reduced[i] ? 0 : step;
       if (!reduced[i]) step *= dims[i];
     }
-    addon.reduce(REDUCE_CODE[op], x, out, ints(dims), ints(outStrides));
+    addon.reduce(REDUCE_CODE[op], x, out, meta, layout(dims, outStrides));
   };
 
   const matmul: Kernels['matmul'] = (a, aShape, b, bShape, out, outShape) => {
@@ -183,16 +214,16 @@ function nativeKernels(addon: Addon): Kernels {
     const batchShape = outShape.slice(0, -2);
     const sa = broadcastStrides(aShape.slice(0, -2), batchShape), sb = broadcastStrides(bShape.slice(0, -2), batchShape);
     const batches = out.length / (M * N);
-    const aOffsets = new Float64Array(batches), bOffsets = new Float64Array(batches);
+    if (offsets.length < 2 * batches) offsets = new Float64Array(2 * batches);
     const idx = new Array<number>(batchShape.length).fill(0);
     for (let t = 0; t < batches; t++) {
       let oa = 0, ob = 0;
       for (let d = 0; d < idx.length; d++) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
-      aOffsets[t] = oa * M * K;
-      bOffsets[t] = ob * K * N;
+      offsets[t] = oa * M * K;
+      offsets[batches + t] = ob * K * N;
       for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchShape[d]; d--) idx[d] = 0;
     }
-    addon.matmul(a, b, out, M, N, K, aOffsets, bOffsets);
+    addon.matmul(a, b, out, M, N, K, offsets, batches);
   };
 
   const table: Kernels = { ...js, unary, binary, copyStrided, reduce, matmul };
