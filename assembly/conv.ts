@@ -2,9 +2,10 @@
  * 2-D convolution (NCHW input, OIHW weight, groups) as im2col + the packed GEMM, per image and
  * group, with the three kernels of the JS reference: forward, gradient wrt input (col2im of Wᵀ·g)
  * and gradient wrt weight (g·colᵀ, accumulated over the batch). 1×1 convolutions with stride 1
- * and no padding skip im2col. Forward passes of stride 1 run without a column matrix: 3×3 ones with
- * 32 channels or more each way by Winograd F(2×2, 3×3) (winograd.ts), the others directly (dconv.ts). Rows of the column matrix are filled with SIMD copies when the
- * stride is 1, and their zero-padded ends computed once per row rather than tested per pixel.
+ * and no padding skip im2col; forward passes of stride 1 need no column matrix: 3×3 ones with 32
+ * channels or more each way run Winograd F(2×2, 3×3) (winograd.ts), the others the direct kernels
+ * (dconv.ts). Rows of the column matrix are filled with SIMD copies when the stride is 1, and their
+ * zero-padded ends computed once per row rather than tested per pixel.
  *
  * The geometry arrives as 16 i32 at `geo`: batch, inC, inH, inW, outC, kH, kW, strideH, strideW,
  * padH, padW, dilationH, dilationW, groups, outH, outW. `work` holds the column matrix
