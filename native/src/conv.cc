@@ -339,33 +339,38 @@ PG_TARGET_AVX512 __attribute__((optimize("no-predictive-commoning"))) void weigh
     }
 }
 
-// Tiles of 24 / NV taps × NV channel vectors, NV = 4, 2 or 1 as the channels allow.
+// Tiles of up to 24 / NV taps × NV channel vectors, NV = 4, 2 or 1 as the channels allow; the last
+// taps take the smallest tile that holds them (LeNet's 25 taps: 24 + 6 rows, not 48).
 template <int KW>
 void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
                   float* dst) {
   const int64_t vectors = ogp / kLanes;
   for (int64_t o = 0; o < vectors;) {
     const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1;
-    for (int64_t k = 0; k < K; k += 24 / nv) {
-      const float* g = gT + o * kLanes;
+    const float* g = gT + o * kLanes;
+    for (int64_t k = 0; k < K;) {
+      const int64_t left = K - k, mr = nv == 1 && left > 12 ? 24 : nv <= 2 && left > 6 ? 12 : 6;
       float* d = dst + k * ogp + o * kLanes;
-      if (nv == 4) weight_tile<6, 4, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (nv == 2) weight_tile<12, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else weight_tile<24, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      if (mr == 24) weight_tile<24, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (mr == 12 && nv == 1) weight_tile<12, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (mr == 12) weight_tile<12, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (nv == 1) weight_tile<6, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else if (nv == 2) weight_tile<6, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      else weight_tile<6, 4, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      k += mr;
     }
     o += nv;
   }
 }
 
-// gT[P, ogp] = gs[og, P]ᵀ with zero columns past og, in blocks of pixels that stay in L1 (a row at a
-// time would read og streams a plane apart).
-void transpose_padded(const float* gs, int64_t og, int64_t P, int64_t ogp, float* gT) {
+// gT[P, ogp] = gs[og, P]ᵀ (columns past og untouched), in blocks of pixels that stay in L1 (a row at
+// a time would read og streams a plane apart).
+void transpose_into(const float* gs, int64_t og, int64_t P, int64_t ogp, float* gT) {
   constexpr int64_t kBlock = 64;
   for (int64_t p0 = 0; p0 < P; p0 += kBlock) {
     const int64_t p1 = std::min(P, p0 + kBlock);
     for (int64_t o = 0; o < og; o++)
       for (int64_t p = p0; p < p1; p++) gT[p * ogp + o] = gs[o * P + p];
-    for (int64_t p = p0; p < p1; p++) std::fill(gT + p * ogp + og, gT + (p + 1) * ogp, 0.0f);
   }
 }
 
@@ -577,6 +582,9 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   for (int64_t k = 0; columns && k < s.K; k++) off[k] = static_cast<int32_t>(k * s.P);
   const int64_t rows = block_rows(g, s.K);
   auto slice = [&](int64_t t) {
+    // The transposed output gradient's columns past og stay zero for all the slice's images.
+    float* gT = direct || columns ? scratch(s.P * ogp, 1) : nullptr;
+    if (gT) std::fill(gT, gT + s.P * ogp, 0.0f);
     for (int64_t n = g.batch * t / slices; n < g.batch * (t + 1) / slices; n++) {
       for (int64_t grp = 0; grp < g.groups; grp++) {
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
@@ -587,8 +595,7 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
           float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P, 0);
           if (direct) pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
           else im2col(xs, s.cg, g, 0, g.outH, xp);
-          float* gT = scratch(s.P * ogp, 1);
-          transpose_padded(gs, s.og, s.P, ogp, gT);
+          transpose_into(gs, s.og, s.P, ogp, gT);
           if (direct && g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off.data(), s.K, pad.Wp, gT, ogp, g.outH, g.outW, d);
           else weight_tiles<1>(xp, off.data(), s.K, direct ? pad.Wp : g.outW, gT, ogp, g.outH, g.outW, d);
           continue;
