@@ -49,6 +49,9 @@ const CONV_CASES: [string, ConvGeometry][] = [
   ['7x7 pad 3 on 10x10', convGeometry(1, 2, 10, 10, 3, 7, 7, [1, 1], [3, 3], [1, 1], 1)],
   ['1x1 output', convGeometry(2, 2, 3, 3, 4, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
   ['wider channels, 3x3 same', convGeometry(3, 16, 12, 12, 24, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
+  // Weight-gradient tiles of 4, then 1 vector of output channels; a 1×5 kernel leaves a tail of 3 taps.
+  ['80 output channels', convGeometry(2, 8, 6, 7, 80, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
+  ['1x5 kernel, 20 output channels', convGeometry(3, 3, 5, 9, 20, 1, 5, [1, 1], [0, 2], [1, 1], 1)],
   ['5x5 stride 3 pad 2', convGeometry(2, 3, 17, 16, 8, 5, 5, [3, 3], [2, 2], [1, 1], 1)],
   ['3x3 stride 2, groups 2, dilation 2', convGeometry(1, 4, 15, 15, 4, 3, 3, [2, 2], [2, 2], [2, 2], 2)],
   // The transposed convolution 2×2 stride 2 (U-Net's up-convolution) is conv2dBackwardInput of this.
