@@ -36,19 +36,25 @@ interface Addon {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, offsets: Float64Array, batches: number): void;
   sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
     M: number, N: number, K: number, accumulate: boolean): void;
-  conv2d?(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
-  conv2dBackwardInput?(gOut: Float32Array, w: Float32Array, gx: Float32Array, g: ConvGeometry): void;
-  conv2dBackwardWeight?(x: Float32Array, gOut: Float32Array, gw: Float32Array, g: ConvGeometry): void;
-  maxPool2d?(x: Float32Array, out: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
-  maxPool2dBackward?(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, g: PoolGeometry): void;
-  avgPool2d?(x: Float32Array, out: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
-  avgPool2dBackward?(gOut: Float32Array, gx: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
-  conv2dFused?(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, relu: boolean, pool: PoolGeometry | null): void;
-  channelSums?(a: Float32Array, aCenter: Float32Array | null, b: Float32Array | null, bCenter: Float32Array | null,
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
+  conv2dBackwardInput(gOut: Float32Array, w: Float32Array, gx: Float32Array, g: ConvGeometry): void;
+  conv2dBackwardWeight(x: Float32Array, gOut: Float32Array, gw: Float32Array, g: ConvGeometry): void;
+  maxPool2d(x: Float32Array, out: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
+  maxPool2dBackward(gOut: Float32Array, argmax: Int32Array, gx: Float32Array, g: PoolGeometry): void;
+  avgPool2d(x: Float32Array, out: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  avgPool2dBackward(gOut: Float32Array, gx: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
+  conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, relu: boolean, pool: PoolGeometry | null): void;
+  channelSums(a: Float32Array, aCenter: Float32Array | null, b: Float32Array | null, bCenter: Float32Array | null,
     N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
-  channelMix?(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
+  channelMix(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
     bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: Float32Array): void;
 }
+
+const ADDON_EXPORTS: readonly (keyof Addon)[] = [
+  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'reduce', 'matmul', 'sgemm',
+  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
+  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix',
+];
 
 export interface NativeBackendOptions {
   /** Threads the kernels may use (this one included), 1 … 256. Default: PIXELGRAD_THREADS, else every hardware thread. */
@@ -133,11 +139,15 @@ async function loadAddon(): Promise<Addon> {
     } catch { /* no status: the install script did not run */ }
     throw new NotSupportedError('createNativeBackend', `native addon not built: ${why}`);
   }
+  let addon: Addon;
   try {
-    return createRequire(import.meta.url)(file) as Addon;
+    addon = createRequire(import.meta.url)(file) as Addon;
   } catch (err) {
     throw new NotSupportedError('createNativeBackend', `native addon ${file} does not load: ${(err as Error).message}`);
   }
+  const missing = ADDON_EXPORTS.filter((name) => typeof addon[name] !== 'function');
+  if (missing.length) throw new NotSupportedError('createNativeBackend', `native addon ${file} is out of date (no ${missing.join(', ')}); run \`npm run build:native\``);
+  return addon;
 }
 
 function nativeKernels(addon: Addon): Kernels {
@@ -226,39 +236,30 @@ function nativeKernels(addon: Addon): Kernels {
     addon.matmul(a, b, out, M, N, K, offsets, batches);
   };
 
-  const table: Kernels = { ...js, unary, binary, copyStrided, reduce, matmul };
-
-  // The convolution, pooling and batch-norm kernels, where this build of the addon has them.
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
-  if (conv2d && conv2dBackwardInput && conv2dBackwardWeight) {
-    table.conv2d = (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
-      ? conv2d(x, w, bias as Float32Array | null, out, g) : js.conv2d(x, w, bias, out, g));
-    table.conv2dBackwardInput = (gOut, w, gx, g) => (isF32(gOut) && isF32(w) && isF32(gx)
-      ? conv2dBackwardInput(gOut, w, gx, g) : js.conv2dBackwardInput(gOut, w, gx, g));
-    table.conv2dBackwardWeight = (x, gOut, gw, g) => (isF32(x) && isF32(gOut) && isF32(gw)
-      ? conv2dBackwardWeight(x, gOut, gw, g) : js.conv2dBackwardWeight(x, gOut, gw, g));
-  }
-  if (conv2dFused) {
-    table.conv2dFused = (x, w, bias, out, g, relu, pool) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
-      ? conv2dFused(x, w, bias as Float32Array | null, out, g, relu, pool) : js.conv2dFused(x, w, bias, out, g, relu, pool));
-  }
-  if (maxPool2d && maxPool2dBackward && avgPool2d && avgPool2dBackward) {
-    table.maxPool2d = (x, out, argmax, g) => (isF32(x) && isF32(out) ? maxPool2d(x, out, argmax, g) : js.maxPool2d(x, out, argmax, g));
-    table.maxPool2dBackward = (gOut, argmax, gx, g) => (isF32(gOut) && isF32(gx)
-      ? maxPool2dBackward(gOut, argmax, gx, g) : js.maxPool2dBackward(gOut, argmax, gx, g));
-    table.avgPool2d = (x, out, g, inc, div) => (isF32(x) && isF32(out) ? avgPool2d(x, out, g, inc, div) : js.avgPool2d(x, out, g, inc, div));
-    table.avgPool2dBackward = (gOut, gx, g, inc, div) => (isF32(gOut) && isF32(gx)
-      ? avgPool2dBackward(gOut, gx, g, inc, div) : js.avgPool2dBackward(gOut, gx, g, inc, div));
-  }
-  if (channelSums && channelMix) {
-    table.channelSums = (a, aC, b, bC, N, C, P, sumA, sumAB) => (isF32(a) && allF32OrNull(aC, b, bC)
+  return {
+    ...js, unary, binary, copyStrided, reduce, matmul,
+    conv2d: (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
+      ? conv2d(x, w, bias as Float32Array | null, out, g) : js.conv2d(x, w, bias, out, g)),
+    conv2dBackwardInput: (gOut, w, gx, g) => (isF32(gOut) && isF32(w) && isF32(gx)
+      ? conv2dBackwardInput(gOut, w, gx, g) : js.conv2dBackwardInput(gOut, w, gx, g)),
+    conv2dBackwardWeight: (x, gOut, gw, g) => (isF32(x) && isF32(gOut) && isF32(gw)
+      ? conv2dBackwardWeight(x, gOut, gw, g) : js.conv2dBackwardWeight(x, gOut, gw, g)),
+    conv2dFused: (x, w, bias, out, g, relu, pool) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
+      ? conv2dFused(x, w, bias as Float32Array | null, out, g, relu, pool) : js.conv2dFused(x, w, bias, out, g, relu, pool)),
+    maxPool2d: (x, out, argmax, g) => (isF32(x) && isF32(out) ? maxPool2d(x, out, argmax, g) : js.maxPool2d(x, out, argmax, g)),
+    maxPool2dBackward: (gOut, argmax, gx, g) => (isF32(gOut) && isF32(gx)
+      ? maxPool2dBackward(gOut, argmax, gx, g) : js.maxPool2dBackward(gOut, argmax, gx, g)),
+    avgPool2d: (x, out, g, inc, div) => (isF32(x) && isF32(out) ? avgPool2d(x, out, g, inc, div) : js.avgPool2d(x, out, g, inc, div)),
+    avgPool2dBackward: (gOut, gx, g, inc, div) => (isF32(gOut) && isF32(gx)
+      ? avgPool2dBackward(gOut, gx, g, inc, div) : js.avgPool2dBackward(gOut, gx, g, inc, div)),
+    channelSums: (a, aC, b, bC, N, C, P, sumA, sumAB) => (isF32(a) && allF32OrNull(aC, b, bC)
       ? channelSums(a, aC as Float32Array | null, b as Float32Array | null, bC as Float32Array | null, N, C, P, sumA, sumAB)
-      : js.channelSums(a, aC, b, bC, N, C, P, sumA, sumAB));
-    table.channelMix = (a, aC, aS, b, bC, bS, shift, N, C, P, out) => (isF32(a) && allF32OrNull(aC, b, bC) && isF32(out)
+      : js.channelSums(a, aC, b, bC, N, C, P, sumA, sumAB)),
+    channelMix: (a, aC, aS, b, bC, bS, shift, N, C, P, out) => (isF32(a) && allF32OrNull(aC, b, bC) && isF32(out)
       ? channelMix(a, aC as Float32Array | null, aS, b as Float32Array | null, bC as Float32Array | null, bS, shift, N, C, P, out)
-      : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out));
-  }
-  return table;
+      : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out)),
+  };
 }
 
 /**
