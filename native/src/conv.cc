@@ -438,9 +438,13 @@ void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, 
 // over its K rows as K planes of outH×outW; the input gradient runs them over the output gradient
 // into the column matrix and adds it back with col2im. No GEMM packing.
 
+// The whole column matrix of an image is a per-thread buffer: beyond 64 MB the row-blocked GEMM
+// path bounds the memory instead.
+constexpr int64_t kMaxColumnFloats = int64_t{1} << 24;
+
 bool column_direct(const ConvGeo& g) {
   const Sizes s(g);
-  return isa() == Isa::Avx512 && s.K * s.P + 2 * kLanes < (int64_t{1} << 31) && s.og * s.P + 2 * kLanes < (int64_t{1} << 31);
+  return isa() == Isa::Avx512 && s.K * s.P <= kMaxColumnFloats && s.og * s.P <= kMaxColumnFloats;
 }
 
 // The column matrix of one image and group with a vector of zeros after it, for the tiles' masked lanes.
