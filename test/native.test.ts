@@ -161,3 +161,20 @@ test('the install script never fails an install: without a compiler it records w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('linear: x·wᵀ + bias then ReLU in one call, the weight read in place, within float32 rounding of the reference', () => {
+  const g = new Generator(11);
+  for (const [M, K, N, withBias, relu] of [[1, 400, 120, true, true], [64, 256, 10, true, false], [300, 33, 70, false, true], [7, 5, 3, false, false]] as const) {
+    const x = floats(g, M * K), w = floats(g, N * K), bias = withBias ? floats(g, N) : null;
+    const want = new Float32Array(M * N), got = new Float32Array(M * N);
+    js.linear(x, w, bias, want, M, K, N, relu);
+    nk.linear(x, w, bias, got, M, K, N, relu);
+    const tol = 16 * K * 2 ** -24 * Math.sqrt(K);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= tol, `linear ${M}×${K}·${N} at ${i}: ${got[i]} vs ${want[i]}`);
+    if (relu) assert.ok(got.every((v) => v >= 0));
+  }
+  assert.throws(() => native.addon.linear(new Float32Array(6), new Float32Array(6), new Float32Array(3), new Float32Array(4), 2, 3, 2, false),
+    /^Error: pixelgrad native linear: 'bias' has 3 elements, not N = 2$/);
+  assert.throws(() => native.addon.linear(new Float32Array(6), new Float32Array(6), null, new Float32Array(5), 2, 3, 2, false),
+    /^Error: pixelgrad native linear: 'out' has 5 elements, not 2×2$/);
+});

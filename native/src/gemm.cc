@@ -393,5 +393,40 @@ napi_value Matmul(Args& a) {
 }
 PG_EXPORT("matmul", Matmul);
 
+// linear(x, w, bias | null, out, M, K, N, relu): out[M, N] = x[M, K]·w[N, K]ᵀ (+ bias[N]), then ReLU
+// when relu (x < 0 → 0, NaN kept, as the reference). The weight is read transposed in place.
+napi_value Linear(Args& a) {
+  F32 x = a.f32(0, "x"), w = a.f32(1, "w"), bias = a.f32OrNull(2, "bias"), out = a.f32(3, "out");
+  const int64_t M = a.int64(4, "M"), K = a.int64(5, "K"), N = a.int64(6, "N");
+  const bool relu = a.boolean(7, "relu");
+  PG_CHECK(M >= 0 && K >= 0 && N >= 0, "M, K and N must not be negative");
+  const auto sizes = [&](const char* what, size_t length, int64_t rows, int64_t cols) {
+    PG_CHECK(static_cast<int64_t>(length) == rows * cols, std::string("'") + what + "' has " + std::to_string(length) +
+                                                              " elements, not " + std::to_string(rows) + "×" + std::to_string(cols));
+  };
+  sizes("x", x.length, M, K);
+  sizes("w", w.length, N, K);
+  sizes("out", out.length, M, N);
+  PG_CHECK(!bias.data || static_cast<int64_t>(bias.length) == N,
+           "'bias' has " + std::to_string(bias.length) + " elements, not N = " + std::to_string(N));
+  sgemm(M, N, K, x.data, K, 1, w.data, 1, K, out.data, N, false);
+  if (!bias.data && !relu) return nullptr;
+  const float* b = bias.data;
+  auto rows = [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; i++) {
+      float* o = out.data + i * N;
+      for (int64_t j = 0; j < N; j++) {
+        float v = b ? o[j] + b[j] : o[j];
+        o[j] = relu && v < 0 ? 0.0f : v;
+      }
+    }
+  };
+  const int64_t tasks = std::min<int64_t>(M, std::min<int64_t>(M * N / (32 * 1024), 4 * int64_t{num_threads()}));
+  if (tasks < 2) rows(0, M);
+  else parallel_for(tasks, [&](int64_t t) { rows(M * t / tasks, M * (t + 1) / tasks); });
+  return nullptr;
+}
+PG_EXPORT("linear", Linear);
+
 }  // namespace
 }  // namespace pg

@@ -34,6 +34,7 @@ interface Addon {
   reduce(op: number, x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
   /** `offsets`: each batch's first element in a, then in b. */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, offsets: Float64Array, batches: number): void;
+  linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, M: number, K: number, N: number, relu: boolean): void;
   sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
     M: number, N: number, K: number, accumulate: boolean): void;
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
@@ -51,7 +52,7 @@ interface Addon {
 }
 
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
-  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'reduce', 'matmul', 'sgemm',
+  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix',
 ];
@@ -239,6 +240,8 @@ function nativeKernels(addon: Addon): Kernels {
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   return {
     ...js, unary, binary, copyStrided, reduce, matmul,
+    linear: (x, w, bias, out, M, K, N, relu) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out) && out.length > 0
+      ? addon.linear(x, w, bias as Float32Array | null, out, M, K, N, relu) : js.linear(x, w, bias, out, M, K, N, relu)),
     conv2d: (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
       ? conv2d(x, w, bias as Float32Array | null, out, g) : js.conv2d(x, w, bias, out, g)),
     conv2dBackwardInput: (gOut, w, gx, g) => (isF32(gOut) && isF32(w) && isF32(gx)
