@@ -30,9 +30,15 @@ import { gemm, gemmWorkBytes } from './gemm';
  * small to pay for the transforms.
  */
 export function winogradOk(geo: usize): bool {
-  return g(geo, 5) == 3 && g(geo, 6) == 3 && g(geo, 7) == 1 && g(geo, 8) == 1 && g(geo, 9) <= 1 && g(geo, 10) <= 1
-    && g(geo, 11) == 1 && g(geo, 12) == 1 && g(geo, 13) == 1 && g(geo, 1) >= 32 && g(geo, 4) >= 32;
+  const C = g(geo, 1), O = g(geo, 4);
+  if (g(geo, 5) != 3 || g(geo, 6) != 3 || g(geo, 7) != 1 || g(geo, 8) != 1 || g(geo, 9) > 1 || g(geo, 10) > 1
+    || g(geo, 11) != 1 || g(geo, 12) != 1 || g(geo, 13) != 1 || C < 32 || O < 32) return false;
+  // The transformed weights, input and products of one image stay within a cache-friendly budget (large images go direct).
+  return 64 * (<f64>O * <f64>C + <f64>(C + O) * <f64>(tilesW(geo) * tilesH(geo))) <= <f64>MAX_TRANSFORM_BYTES;
 }
+
+/** The most bytes of U, V and M one image may take (W4's and W6's layers take at most 4 MiB). */
+const MAX_TRANSFORM_BYTES: i32 = 8 << 20;
 
 @inline function bufW(geo: usize): i32 { return 2 * tilesW(geo) + 4; }
 @inline function bufH(geo: usize): i32 { return 2 * tilesH(geo) + 2; }
