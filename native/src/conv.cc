@@ -1,6 +1,7 @@
 // 2-D convolution (NCHW input, OIHW weight, groups, stride, padding, dilation) and its two
-// gradients, as the JS reference computes them. On AVX-512, direct register tiles with no GEMM
-// packing (at the small channel counts of image models, packing cost more than the arithmetic):
+// gradients, as the JS reference computes them. With AVX-512 or AVX2, direct register tiles with no
+// GEMM packing (at the small channel counts of image models, packing cost more than the arithmetic),
+// written once in GCC's generic vectors and compiled for each instruction set:
 //
 // - stride 1 (every 3×3 "same" convolution): the image is copied into a zero-bordered buffer and
 //   the tiles read it in place, no column matrix;
@@ -8,10 +9,11 @@
 //   column matrix (im2col) as the planes of a 1×1 convolution; for the 2×2 stride-2 up-convolution
 //   of a U-Net the column matrix is the image rearranged, no larger.
 //
-// On AVX2 and portable builds: im2col + GEMM per image and group, col2im for the input gradient
-// (which is also the transposed convolution); 1×1 convolutions with stride 1 and no padding multiply
-// the image itself. The column matrix is built for a block of output rows at a time so that it stays
-// in the per-core cache between im2col and the GEMM, and its size stays bounded.
+// Portable builds (and images whose column matrix would pass 64 MB): im2col + GEMM per image and
+// group, col2im for the input gradient (which is also the transposed convolution); 1×1
+// convolutions with stride 1 and no padding multiply the image itself. The column matrix is built
+// for a block of output rows at a time so that it stays in the per-core cache between im2col and
+// the GEMM, and its size stays bounded.
 //
 // Threads: forward and input gradient split the batch (each image written by one task); when the
 // batch is smaller than the pool, images run one after another with the work inside each image
@@ -133,17 +135,46 @@ void each_image(int64_t N, Fn&& image) {
   else for (int64_t n = 0; n < N; n++) image(n);
 }
 
-
-// ---- Direct stride-1 convolution (AVX-512): no column matrix, no packing of the image ----
+#if PG_X86
+// ---- Direct stride-1 convolution (AVX-512, AVX2): no column matrix, no packing of the image ----
 //
 // The input planes of one image and group are copied into a zero-bordered buffer; then output
 // pixel (y, x) of tap k = (c, ky, kx) reads xp[off[k] + y·Wp + x]. A tile is MR output channels ×
-// NV segments of 16 consecutive output pixels of one row (a row's last segment masked), so each tap
+// NV segments of a vector's width of output pixels of one row (a row's last segment cut short), so each tap
 // costs NV vector loads and MR broadcasts for MR·NV fused multiply-adds: the GEMM's register tile
 // with its B operand read straight from the image. The input gradient is the same kernel on the
 // zero-bordered output gradient with the weights flipped and their channel axes swapped.
 
-constexpr int kLanes = 16, kTileRows = 4, kTileSegs = 6;
+// Floats per vector: 16 (AVX-512) or 8 (AVX2); kLanes, the larger, sizes the buffers' slack and the
+// channel padding of the weight gradient.
+constexpr int kLanes = 16, kTileRows = 4;
+int lanes() { return isa() == Isa::Avx512 ? 16 : 8; }
+// Segments per tile: as many as leave registers for the loads (32 vector registers, or 16 with AVX2).
+int tile_segments() { return isa() == Isa::Avx512 ? 6 : 3; }
+
+typedef float f16v __attribute__((vector_size(64)));
+typedef float f8v __attribute__((vector_size(32)));
+
+// Vectors pass by reference: by value they would change the ABI of these (inlined) helpers, and GCC warns.
+template <class V>
+PG_INLINE void load(V& v, const float* p) {
+  std::memcpy(&v, p, sizeof v);
+}
+
+// The first n lanes of v to p (n = all lanes: one store).
+template <class V>
+PG_INLINE void store(float* p, const V& v, int n) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  if (n == L) {
+    std::memcpy(p, &v, sizeof v);
+  } else {  // through memory, without a call: around one, every accumulator of the tile would live in memory
+    float lanes[L];
+    std::memcpy(lanes, &v, sizeof v);
+#pragma GCC unroll 16
+    for (int l = 0; l < L; l++)
+      if (l < n) p[l] = lanes[l];
+  }
+}
 
 // A zero-bordered copy of `planes` planes of H×W, padded by (pH, pW): planes ps floats apart, with a
 // vector of slack after the last, which masked lanes of the last segments may read.
@@ -167,75 +198,93 @@ struct DirectPlan {
   std::vector<float> wpack;
 };
 
-#if PG_X86
-template <int MR, int NV>
-PG_TARGET_AVX512 void direct_tile(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base,
-                                  float* const* dst, const __mmask16* mask, const float* bias, int64_t plane) {
-  __m512 acc[MR][NV];
+// One tile, in GCC's generic vectors (compiled per instruction set by the wrappers below).
+template <class V, int MR, int NV>
+PG_INLINE void direct_tile_body(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
+                                const int* count, const float* bias, int64_t plane) {
+  V acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++) {
-    const __m512 b0 = _mm512_set1_ps(bias ? bias[i] : 0.0f);
+    const V b0 = V{} + (bias ? bias[i] : 0.0f);
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++) acc[i][v] = b0;
   }
   const int32_t* off = d.off.data();
   for (int64_t k = 0; k < d.K; k++, wp += kTileRows) {
     const float* p = xp + off[k];
-    __m512 x[NV];
+    V x[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) x[v] = _mm512_loadu_ps(p + base[v]);
+    for (int v = 0; v < NV; v++) load(x[v], p + base[v]);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
-      const __m512 w = _mm512_set1_ps(wp[i]);
+      const float w = wp[i];
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(w, x[v], acc[i][v]);
+      for (int v = 0; v < NV; v++) acc[i][v] += w * x[v];
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(dst[v] + i * plane, mask[v], acc[i][v]);
+    for (int v = 0; v < NV; v++) store(dst[v] + i * plane, acc[i][v], count[v]);
 }
 
-using DirectTile = void (*)(const float*, const DirectPlan&, const float*, const int64_t*, float* const*, const __mmask16*,
-                            const float*, int64_t);
-
-template <int MR, int... NV>
-constexpr std::array<DirectTile, sizeof...(NV)> tiles_for_rows(std::integer_sequence<int, NV...>) {
-  return {&direct_tile<MR, NV + 1>...};
+template <int MR, int NV>
+PG_TARGET_AVX512 void direct_tile_avx512(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
+                                         const int* count, const float* bias, int64_t plane) {
+  direct_tile_body<f16v, MR, NV>(xp, d, wp, base, dst, count, bias, plane);
+}
+template <int MR, int NV>
+PG_TARGET_AVX2 void direct_tile_avx2(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
+                                     const int* count, const float* bias, int64_t plane) {
+  direct_tile_body<f8v, MR, NV>(xp, d, wp, base, dst, count, bias, plane);
 }
 
-// direct_tiles[mr − 1][nv − 1].
-const std::array<std::array<DirectTile, kTileSegs>, kTileRows> direct_tiles = {
-    tiles_for_rows<1>(std::make_integer_sequence<int, kTileSegs>()), tiles_for_rows<2>(std::make_integer_sequence<int, kTileSegs>()),
-    tiles_for_rows<3>(std::make_integer_sequence<int, kTileSegs>()), tiles_for_rows<4>(std::make_integer_sequence<int, kTileSegs>())};
+using DirectTile = void (*)(const float*, const DirectPlan&, const float*, const int64_t*, float* const*, const int*, const float*,
+                            int64_t);
+constexpr int kMaxSegs = 6;
+
+using DirectTiles = std::array<std::array<DirectTile, kMaxSegs>, kTileRows>;  // [mr − 1][nv − 1]
+
+template <bool Avx512, int MR, int... NV>
+constexpr std::array<DirectTile, kMaxSegs> tiles_for_rows(std::integer_sequence<int, NV...>) {
+  if constexpr (Avx512) return {&direct_tile_avx512<MR, NV + 1>...};
+  else return {&direct_tile_avx2<MR, NV + 1>...};
+}
+template <bool Avx512, int Segs>
+constexpr DirectTiles tiles_for() {
+  const auto segs = std::make_integer_sequence<int, Segs>();
+  return {tiles_for_rows<Avx512, 1>(segs), tiles_for_rows<Avx512, 2>(segs), tiles_for_rows<Avx512, 3>(segs), tiles_for_rows<Avx512, 4>(segs)};
+}
+const DirectTiles avx512_tiles = tiles_for<true, 6>(), avx2_tiles = tiles_for<false, 3>();
 
 // Segment groups [g0, g1) of out[channels, oH, oW] (+ bias per channel when given) from the padded
-// planes at xp; a segment group is kTileSegs consecutive segments in row-major order.
+// planes at xp; a segment group is tile_segments() consecutive segments in row-major order.
 void direct_conv(const float* xp, const DirectPlan& d, const float* bias, float* out, int64_t g0, int64_t g1) {
-  const int64_t plane = d.oH * d.oW, perRow = (d.oW + kLanes - 1) / kLanes, segs = d.oH * perRow;
-  int64_t base[kTileSegs];
-  float* dst[kTileSegs];
-  __mmask16 mask[kTileSegs];
-  for (int64_t s0 = g0 * kTileSegs; s0 < std::min(segs, g1 * kTileSegs); s0 += kTileSegs) {
-    const int nv = static_cast<int>(std::min<int64_t>(kTileSegs, segs - s0));
+  const int L = lanes(), S = tile_segments();
+  const auto& tiles = L == 16 ? avx512_tiles : avx2_tiles;
+  const int64_t plane = d.oH * d.oW, perRow = (d.oW + L - 1) / L, segs = d.oH * perRow;
+  int64_t base[kMaxSegs];
+  float* dst[kMaxSegs];
+  int count[kMaxSegs];
+  for (int64_t s0 = g0 * S; s0 < std::min(segs, g1 * S); s0 += S) {
+    const int nv = static_cast<int>(std::min<int64_t>(S, segs - s0));
     for (int v = 0; v < nv; v++) {
-      const int64_t y = (s0 + v) / perRow, x = (s0 + v) % perRow * kLanes, n = std::min<int64_t>(kLanes, d.oW - x);
+      const int64_t y = (s0 + v) / perRow, x = (s0 + v) % perRow * L;
       base[v] = y * d.Wp + x;
       dst[v] = out + y * d.oW + x;
-      mask[v] = static_cast<__mmask16>((1u << n) - 1);
+      count[v] = static_cast<int>(std::min<int64_t>(L, d.oW - x));
     }
     for (int64_t o = 0; o < d.channels; o += kTileRows) {
       const int mr = static_cast<int>(std::min<int64_t>(kTileRows, d.channels - o));
-      direct_tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, mask, bias ? bias + o : nullptr, plane);
+      tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, count, bias ? bias + o : nullptr, plane);
       for (int v = 0; v < nv; v++) dst[v] += kTileRows * plane;
     }
   }
 }
 
 int64_t segment_groups(const DirectPlan& d) {
-  const int64_t segs = d.oH * ((d.oW + kLanes - 1) / kLanes);
-  return (segs + kTileSegs - 1) / kTileSegs;
+  const int64_t L = lanes(), S = tile_segments(), segs = d.oH * ((d.oW + L - 1) / L);
+  return (segs + S - 1) / S;
 }
 
 // The plan of a direct convolution of `planes` planes (ps floats apart, rows Wp wide) into
@@ -288,10 +337,10 @@ void run_direct(int64_t batch, const std::vector<DirectPlan>& plans, int64_t buf
   }
 }
 
-// ---- Direct stride-1 weight gradient (AVX-512) ----
+// ---- Direct stride-1 weight gradient (AVX-512, AVX2) ----
 //
 // gwᵀ[k, o] += Σ_p xp[off[k] + y·Wp + x] · gT[p, o] over the pixels p = (y, x) of one image, with
-// gT the output gradient transposed to [P, og padded to 16]: a tile is MR taps × NV vectors of 16
+// gT the output gradient transposed to [P, og padded to 16]: a tile is MR taps × NV vectors of
 // output channels, each pixel costing NV vector loads and MR broadcasts for MR·NV multiply-adds.
 
 // Rows of the per-slice gwᵀ are padded to a multiple of every tile's MR, its columns to whole vectors.
@@ -301,32 +350,30 @@ int64_t padded_channels(int64_t og) { return (og + kLanes - 1) / kLanes * kLanes
 
 // Taps come in runs of KW consecutive offsets (a kernel row with dilation 1, or KW = 1): one
 // pointer per run keeps the tile's addresses in registers (24 separate taps would not fit).
-// Without predictive commoning: GCC would keep each broadcast for the neighbouring pixel's next tap
-// of the run, and the registers that takes spill the accumulators.
-template <int MR, int NV, int KW>
-PG_TARGET_AVX512 __attribute__((optimize("no-predictive-commoning"))) void weight_tile(const float* xp, const int32_t* off, int64_t Wp, const float* gT, int64_t ogp, int64_t oH,
-                                  int64_t oW, float* dst) {
+template <class V, int MR, int NV, int KW>
+PG_INLINE void weight_tile_body(const float* xp, const int32_t* off, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
+                                float* dst) {
   static_assert(MR % KW == 0, "a tile holds whole runs of taps");
-  constexpr int kRuns = MR / KW;
-  __m512 acc[MR][NV];
+  constexpr int kRuns = MR / KW, L = sizeof(V) / sizeof(float);
+  V acc[MR][NV];
 #pragma GCC unroll 24
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; v++) acc[i][v] = V{};
   for (int64_t y = 0; y < oH; y++) {
     const float* run[kRuns];
 #pragma GCC unroll 24
     for (int r = 0; r < kRuns; r++) run[r] = xp + off[r * KW] + y * Wp;
     const float* grow = gT + y * oW * ogp;
     for (int64_t x = 0; x < oW; x++) {
-      __m512 gv[NV];
+      V gv[NV];
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) gv[v] = _mm512_loadu_ps(grow + x * ogp + v * kLanes);
+      for (int v = 0; v < NV; v++) load(gv[v], grow + x * ogp + v * L);
 #pragma GCC unroll 24
       for (int i = 0; i < MR; i++) {
-        const __m512 a = _mm512_set1_ps(run[i / KW][x + i % KW]);
+        const float a = run[i / KW][x + i % KW];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, gv[v], acc[i][v]);
+        for (int v = 0; v < NV; v++) acc[i][v] += a * gv[v];
       }
     }
   }
@@ -334,29 +381,75 @@ PG_TARGET_AVX512 __attribute__((optimize("no-predictive-commoning"))) void weigh
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) {
-      float* d = dst + i * ogp + v * kLanes;
-      _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[i][v]));
+      float* d = dst + i * ogp + v * L;
+      V sum;
+      load(sum, d);
+      sum += acc[i][v];
+      store(d, sum, L);
     }
 }
 
-// Tiles of up to 24 / NV taps × NV channel vectors, NV = 4, 2 or 1 as the channels allow; the last
-// taps take the smallest tile that holds them (LeNet's 25 taps: 24 + 6 rows, not 48).
+// Without predictive commoning: GCC would keep each broadcast for the neighbouring pixel's next tap
+// of the run, and the registers that takes spill the accumulators.
+#define PG_WEIGHT_TILE_OPTIONS __attribute__((optimize("no-predictive-commoning")))
+template <int MR, int NV, int KW>
+PG_TARGET_AVX512 PG_WEIGHT_TILE_OPTIONS void weight_tile_avx512(const float* xp, const int32_t* off, int64_t Wp, const float* gT,
+                                                                 int64_t ogp, int64_t oH, int64_t oW, float* dst) {
+  weight_tile_body<f16v, MR, NV, KW>(xp, off, Wp, gT, ogp, oH, oW, dst);
+}
+template <int MR, int NV, int KW>
+PG_TARGET_AVX2 PG_WEIGHT_TILE_OPTIONS void weight_tile_avx2(const float* xp, const int32_t* off, int64_t Wp, const float* gT,
+                                                             int64_t ogp, int64_t oH, int64_t oW, float* dst) {
+  weight_tile_body<f8v, MR, NV, KW>(xp, off, Wp, gT, ogp, oH, oW, dst);
+}
+#undef PG_WEIGHT_TILE_OPTIONS
+
+using WeightTile = void (*)(const float*, const int32_t*, int64_t, const float*, int64_t, int64_t, int64_t, float*);
+
+// The tile of mr taps × nv vectors for this instruction set (one of the shapes weight_tiles picks).
+template <int KW>
+WeightTile weight_tile(int mr, int nv) {
+  if (isa() == Isa::Avx512) {
+    switch (nv * 100 + mr) {
+      case 124: return &weight_tile_avx512<24, 1, KW>;
+      case 112: return &weight_tile_avx512<12, 1, KW>;
+      case 106: return &weight_tile_avx512<6, 1, KW>;
+      case 212: return &weight_tile_avx512<12, 2, KW>;
+      case 206: return &weight_tile_avx512<6, 2, KW>;
+      case 203: return &weight_tile_avx512<3, 2, KW>;
+      case 406: return &weight_tile_avx512<6, 4, KW>;
+      case 403: return &weight_tile_avx512<3, 4, KW>;
+    }
+  } else {
+    switch (nv * 100 + mr) {
+      case 112: return &weight_tile_avx2<12, 1, KW>;
+      case 106: return &weight_tile_avx2<6, 1, KW>;
+      case 103: return &weight_tile_avx2<3, 1, KW>;
+      case 206: return &weight_tile_avx2<6, 2, KW>;
+      case 203: return &weight_tile_avx2<3, 2, KW>;
+      case 403: return &weight_tile_avx2<3, 4, KW>;
+    }
+  }
+  throw Error("no weight-gradient tile of " + std::to_string(mr) + " taps × " + std::to_string(nv) + " vectors");
+}
+
+// Tiles of up to B / NV taps × NV channel vectors (B = 24 accumulators with AVX-512, 12 with AVX2;
+// NV = 4, 2 or 1 as the channels allow); the last taps take the smallest of B / NV, half and a quarter
+// of it (a multiple of 3) that holds them (LeNet's 25 taps: 24 + 6 rows, not 48).
 template <int KW>
 void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
                   float* dst) {
-  const int64_t vectors = ogp / kLanes;
+  const int L = lanes(), budget = L == 16 ? 24 : 12;
+  const int64_t vectors = ogp / L;
   for (int64_t o = 0; o < vectors;) {
-    const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1;
-    const float* g = gT + o * kLanes;
+    const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1, most = budget / nv;
+    const float* g = gT + o * L;
     for (int64_t k = 0; k < K;) {
-      const int64_t left = K - k, mr = nv == 1 && left > 12 ? 24 : nv <= 2 && left > 6 ? 12 : 6;
-      float* d = dst + k * ogp + o * kLanes;
-      if (mr == 24) weight_tile<24, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (mr == 12 && nv == 1) weight_tile<12, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (mr == 12) weight_tile<12, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (nv == 1) weight_tile<6, 1, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else if (nv == 2) weight_tile<6, 2, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
-      else weight_tile<6, 4, KW>(xp, off + k, Wp, g, ogp, oH, oW, d);
+      const int64_t left = K - k;
+      int mr = most;
+      if (left <= most / 2 && most / 2 % 3 == 0) mr = most / 2;
+      if (left <= most / 4 && most / 4 % 3 == 0) mr = most / 4;
+      weight_tile<KW>(mr, nv)(xp, off + k, Wp, g, ogp, oH, oW, dst + k * ogp + o * L);
       k += mr;
     }
     o += nv;
@@ -374,15 +467,15 @@ void transpose_into(const float* gs, int64_t og, int64_t P, int64_t ogp, float* 
   }
 }
 
-// Stride-1 convolutions that are not plain products, when the machine runs AVX-512 and the padded
+// Stride-1 convolutions that are not plain products, when the machine runs AVX-512 or AVX2 and the padded
 // planes of a group have int32 offsets.
 bool direct_forward(const ConvGeo& g) {
-  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 && !pointwise(g) &&
+  return isa() != Isa::Portable && g.strideH == 1 && g.strideW == 1 && !pointwise(g) &&
          Padded(g.inH, g.inW, g.padH, g.padW).floats(g.inC / g.groups) < (int64_t{1} << 31);
 }
 
 bool direct_weight_ok(const ConvGeo& g) {
-  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 &&
+  return isa() != Isa::Portable && g.strideH == 1 && g.strideW == 1 &&
          Padded(g.inH, g.inW, g.padH, g.padW).floats(g.inC / g.groups) < (int64_t{1} << 31);
 }
 
@@ -391,7 +484,7 @@ bool direct_weight_ok(const ConvGeo& g) {
 // takes the GEMM path.
 bool direct_backward(const ConvGeo& g) {
   const int64_t qH = g.dilationH * (g.kH - 1) - g.padH, qW = g.dilationW * (g.kW - 1) - g.padW;
-  return isa() == Isa::Avx512 && g.strideH == 1 && g.strideW == 1 && !pointwise(g) && qH >= 0 && qW >= 0 &&
+  return isa() != Isa::Portable && g.strideH == 1 && g.strideW == 1 && !pointwise(g) && qH >= 0 && qW >= 0 &&
          g.outH + g.dilationH * (g.kH - 1) == g.inH + 2 * g.padH && g.outW + g.dilationW * (g.kW - 1) == g.inW + 2 * g.padW &&
          Padded(g.outH, g.outW, qH, qW).floats(g.outC / g.groups) < (int64_t{1} << 31);
 }
@@ -431,7 +524,7 @@ void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, 
       [&](int64_t n, int64_t grp) { return gx + (n * g.inC + grp * s.cg) * s.inPlane; }, [](int64_t, int64_t, float*) {});
 }
 
-// ---- The other convolutions on AVX-512: the column matrix as the planes of a 1×1 direct convolution ----
+// ---- The other convolutions: the column matrix as the planes of a 1×1 direct convolution ----
 //
 // With a stride (the 2×2 stride-2 of a U-Net's up-convolution, where the column matrix is the image
 // rearranged, no larger), or an output cut short by output padding: im2col, then the direct tiles
@@ -444,7 +537,7 @@ constexpr int64_t kMaxColumnFloats = int64_t{1} << 24;
 
 bool column_direct(const ConvGeo& g) {
   const Sizes s(g);
-  return isa() == Isa::Avx512 && s.K * s.P <= kMaxColumnFloats && s.og * s.P <= kMaxColumnFloats;
+  return isa() != Isa::Portable && s.K * s.P <= kMaxColumnFloats && s.og * s.P <= kMaxColumnFloats;
 }
 
 // The column matrix of one image and group with a vector of zeros after it, for the tiles' masked lanes.
