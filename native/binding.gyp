@@ -8,6 +8,7 @@
         "src/threadpool.cc",
         "src/gemm.cc",
         "src/elementwise.cc",
+        "src/recurrent.cc",
         "src/conv.cc",
         "src/pool.cc",
         "src/channel.cc"

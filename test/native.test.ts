@@ -178,3 +178,48 @@ test('linear: x·wᵀ + bias then ReLU in one call, the weight read in place, wi
   assert.throws(() => native.addon.linear(new Float32Array(6), new Float32Array(6), null, new Float32Array(5), 2, 3, 2, false),
     /^Error: pixelgrad native linear: 'out' has 5 elements, not 2×2$/);
 });
+
+test('lstmCell and its backward match the reference on a step large enough for the pool, gates computed in place of xw', () => {
+  const g = new Generator(13);
+  const B = 256, H = 260, G = 4 * H; // 66,560 cells: split across the pool
+  const xw = floats(g, B * G), hw = floats(g, B * G), bias = floats(g, G), c = floats(g, B * H);
+  // The conformance harness's tolerance: float32 activations within a few ulp of the reference's float64 ones.
+  const close = (got: Float32Array, want: Float32Array, what: string) => {
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * Math.abs(want[i]) + 1e-6, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+    }
+  };
+  const [gw, hwant, cwant] = [new Float32Array(B * G), new Float32Array(B * H), new Float32Array(B * H)];
+  js.lstmCell(xw, hw, bias, c, B, H, gw, hwant, cwant);
+  const gates = xw.slice(), [h, cn] = [new Float32Array(B * H), new Float32Array(B * H)];
+  nk.lstmCell(gates, hw, bias, c, B, H, gates, h, cn);
+  close(gates, gw, 'gates');
+  close(h, hwant, "h'");
+  close(cn, cwant, "c'");
+  const gH = floats(g, B * H), gC = floats(g, B * H);
+  const [dw, dcw, d, dc] = [new Float32Array(B * G), new Float32Array(B * H), new Float32Array(B * G), new Float32Array(B * H)];
+  js.lstmCellBackward(gw, c, hwant, gH, gC, B, H, dw, dcw);
+  nk.lstmCellBackward(gw, c, hwant, gH, gC, B, H, d, dc);
+  close(d, dw, 'dPre');
+  close(dc, dcw, 'dc');
+  assert.throws(() => native.addon.lstmCell(xw, null, null, null, B, H + 1, gates, h, cn),
+    new RegExp(`^Error: pixelgrad native lstmCell: 'xw' has ${B * G} elements, not B·4H = ${B * 4 * (H + 1)}$`));
+});
+
+test('lstmCell on special values (NaN, ±Infinity, saturation, values near 0 and the polynomial boundaries) agrees with the reference', () => {
+  const vals = [NaN, Infinity, -Infinity, 100, -100, 1e-5, -1e-5, 0, -0, 0.6, 0.65, -0.7, 20, -20, 87.5, -87.5,
+    89, -89, 3, -3, 1e-30, 50, -50, 10, -10, 0.3, -0.3, 44, -44, 0.001, 2, -2];
+  const H = 8, xw = Float32Array.from(vals), c = Float32Array.from(vals.slice(0, H));
+  const run = (k: Kernels) => {
+    const outs = [new Float32Array(4 * H), new Float32Array(H), new Float32Array(H)];
+    k.lstmCell(xw, null, null, c, 1, H, outs[0], outs[1], outs[2]);
+    return outs;
+  };
+  const want = run(js), got = run(nk);
+  for (let t = 0; t < 3; t++) {
+    for (let i = 0; i < want[t].length; i++) {
+      const e = want[t][i], a = got[t][i];
+      assert.ok(Object.is(e, a) || Math.abs(e - a) <= 1e-6 + 1e-5 * Math.abs(e), `output ${t}[${i}] for ${vals[i]}: ${a} vs ${e}`);
+    }
+  }
+});

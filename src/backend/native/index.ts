@@ -35,6 +35,10 @@ interface Addon {
   /** `offsets`: each batch's first element in a, then in b. */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, offsets: Float64Array, batches: number): void;
   linear(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, M: number, K: number, N: number, relu: boolean): void;
+  lstmCell(xw: Float32Array, hw: Float32Array | null, bias: Float32Array | null, c: Float32Array | null,
+    B: number, H: number, gates: Float32Array, hOut: Float32Array, cOut: Float32Array): void;
+  lstmCellBackward(gates: Float32Array, c: Float32Array | null, hOut: Float32Array, gH: Float32Array, gC: Float32Array,
+    B: number, H: number, dPre: Float32Array, dc: Float32Array | null): void;
   sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
     M: number, N: number, K: number, accumulate: boolean): void;
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
@@ -54,7 +58,7 @@ interface Addon {
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
   'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
-  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix',
+  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
 ];
 
 export interface NativeBackendOptions {
@@ -240,6 +244,12 @@ function nativeKernels(addon: Addon): Kernels {
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   return {
     ...js, unary, binary, copyStrided, reduce, matmul,
+    lstmCell: (xw, hw, bias, c, B, H, gates, hOut, cOut) => (isF32(xw) && allF32OrNull(hw, bias, c) && isF32(gates) && isF32(hOut) && isF32(cOut)
+      ? addon.lstmCell(xw, hw as Float32Array | null, bias as Float32Array | null, c as Float32Array | null, B, H, gates, hOut, cOut)
+      : js.lstmCell(xw, hw, bias, c, B, H, gates, hOut, cOut)),
+    lstmCellBackward: (gates, c, hOut, gH, gC, B, H, dPre, dc) => (isF32(gates) && allF32OrNull(c, dc) && isF32(hOut) && isF32(gH) && isF32(gC) && isF32(dPre)
+      ? addon.lstmCellBackward(gates, c as Float32Array | null, hOut, gH, gC, B, H, dPre, dc as Float32Array | null)
+      : js.lstmCellBackward(gates, c, hOut, gH, gC, B, H, dPre, dc)),
     linear: (x, w, bias, out, M, K, N, relu) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out) && out.length > 0
       ? addon.linear(x, w, bias as Float32Array | null, out, M, K, N, relu) : js.linear(x, w, bias, out, M, K, N, relu)),
     conv2d: (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)
