@@ -29,10 +29,6 @@
 #include "gemm.h"
 #include "nn.h"
 
-#if PG_X86
-#include <immintrin.h>
-#endif
-
 namespace pg {
 namespace {
 
@@ -135,7 +131,6 @@ void each_image(int64_t N, Fn&& image) {
   else for (int64_t n = 0; n < N; n++) image(n);
 }
 
-#if PG_X86
 // ---- Direct stride-1 convolution (AVX-512, AVX2): no column matrix, no packing of the image ----
 //
 // The input planes of one image and group are copied into a zero-bordered buffer; then output
@@ -575,15 +570,12 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
       [&](int64_t, int64_t) { return scratch(s.K * s.P, 1); },
       [&](int64_t n, int64_t grp, float* col) { col2im(col, s.cg, g, 0, g.outH, gx + (n * g.inC + grp * s.cg) * s.inPlane); });
 }
-#endif
 
 }  // namespace
 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
-#if PG_X86
   if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g);
   if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g);
-#endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -633,10 +625,8 @@ void conv2d_fused(const float* x, const float* w, const float* bias, float* out,
 }
 
 void conv2d_backward_input(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
-#if PG_X86
   if (direct_backward(g)) return conv2d_backward_input_direct(gOut, w, gx, g);
   if (column_direct(g)) return conv2d_backward_input_column_direct(gOut, w, gx, g);
-#endif
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -665,12 +655,8 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   const int64_t slices = std::max<int64_t>(1, std::min({g.batch, kMaxSlices, kMaxPartials / std::max<int64_t>(1, size)}));
   std::vector<float> partials(slices * size, 0.0f);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
-#if PG_X86
   // The direct tiles read the padded image (stride 1) or else the column matrix as K planes.
   const bool direct = direct_weight_ok(g), columns = !direct && column_direct(g);
-#else
-  const bool direct = false, columns = false;
-#endif
   // The direct tiles' taps in the weight's order (c, ky, kx); the padding taps read tap 0 and land in rows past K.
   std::vector<int32_t> off(direct || columns ? Kp : 0, 0);
   for (int64_t c = 0, k = 0; direct && c < s.cg; c++)
@@ -687,7 +673,6 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
         float* d = partials.data() + t * size + grp * Kp * ogp;
-#if PG_X86
         if (direct || columns) {
           float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P, 0);
           if (direct) pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
@@ -697,7 +682,6 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
           else weight_tiles<1>(xp, off.data(), s.K, direct ? pad.Wp : g.outW, gT, ogp, g.outH, g.outW, d);
           continue;
         }
-#endif
         // d[K, og] += col[K, P] · gsᵀ (element (p, o) of gsᵀ is gs[o·P + p]): the GEMM packs the
         // small gradient and reads the column matrix as its A operand, in rows.
         if (pointwise(g)) {
