@@ -61,6 +61,9 @@ test('train --task segment: crops, weight map, elastic, ce+dice; the run folder 
   assert.equal(summary.foregroundDice, summary.perClass[1].dice);
   assert.ok(summary.vRand >= 0 && summary.vRand <= 1);
   assert.match(r.stdout, new RegExp(`foreground Dice ${summary.foregroundDice.toFixed(4)}, V_rand ${summary.vRand.toFixed(4)}`));
+  // The split by file (for a twin in another framework): every image once, the 1 of validation apart.
+  assert.equal(summary.split.validation.length, 1);
+  assert.deepEqual([...summary.split.train, ...summary.split.validation].sort(), ['0.png', '1.png', '2.png', '3.png', '4.png']);
 
   const resumed = run('train', '--resume', '--out', out, '--epochs', '2');
   assert.equal(resumed.status, 0, resumed.stderr + resumed.stdout);

@@ -269,6 +269,8 @@ export const segmentationTask: Task<SegmentationData> = {
           perClass: data.classes.map((name, i) => ({ class: name, iou: s.iou[i], dice: s.dice[i] })),
           ...(binary ? { foregroundDice: s.dice[1], vRand: rand!.vRand, vRandSplit: rand!.split, vRandMerge: rand!.merge } : {}),
           validationImages: data.val.length, epochs: history.length, trainImagesPerSecond: history.map((r) => r.imagesPerSecond),
+          // The split by file, so another implementation can train and score on the same images.
+          split: { train: data.train.map((p) => basename(p.source)), validation: data.val.map((p) => basename(p.source)) },
         }, null, 2) + '\n');
         const shown = data.val.slice(0, 6);
         const tiles = shown.flatMap((p, i) => [rgb(p.image), colourMask(p.mask), colourMask(v.predictions[i]), overlay(p.image, v.predictions[i], p.mask)]);
