@@ -223,3 +223,19 @@ test('lstmCell on special values (NaN, ±Infinity, saturation, values near 0 and
     }
   }
 });
+
+test('where: float32 conditions (0 and −0 false, NaN true) and int32 data, broadcast, as the reference', () => {
+  const g = new Generator(17);
+  const cond = Float32Array.from({ length: 40 }, (_, i) => [0, -0, NaN, 1, -2][i % 5]);
+  const a = floats(g, 8 * 40), b = floats(g, 40);
+  const [want, got] = [new Float32Array(8 * 40), new Float32Array(8 * 40)];
+  js.where(cond, [40], a, [8, 40], b, [40], want, [8, 40]);
+  nk.where(cond, [40], a, [8, 40], b, [40], got, [8, 40]);
+  assert.deepEqual(got, want);
+  const ai = Int32Array.from({ length: 8 * 40 }, (_, i) => i - 100), bi = Int32Array.from({ length: 8 }, (_, i) => -i);
+  const ci = Int32Array.from({ length: 8 * 40 }, (_, i) => i % 3);
+  const [wi, gi] = [new Int32Array(8 * 40), new Int32Array(8 * 40)];
+  js.where(ci, [8, 40], ai, [8, 40], bi, [8, 1], wi, [8, 40]);
+  nk.where(ci, [8, 40], ai, [8, 40], bi, [8, 1], gi, [8, 40]);
+  assert.deepEqual(gi, wi);
+});

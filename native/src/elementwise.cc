@@ -261,6 +261,46 @@ napi_value CopyStrided(Args& a) {
 }
 PG_EXPORT("copyStrided", CopyStrided);
 
+// ---- where ----
+
+// out = cond != 0 ? a : b over the layout (operands: cond, a, b), moving bits.
+template <class Cond>
+void whereAll(const Layout& L, const Cond* cond, size_t condLength, const F32& a, const F32& b, const F32& out) {
+  checkOperand(L, 0, condLength, "cond");
+  checkOperand(L, 1, a.length, "a");
+  checkOperand(L, 2, b.length, "b");
+  const auto* pa = reinterpret_cast<const uint32_t*>(a.data);
+  const auto* pb = reinterpret_cast<const uint32_t*>(b.data);
+  auto* po = reinterpret_cast<uint32_t*>(out.data);
+  const int64_t sc = L.strides[0][L.nd - 1], sa = L.strides[1][L.nd - 1], sb = L.strides[2][L.nd - 1];
+  parallelRanges(L.size(), [&](int64_t lo, int64_t hi) {
+    forRuns(L, lo, hi, [&](const int64_t* off, int64_t n, int64_t o) {
+      const Cond* c = cond + off[0];
+      const uint32_t *x = pa + off[1], *y = pb + off[2];
+      for (int64_t i = 0; i < n; i++) po[o + i] = c[i * sc] != 0 ? x[i * sa] : y[i * sb];
+    });
+  });
+}
+
+// where(cond: Int32Array if intCond else Float32Array, intCond, a, b, out: Float32Array, layout:
+// Int32Array [dims, cond's, a's and b's strides], nd): out = cond != 0 ? a : b. Int32 data travels as
+// Float32Array views: the select moves bits.
+napi_value Where(Args& a) {
+  const bool intCond = a.boolean(1, "intCond");
+  F32 x = a.f32(2, "a"), y = a.f32(3, "b"), out = a.f32(4, "out");
+  Layout L = readLayout(a, 5, 3);
+  PG_CHECK(L.size() == static_cast<int64_t>(out.length), "out has " + std::to_string(out.length) + " elements, dims say " + std::to_string(L.size()));
+  if (intCond) {
+    I32 cond = a.i32(0, "cond");
+    whereAll(L, cond.data, cond.length, x, y, out);
+  } else {
+    F32 cond = a.f32(0, "cond");
+    whereAll(L, cond.data, cond.length, x, y, out);
+  }
+  return nullptr;
+}
+PG_EXPORT("where", Where);
+
 // ---- reductions ----
 
 enum ReduceCode { kSum, kMax, kMin };

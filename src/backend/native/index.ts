@@ -31,6 +31,7 @@ interface Addon {
   /** `layout`: nd dims, then each operand's nd strides along them (elementwise.cc). */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Int32Array, layout: Int32Array, nd: number): void;
   copyStrided(x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
+  where(cond: Float32Array | Int32Array, intCond: boolean, a: Float32Array, b: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
   /** `offsets`: each batch's first element in a, then in b. */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, M: number, N: number, K: number, offsets: Float64Array, batches: number): void;
@@ -56,7 +57,7 @@ interface Addon {
 }
 
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
-  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'reduce', 'matmul', 'linear', 'sgemm',
+  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
 ];
@@ -158,7 +159,7 @@ async function loadAddon(): Promise<Addon> {
 function nativeKernels(addon: Addon): Kernels {
   // Scratch arrays for the sizes and offsets the kernels take, reused from call to call: a fresh
   // small typed array lives on V8's heap, and handing it to the addon moves it out (about 1 µs).
-  const meta = new Int32Array(3 * MAX_DIMS);
+  const meta = new Int32Array(4 * MAX_DIMS);
   let offsets = new Float64Array(256);
   /** Writes the dims and each operand's strides into `meta`, as the addon takes them; returns nd. */
   const layout = (dims: readonly number[], ...strides: readonly (readonly number[])[]): number => {
@@ -203,6 +204,16 @@ function nativeKernels(addon: Addon): Kernels {
     addon.copyStrided(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), meta, layout(dims, st));
   };
 
+  const where: Kernels['where'] = (cond, cShape, a, aShape, b, bShape, out, outShape) => {
+    const sameType = (isF32(out) && isF32(a) && isF32(b)) || (isI32(out) && isI32(a) && isI32(b));
+    if (!sameType || !(isF32(cond) || isI32(cond)) || out.length < MIN_ELEMENTS) return js.where(cond, cShape, a, aShape, b, bShape, out, outShape);
+    const { dims, strides } = collapse(outShape, [cShape, aShape, bShape].map((s) => broadcastStrides(s, outShape)));
+    if (dims.length > MAX_DIMS) return js.where(cond, cShape, a, aShape, b, bShape, out, outShape);
+    const nd = layout(dims, ...strides);
+    addon.where(cond as Float32Array | Int32Array, isI32(cond), bits(a as Float32Array | Int32Array), bits(b as Float32Array | Int32Array),
+      bits(out as Float32Array | Int32Array), meta, nd);
+  };
+
   const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
     if (!isF32(x) || !isF32(out) || shape.length === 0 || x.length < MIN_ELEMENTS) return js.reduce(op, x, shape, axes, out);
     // Merge neighbouring axes that are both kept or both reduced; size-1 axes drop out.
@@ -243,7 +254,7 @@ function nativeKernels(addon: Addon): Kernels {
 
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   return {
-    ...js, unary, binary, copyStrided, reduce, matmul,
+    ...js, unary, binary, copyStrided, where, reduce, matmul,
     lstmCell: (xw, hw, bias, c, B, H, gates, hOut, cOut) => (isF32(xw) && allF32OrNull(hw, bias, c) && isF32(gates) && isF32(hOut) && isF32(cOut)
       ? addon.lstmCell(xw, hw as Float32Array | null, bias as Float32Array | null, c as Float32Array | null, B, H, gates, hOut, cOut)
       : js.lstmCell(xw, hw, bias, c, B, H, gates, hOut, cOut)),
