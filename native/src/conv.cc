@@ -135,9 +135,9 @@ void each_image(int64_t N, Fn&& image) {
 //
 // The input planes of one image and group are copied into a zero-bordered buffer; then output
 // pixel (y, x) of tap k = (c, ky, kx) reads xp[off[k] + y·Wp + x]. A tile is MR output channels ×
-// NV segments of a vector's width of output pixels of one row (a row's last segment cut short), so each tap
-// costs NV vector loads and MR broadcasts for MR·NV fused multiply-adds: the GEMM's register tile
-// with its B operand read straight from the image. The input gradient is the same kernel on the
+// NV segments of one row's output pixels, a vector wide (a row's last segment cut short), so each
+// tap costs NV vector loads and MR broadcasts for MR·NV fused multiply-adds: the GEMM's register
+// tile with its B operand read straight from the image. The input gradient is the same kernel on the
 // zero-bordered output gradient with the weights flipped and their channel axes swapped.
 
 // Floats per vector: 16 (AVX-512) or 8 (AVX2); kLanes, the larger, sizes the buffers' slack and the
