@@ -430,25 +430,38 @@ WeightTile weight_tile(int mr, int nv) {
 
 // Tiles of up to B / NV taps × NV channel vectors (B = 24 accumulators with AVX-512, 12 with AVX2;
 // NV = 4, 2 or 1 as the channels allow); the last taps take the smallest of B / NV, half and a quarter
-// of it (a multiple of 3) that holds them (LeNet's 25 taps: 24 + 6 rows, not 48).
+// of it (a multiple of 3) that holds them (LeNet's 25 taps: 24 + 6 rows, not 48). The tiles write
+// disjoint parts of dst, so they split across the pool when the caller is not a task already (a
+// batch smaller than the pool).
 template <int KW>
 void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gT, int64_t ogp, int64_t oH, int64_t oW,
                   float* dst) {
+  struct Tile {
+    int64_t o, k;
+    int mr, nv;
+  };
+  std::vector<Tile> tiles;
   const int L = lanes(), budget = L == 16 ? 24 : 12;
   const int64_t vectors = ogp / L;
   for (int64_t o = 0; o < vectors;) {
     const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1, most = budget / nv;
-    const float* g = gT + o * L;
     for (int64_t k = 0; k < K;) {
       const int64_t left = K - k;
       int mr = most;
       if (left <= most / 2 && most / 2 % 3 == 0) mr = most / 2;
       if (left <= most / 4 && most / 4 % 3 == 0) mr = most / 4;
-      weight_tile<KW>(mr, nv)(xp, off + k, Wp, g, ogp, oH, oW, dst + k * ogp + o * L);
+      tiles.push_back({o, k, mr, nv});
       k += mr;
     }
     o += nv;
   }
+  const int64_t n = static_cast<int64_t>(tiles.size());
+  parallel_ranges(n, ogp * K * oH * oW, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) {
+      const Tile& u = tiles[t];
+      weight_tile<KW>(u.mr, u.nv)(xp, off + u.k, Wp, gT + u.o * L, ogp, oH, oW, dst + u.k * ogp + u.o * L);
+    }
+  });
 }
 
 // gT[P, ogp] = gs[og, P]ᵀ (columns past og untouched), in blocks of pixels that stay in L1 (a row at
