@@ -272,6 +272,18 @@ test('LSTM without lengths: the whole-sequence op gives the step-by-step outputs
   }
 });
 
+test('LSTM without lengths, dropout between layers: the same masks as step by step (one draw per element, in the same order)', () => {
+  const g = new Generator(23);
+  const [L, B, I, H] = [4, 3, 2, 3];
+  const x = f64([L, B, I], g), ws = weightsFor('lstm', I, H, 3, 2, g);
+  const run = (lengths: number[] | null) => {
+    const r = recurrent(x, ws, { mode: 'lstm', numLayers: 3, bidirectional: true, dropout: 0.5, generator: new Generator(1), lengths });
+    return [r.output, r.h, r.c!].map((t) => Array.from(t.data));
+  };
+  const whole = run(null), stepwise = run([L, L, L]);
+  whole.forEach((v, i) => assertTensorData(v, stepwise[i], `output ${i}`));
+});
+
 test('gradcheck (float64): the whole-sequence LSTM, 2 layers bidirectional, with and without initial states; second order too', () => {
   const g = new Generator(19);
   const [L, B, I, H] = [3, 2, 2, 2];
