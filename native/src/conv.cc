@@ -114,10 +114,11 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
   }
 }
 
-// The calling thread's buffer number `slot` (0, 1 or 2), at least n floats; reused across calls.
-// Slots 0 and 1 belong to the kernels below; conv2d_fused keeps its convolution output in slot 2.
+// The calling thread's buffer number `slot` (0 to 3), at least n floats; reused across calls, so
+// that MB-sized buffers are not mapped and faulted in afresh at each call. Slots 0 and 1 belong to
+// the kernels below, 2 to conv2d_fused (its convolution output), 3 to the weight gradient's partials.
 float* scratch(int64_t n, int slot = 0) {
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[4];
   std::vector<float>& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(n);
   return b.data();
@@ -666,7 +667,8 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   // Each slice sums gwᵀ, per group [K, og] padded to [Kp, ogp] for the direct tiles.
   const int64_t Kp = padded_taps(s.K), ogp = padded_channels(s.og), size = g.groups * Kp * ogp;
   const int64_t slices = std::max<int64_t>(1, std::min({g.batch, kMaxSlices, kMaxPartials / std::max<int64_t>(1, size)}));
-  std::vector<float> partials(slices * size, 0.0f);
+  float* partials = scratch(slices * size, 3);
+  std::fill(partials, partials + slices * size, 0.0f);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
   // The direct tiles read the padded image (stride 1) or else the column matrix as K planes.
   const bool direct = direct_weight_ok(g), columns = !direct && column_direct(g);
@@ -685,7 +687,7 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
       for (int64_t grp = 0; grp < g.groups; grp++) {
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
-        float* d = partials.data() + t * size + grp * Kp * ogp;
+        float* d = partials + t * size + grp * Kp * ogp;
         if (direct || columns) {
           float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P, 0);
           if (direct) pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
@@ -717,7 +719,7 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
     for (int64_t o = 0; o < s.og; o++) {
       float* dst = gw + (grp * s.og + o) * s.K;
       for (int64_t t = 0; t < slices; t++) {
-        const float* src = partials.data() + t * size + grp * Kp * ogp + o;
+        const float* src = partials + t * size + grp * Kp * ogp + o;
         for (int64_t k = 0; k < s.K; k++) dst[k] += src[k * ogp];
       }
     }
