@@ -1,8 +1,9 @@
 /**
  * The native backend's core: the kernels against the JS reference and sgemm against float64 under
- * each instruction set (child processes, test/helpers/native-check.ts), bits independent of the
- * thread count, batched and broadcast products, argument errors, the default selection and its
- * fallback to wasm when the addon is missing, and the install script that never fails an install.
+ * each instruction set (child processes, test/helpers/native-check.ts, also exp / sigmoid / tanh on
+ * special values and the row and index kernels), bits independent of the thread count, batched and
+ * broadcast products, argument errors, the default selection and its fallback to wasm when the addon
+ * is missing, and the install script that never fails an install.
  * The addon must be built (`npm run build:native`; the install does it): without it these tests fail.
  */
 import { after, test } from 'node:test';
@@ -114,6 +115,12 @@ test('bad arguments to the addon are errors naming the export and the argument',
     /pixelgrad native matmul: out has 3 elements, not 1×2×2/);
   assert.throws(() => addon.matmul(new Float32Array(6), new Float32Array(5), new Float32Array(4), 2, 2, 3, Float64Array.of(0, 0), 1),
     /pixelgrad native matmul: 'b' \(5 elements\) is too short for a 3×2 operand with strides 2, 1/);
+  assert.throws(() => addon.gather(new Float32Array(6), new Float32Array(2), Int32Array.of(1, 3), 1, 3, Int32Array.of(2, 3), 1),
+    /^Error: pixelgrad native gather: index holds 3 at flat position 1, out of range for an axis of 3$/);
+  assert.throws(() => addon.scatterAdd(new Float32Array(2), new Float32Array(5), Int32Array.of(1, 2), 1, 3, Int32Array.of(2, 3), 1),
+    /^Error: pixelgrad native scatterAdd: argument 'out' is too short for its dims and strides$/);
+  assert.throws(() => addon.copyRows(new Float32Array(6), new Float32Array(8), 2, 3, 2, 4),
+    /^Error: pixelgrad native copyRows: out \(8 elements\) is too short for 2 rows of 3 from 2 every 4$/);
   assert.throws(() => addon.setThreads(0), /pixelgrad native setThreads: threads must be in \[1, 256\], got 0/);
   assert.throws(() => addon.setThreads(1.5), /pixelgrad native setThreads: argument 'threads' must be an integer/);
 });

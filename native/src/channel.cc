@@ -93,7 +93,7 @@ namespace {
 
 // Checks an optional per-channel float32 vector.
 void check_channels(const char* arg, const F32& v, int64_t C) {
-  if (v.data) check_length(arg, v.length, C, dims({{"C", C}}));
+  if (v.data) check_length(arg, v.length, C, [&] { return dims({{"C", C}}); });
 }
 
 std::string data_shape(int64_t N, int64_t C, int64_t P) { return "the data " + dims({{"N", N}, {"C", C}, {"P", P}}); }
@@ -105,12 +105,12 @@ napi_value ChannelSums(Args& args) {
   const int64_t size = product({N, C, P});
   const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(2, "b"), bCenter = args.f32OrNull(3, "bCenter");
   const F64 sumA = args.f64(7, "sumA"), sumAB = args.f64(8, "sumAB");
-  check_length("a", a.length, size, data_shape(N, C, P));
-  if (b.data) check_length("b", b.length, size, data_shape(N, C, P));
+  check_length("a", a.length, size, [&] { return data_shape(N, C, P); });
+  if (b.data) check_length("b", b.length, size, [&] { return data_shape(N, C, P); });
   check_channels("aCenter", aCenter, C);
   check_channels("bCenter", bCenter, C);
-  check_length("sumA", sumA.length, C, dims({{"C", C}}));
-  check_length("sumAB", sumAB.length, C, dims({{"C", C}}));
+  check_length("sumA", sumA.length, C, [&] { return dims({{"C", C}}); });
+  check_length("sumAB", sumAB.length, C, [&] { return dims({{"C", C}}); });
   channel_sums(a.data, aCenter.data, b.data, bCenter.data, N, C, P, sumA.data, sumAB.data);
   return nullptr;
 }
@@ -123,14 +123,14 @@ napi_value ChannelMix(Args& args) {
   const F32 a = args.f32(0, "a"), aCenter = args.f32OrNull(1, "aCenter"), b = args.f32OrNull(3, "b"),
             bCenter = args.f32OrNull(4, "bCenter"), out = args.f32(10, "out");
   const F64 aScale = args.f64(2, "aScale"), bScale = args.f64OrNull(5, "bScale"), shift = args.f64(6, "shift");
-  check_length("a", a.length, size, data_shape(N, C, P));
-  if (b.data) check_length("b", b.length, size, data_shape(N, C, P));
-  check_length("out", out.length, size, data_shape(N, C, P));
+  check_length("a", a.length, size, [&] { return data_shape(N, C, P); });
+  if (b.data) check_length("b", b.length, size, [&] { return data_shape(N, C, P); });
+  check_length("out", out.length, size, [&] { return data_shape(N, C, P); });
   check_channels("aCenter", aCenter, C);
   check_channels("bCenter", bCenter, C);
-  check_length("aScale", aScale.length, C, dims({{"C", C}}));
-  if (bScale.data) check_length("bScale", bScale.length, C, dims({{"C", C}}));
-  check_length("shift", shift.length, C, dims({{"C", C}}));
+  check_length("aScale", aScale.length, C, [&] { return dims({{"C", C}}); });
+  if (bScale.data) check_length("bScale", bScale.length, C, [&] { return dims({{"C", C}}); });
+  check_length("shift", shift.length, C, [&] { return dims({{"C", C}}); });
   channel_mix(a.data, aCenter.data, aScale.data, b.data, bCenter.data, bScale.data, shift.data, N, C, P, out.data);
   return nullptr;
 }

@@ -734,10 +734,9 @@ std::string dims(std::initializer_list<std::pair<const char*, int64_t>> named) {
   return s + "]";
 }
 
-void check_length(const char* arg, size_t length, int64_t want, const std::string& shape) {
-  if (static_cast<int64_t>(length) != want)
-    throw Error(std::string("'") + arg + "' has " + std::to_string(length) + " elements, but " + shape + " needs " +
-                std::to_string(want));
+void length_error(const char* arg, size_t length, int64_t want, const std::string& shape) {
+  throw Error(std::string("'") + arg + "' has " + std::to_string(length) + " elements, but " + shape + " needs " +
+              std::to_string(want));
 }
 
 void read_geometry(const Args& a, size_t i, const char* arg, const char* const* names, int64_t* fields, size_t count) {
@@ -804,10 +803,10 @@ int64_t weight_size(const ConvGeo& g) { return product({g.outC, g.inC / g.groups
 napi_value Conv2d(Args& a) {
   const ConvGeo g = conv_geometry(a, 4);
   const F32 x = a.f32(0, "x"), w = a.f32(1, "w"), bias = a.f32OrNull(2, "bias"), out = a.f32(3, "out");
-  check_length("x", x.length, input_size(g), input_shape(g));
-  check_length("w", w.length, weight_size(g), weight_shape(g));
-  if (bias.data) check_length("bias", bias.length, g.outC, dims({{"outChannels", g.outC}}));
-  check_length("out", out.length, output_size(g), output_shape(g));
+  check_length("x", x.length, input_size(g), [&] { return input_shape(g); });
+  check_length("w", w.length, weight_size(g), [&] { return weight_shape(g); });
+  if (bias.data) check_length("bias", bias.length, g.outC, [&] { return dims({{"outChannels", g.outC}}); });
+  check_length("out", out.length, output_size(g), [&] { return output_shape(g); });
   conv2d(x.data, w.data, bias.data, out.data, g);
   return nullptr;
 }
@@ -816,9 +815,9 @@ napi_value Conv2d(Args& a) {
 napi_value Conv2dBackwardInput(Args& a) {
   const ConvGeo g = conv_geometry(a, 3);
   const F32 gOut = a.f32(0, "gOut"), w = a.f32(1, "w"), gx = a.f32(2, "gx");
-  check_length("gOut", gOut.length, output_size(g), output_shape(g));
-  check_length("w", w.length, weight_size(g), weight_shape(g));
-  check_length("gx", gx.length, input_size(g), input_shape(g));
+  check_length("gOut", gOut.length, output_size(g), [&] { return output_shape(g); });
+  check_length("w", w.length, weight_size(g), [&] { return weight_shape(g); });
+  check_length("gx", gx.length, input_size(g), [&] { return input_shape(g); });
   conv2d_backward_input(gOut.data, w.data, gx.data, g);
   return nullptr;
 }
@@ -827,9 +826,9 @@ napi_value Conv2dBackwardInput(Args& a) {
 napi_value Conv2dBackwardWeight(Args& a) {
   const ConvGeo g = conv_geometry(a, 3);
   const F32 x = a.f32(0, "x"), gOut = a.f32(1, "gOut"), gw = a.f32(2, "gw");
-  check_length("x", x.length, input_size(g), input_shape(g));
-  check_length("gOut", gOut.length, output_size(g), output_shape(g));
-  check_length("gw", gw.length, weight_size(g), weight_shape(g));
+  check_length("x", x.length, input_size(g), [&] { return input_shape(g); });
+  check_length("gOut", gOut.length, output_size(g), [&] { return output_shape(g); });
+  check_length("gw", gw.length, weight_size(g), [&] { return weight_shape(g); });
   conv2d_backward_weight(x.data, gOut.data, gw.data, g);
   return nullptr;
 }
@@ -846,13 +845,12 @@ napi_value Conv2dFused(Args& a) {
     throw Error("the pool's input " + dims({{"N", p.batch}, {"C", p.channels}, {"H", p.inH}, {"W", p.inW}}) +
                 " must be the convolution's output " + dims({{"N", g.batch}, {"C", g.outC}, {"H", g.outH}, {"W", g.outW}}));
   const F32 x = a.f32(0, "x"), w = a.f32(1, "w"), bias = a.f32OrNull(2, "bias"), out = a.f32(3, "out");
-  check_length("x", x.length, input_size(g), input_shape(g));
-  check_length("w", w.length, weight_size(g), weight_shape(g));
-  if (bias.data) check_length("bias", bias.length, g.outC, dims({{"outChannels", g.outC}}));
+  check_length("x", x.length, input_size(g), [&] { return input_shape(g); });
+  check_length("w", w.length, weight_size(g), [&] { return weight_shape(g); });
+  if (bias.data) check_length("bias", bias.length, g.outC, [&] { return dims({{"outChannels", g.outC}}); });
   if (pooled)
-    check_length("out", out.length, product({g.batch, g.outC, p.outH, p.outW}),
-                 "the pooled output " + dims({{"N", g.batch}, {"C", g.outC}, {"H", p.outH}, {"W", p.outW}}));
-  else check_length("out", out.length, output_size(g), output_shape(g));
+    check_length("out", out.length, product({g.batch, g.outC, p.outH, p.outW}), [&] { return "the pooled output " + dims({{"N", g.batch}, {"C", g.outC}, {"H", p.outH}, {"W", p.outW}}); });
+  else check_length("out", out.length, output_size(g), [&] { return output_shape(g); });
   conv2d_fused(x.data, w.data, bias.data, out.data, g, relu, pooled ? &p : nullptr);
   return nullptr;
 }

@@ -2,7 +2,8 @@
 // as collapsed dims with per-operand element strides (0 along broadcast dims), the output is
 // contiguous; the TS side does the collapsing (src/backend/native/index.ts). Large calls are cut into
 // ranges of the output run on the pool; every element is computed the same way whatever the cut.
-// The math is float32 (libm's float functions), within a few ulp of the float64 JS reference.
+// The math is float32, within a few ulp of the float64 JS reference: libm's float functions, except
+// exp, sigmoid and tanh (vecmath.h), which vectorise; unary loops are compiled for each instruction set.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "napi_util.h"
+#include "isa.h"
 #include "threadpool.h"
+#include "vecmath.h"
 
 namespace pg {
 namespace {
@@ -116,48 +119,53 @@ template <int Op>
 inline float unaryFn(float x, float p0, float p1) {
   switch (Op) {
     case kNeg: return -x;
-    case kExp: return std::exp(x);
+    case kExp: return expF(x);
     case kLog: return std::log(x);
     case kSqrt: return std::sqrt(x);
     case kAbs: return std::fabs(x);
     case kSign: return x > 0 ? 1.0f : x < 0 ? -1.0f : x;  // keeps ±0 and NaN, as Math.sign
     case kErf: return std::erf(x);
     case kRelu: return x < 0 ? 0.0f : x;
-    case kSigmoid: {
-      if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-      float e = std::exp(x);
-      return e / (1.0f + e);
-    }
-    case kTanh: return std::tanh(x);
+    case kSigmoid: return sigmoidF(x);
+    case kTanh: return tanhF(x);
     case kLeakyRelu: return x < 0 ? p0 * x : x;
     case kElu: return x > 0 ? x : p0 * std::expm1(x);
     case kGelu: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
-    case kGeluTanh: return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case kGeluTanh: return 0.5f * x * (1.0f + tanhF(0.79788456080286536f * (x + 0.044715f * x * x * x)));
     case kSoftplus: return x * p0 > p1 ? x : std::log1p(std::exp(p0 * x)) / p0;
     default: return x < p0 ? p0 : x > p1 ? p1 : x;  // clamp
   }
 }
 
 template <int Op>
-void unaryRange(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) {
+PG_INLINE void unaryBody(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) {
   for (int64_t i = lo; i < hi; i++) out[i] = unaryFn<Op>(x[i], p0, p1);
 }
+template <int Op>
+PG_TARGET_AVX512 void unaryAvx512(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) { unaryBody<Op>(x, out, lo, hi, p0, p1); }
+template <int Op>
+PG_TARGET_AVX2 void unaryAvx2(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) { unaryBody<Op>(x, out, lo, hi, p0, p1); }
+template <int Op>
+void unaryPortable(const float* x, float* out, int64_t lo, int64_t hi, float p0, float p1) { unaryBody<Op>(x, out, lo, hi, p0, p1); }
 
 using UnaryRange = void (*)(const float*, float*, int64_t, int64_t, float, float);
+using UnaryTable = std::array<UnaryRange, kUnaryCount>;
+// Each op's loop for each instruction set: [avx512, avx2, portable][op].
 template <int... Ops>
-constexpr auto unaryTable(std::integer_sequence<int, Ops...>) {
-  return std::array<UnaryRange, sizeof...(Ops)>{unaryRange<Ops>...};
+constexpr std::array<UnaryTable, 3> unaryTables(std::integer_sequence<int, Ops...>) {
+  return {UnaryTable{unaryAvx512<Ops>...}, UnaryTable{unaryAvx2<Ops>...}, UnaryTable{unaryPortable<Ops>...}};
 }
 
 // unary(code, x: Float32Array, out: Float32Array, p0, p1)
 napi_value Unary(Args& a) {
-  static constexpr auto table = unaryTable(std::make_integer_sequence<int, kUnaryCount>{});
+  static constexpr auto tables = unaryTables(std::make_integer_sequence<int, kUnaryCount>{});
   int64_t code = a.int64(0, "op");
   PG_CHECK(code >= 0 && code < kUnaryCount, "unknown op code " + std::to_string(code));
   F32 x = a.f32(1, "x"), out = a.f32(2, "out");
   PG_CHECK(x.length == out.length, "x has " + std::to_string(x.length) + " elements but out has " + std::to_string(out.length));
   float p0 = static_cast<float>(a.number(3, "p0")), p1 = static_cast<float>(a.number(4, "p1"));
-  UnaryRange f = table[code];
+  const Isa chosen = isa();
+  UnaryRange f = tables[chosen == Isa::Avx512 ? 0 : chosen == Isa::Avx2 ? 1 : 2][code];
   parallelRanges(static_cast<int64_t>(x.length), [&](int64_t lo, int64_t hi) { f(x.data, out.data, lo, hi, p0, p1); });
   return nullptr;
 }
@@ -261,6 +269,89 @@ napi_value CopyStrided(Args& a) {
 }
 PG_EXPORT("copyStrided", CopyStrided);
 
+// copyRows(x, out, rows, rowLength, outOffset, outStride): out[outOffset + r·outStride + i] =
+// x[r·rowLength + i] for r < rows, i < rowLength: one input's share of a concatenation. Moves bits, as
+// copyStrided.
+napi_value CopyRows(Args& a) {
+  F32 x = a.f32(0, "x"), out = a.f32(1, "out");
+  const int64_t rows = a.int64(2, "rows"), len = a.int64(3, "rowLength"), at = a.int64(4, "outOffset"), step = a.int64(5, "outStride");
+  PG_CHECK(rows >= 0 && len >= 0 && at >= 0 && step >= len, "rows, rowLength and outOffset must not be negative and outStride must be ≥ rowLength, got " +
+           std::to_string(rows) + ", " + std::to_string(len) + ", " + std::to_string(at) + ", " + std::to_string(step));
+  PG_CHECK(static_cast<int64_t>(x.length) == rows * len,
+           "x has " + std::to_string(x.length) + " elements, not rows·rowLength = " + std::to_string(rows * len));
+  PG_CHECK(rows == 0 || at + (rows - 1) * step + len <= static_cast<int64_t>(out.length),
+           "out (" + std::to_string(out.length) + " elements) is too short for " + std::to_string(rows) + " rows of " +
+               std::to_string(len) + " from " + std::to_string(at) + " every " + std::to_string(step));
+  parallelRanges(rows * len, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo / std::max<int64_t>(len, 1); r * len < hi; r++) {
+      const int64_t i0 = std::max(lo, r * len), i1 = std::min(hi, (r + 1) * len);
+      std::memcpy(out.data + at + r * step + (i0 - r * len), x.data + i0, (i1 - i0) * sizeof(float));
+    }
+  });
+  return nullptr;
+}
+PG_EXPORT("copyRows", CopyRows);
+
+// ---- gather / scatterAdd ----
+
+// The arguments gather and scatterAdd share: the index, and its walk — the layout's dims (index's
+// shape, collapsed) with x's strides along them (0 along `axis`), plus x's stride and length along
+// `axis`, where each index value says the position. Every index value is checked before any is used.
+struct Gathered {
+  I32 index;
+  Layout L;
+  int64_t axisStride;
+};
+Gathered readGathered(const Args& a, size_t i, size_t xLength, const char* xName) {
+  Gathered g{a.i32(i, "index"), readLayout(a, i + 3, 1), a.int64(i + 1, "axisStride")};
+  const int64_t axisLength = a.int64(i + 2, "axisLength");
+  PG_CHECK(g.L.size() == static_cast<int64_t>(g.index.length),
+           "index has " + std::to_string(g.index.length) + " elements, dims say " + std::to_string(g.L.size()));
+  PG_CHECK(g.axisStride >= 0 && axisLength >= 1, "axisStride must not be negative and axisLength must be ≥ 1");
+  const int64_t reach = maxOffset(g.L, 0);
+  PG_CHECK(reach < 0 || reach + (axisLength - 1) * g.axisStride < static_cast<int64_t>(xLength),
+           std::string("argument '") + xName + "' is too short for its dims and strides");
+  for (size_t k = 0; k < g.index.length; k++) {
+    const int32_t v = g.index.data[k];
+    PG_CHECK(v >= 0 && v < axisLength, "index holds " + std::to_string(v) + " at flat position " + std::to_string(k) +
+                                           ", out of range for an axis of " + std::to_string(axisLength));
+  }
+  return g;
+}
+
+// gather(x, out, index: Int32Array, axisStride, axisLength, layout: Int32Array [dims, x's strides], nd):
+// out[o] = x[(o's offset in x) + index[o]·axisStride], out and index contiguous. Moves bits.
+napi_value Gather(Args& a) {
+  F32 x = a.f32(0, "x"), out = a.f32(1, "out");
+  const Gathered g = readGathered(a, 2, x.length, "x");
+  PG_CHECK(out.length == g.index.length, "out has " + std::to_string(out.length) + " elements but index has " + std::to_string(g.index.length));
+  const auto* src = reinterpret_cast<const uint32_t*>(x.data);
+  auto* dst = reinterpret_cast<uint32_t*>(out.data);
+  const int64_t s = g.L.strides[0][g.L.nd - 1];
+  parallelRanges(g.L.size(), [&](int64_t lo, int64_t hi) {
+    forRuns(g.L, lo, hi, [&](const int64_t* off, int64_t n, int64_t o) {
+      for (int64_t j = 0; j < n; j++) dst[o + j] = src[off[0] + j * s + g.index.data[o + j] * g.axisStride];
+    });
+  });
+  return nullptr;
+}
+PG_EXPORT("gather", Gather);
+
+// scatterAdd(src, out, index: Int32Array, axisStride, axisLength, layout: Int32Array [dims, out's
+// strides], nd): out[(o's offset in out) + index[o]·axisStride] += src[o], in order on one thread
+// (positions may repeat), float32 sums as the reference stores them.
+napi_value ScatterAdd(Args& a) {
+  F32 src = a.f32(0, "src"), out = a.f32(1, "out");
+  const Gathered g = readGathered(a, 2, out.length, "out");
+  PG_CHECK(src.length == g.index.length, "src has " + std::to_string(src.length) + " elements but index has " + std::to_string(g.index.length));
+  const int64_t s = g.L.strides[0][g.L.nd - 1];
+  forRuns(g.L, 0, g.L.size(), [&](const int64_t* off, int64_t n, int64_t o) {
+    for (int64_t j = 0; j < n; j++) out.data[off[0] + j * s + g.index.data[o + j] * g.axisStride] += src.data[o + j];
+  });
+  return nullptr;
+}
+PG_EXPORT("scatterAdd", ScatterAdd);
+
 // ---- where ----
 
 // out = cond != 0 ? a : b over the layout (operands: cond, a, b), moving bits.
@@ -305,6 +396,22 @@ PG_EXPORT("where", Where);
 
 enum ReduceCode { kSum, kMax, kMin };
 
+// *s = the float64 sum of p[0..n), in 16 interleaved partial sums added in a fixed order at the end:
+// the partials are independent, so the loop vectorises (one chain of dependent adds ran at a quarter
+// of the speed), and the bits do not depend on the instruction set.
+PG_INLINE void sum_run_body(const float* p, int64_t n, double* s) {
+  constexpr int kLanes = 16;
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; j++) part[j] += p[i + j];
+  double t = 0;
+  for (int j = 0; j < kLanes; j++) t += part[j];
+  for (; i < n; i++) t += p[i];
+  *s = t;
+}
+PG_ISA_VARIANTS(sum_run, (const float* p, int64_t n, double* s), (p, n, s))
+
 // reduce(code, x: Float32Array, out: Float32Array, layout: Int32Array [dims, out's strides], nd): x is
 // contiguous over dims; out's strides are 0 along the reduced dims. Sums accumulate in float64, and max /
 // min let NaN win, as the reference does.
@@ -323,8 +430,8 @@ napi_value Reduce(Args& a) {
     double* q = r + off[0];
     if (code == kSum) {
       if (so == 0) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++) s += p[i];
+        double s;
+        sum_run(p, n, &s);
         *q += s;
       } else {
         for (int64_t i = 0; i < n; i++) q[i * so] += p[i];

@@ -22,3 +22,18 @@ const char* isa_name(Isa isa);
 #define PG_TARGET_AVX512
 #define PG_TARGET_AVX2
 #endif
+
+// Defines `name(params)`, which calls `name##_body(args)` compiled for the chosen instruction set:
+// the body is an always-inline function, so each variant is vectorised for its own target.
+#define PG_ISA_VARIANTS(name, params, args)                                        \
+  PG_TARGET_AVX512 static void name##_avx512 params { name##_body args; }          \
+  PG_TARGET_AVX2 static void name##_avx2 params { name##_body args; }              \
+  static void name##_portable params { name##_body args; }                         \
+  static void name params {                                                        \
+    switch (::pg::isa()) {                                                         \
+      case ::pg::Isa::Avx512: return name##_avx512 args;                           \
+      case ::pg::Isa::Avx2: return name##_avx2 args;                               \
+      default: return name##_portable args;                                        \
+    }                                                                              \
+  }
+#define PG_INLINE inline __attribute__((always_inline))

@@ -70,22 +70,12 @@ std::string dims(std::initializer_list<std::pair<const char*, int64_t>> named);
 // The product of sizes, checked against overflow (a geometry can name any sizes).
 int64_t product(std::initializer_list<int64_t> xs);
 
-// Throws unless a typed array argument has exactly `want` elements; `shape` says where `want` came from.
-void check_length(const char* arg, size_t length, int64_t want, const std::string& shape);
+// Throws unless a typed array argument has exactly `want` elements; shape() says where `want` came
+// from, and is called only on failure (the message costs more than many small kernels).
+[[noreturn]] void length_error(const char* arg, size_t length, int64_t want, const std::string& shape);
+template <class Shape>
+void check_length(const char* arg, size_t length, int64_t want, Shape&& shape) {
+  if (static_cast<int64_t>(length) != want) length_error(arg, length, want, shape());
+}
 
 }  // namespace pg
-
-// Defines `name(params)`, which calls `name##_body(args)` compiled for the chosen instruction set:
-// the body is an always-inline function, so each variant is vectorised for its own target.
-#define PG_ISA_VARIANTS(name, params, args)                                        \
-  PG_TARGET_AVX512 static void name##_avx512 params { name##_body args; }          \
-  PG_TARGET_AVX2 static void name##_avx2 params { name##_body args; }              \
-  static void name##_portable params { name##_body args; }                         \
-  static void name params {                                                        \
-    switch (::pg::isa()) {                                                         \
-      case ::pg::Isa::Avx512: return name##_avx512 args;                           \
-      case ::pg::Isa::Avx2: return name##_avx2 args;                               \
-      default: return name##_portable args;                                        \
-    }                                                                              \
-  }
-#define PG_INLINE inline __attribute__((always_inline))

@@ -177,9 +177,9 @@ napi_value MaxPool2d(Args& a) {
   const PoolGeo g = pool_geometry(a, 3, "geometry");
   const F32 x = a.f32(0, "x"), out = a.f32(1, "out");
   const I32 argmax = a.i32(2, "argmax");
-  check_length("x", x.length, in_size(g), in_shape(g));
-  check_length("out", out.length, out_size(g), out_shape(g));
-  check_length("argmax", argmax.length, out_size(g), out_shape(g));
+  check_length("x", x.length, in_size(g), [&] { return in_shape(g); });
+  check_length("out", out.length, out_size(g), [&] { return out_shape(g); });
+  check_length("argmax", argmax.length, out_size(g), [&] { return out_shape(g); });
   max_pool2d(x.data, out.data, argmax.data, g);
   return nullptr;
 }
@@ -189,9 +189,9 @@ napi_value MaxPool2dBackward(Args& a) {
   const PoolGeo g = pool_geometry(a, 3, "geometry");
   const F32 gOut = a.f32(0, "gOut"), gx = a.f32(2, "gx");
   const I32 argmax = a.i32(1, "argmax");
-  check_length("gOut", gOut.length, out_size(g), out_shape(g));
-  check_length("argmax", argmax.length, out_size(g), out_shape(g));
-  check_length("gx", gx.length, in_size(g), in_shape(g));
+  check_length("gOut", gOut.length, out_size(g), [&] { return out_shape(g); });
+  check_length("argmax", argmax.length, out_size(g), [&] { return out_shape(g); });
+  check_length("gx", gx.length, in_size(g), [&] { return in_shape(g); });
   // The scatter writes where argmax points: every index must lie in its H×W plane.
   const int64_t plane = g.inH * g.inW;
   for (size_t i = 0; i < argmax.length; i++) {
@@ -207,8 +207,8 @@ napi_value MaxPool2dBackward(Args& a) {
 napi_value AvgPool2d(Args& a) {
   const PoolGeo g = pool_geometry(a, 2, "geometry");
   const F32 x = a.f32(0, "x"), out = a.f32(1, "out");
-  check_length("x", x.length, in_size(g), in_shape(g));
-  check_length("out", out.length, out_size(g), out_shape(g));
+  check_length("x", x.length, in_size(g), [&] { return in_shape(g); });
+  check_length("out", out.length, out_size(g), [&] { return out_shape(g); });
   avg_pool2d(x.data, out.data, g, a.boolean(3, "countIncludePad"), a.number(4, "divisor"));
   return nullptr;
 }
@@ -217,8 +217,8 @@ napi_value AvgPool2d(Args& a) {
 napi_value AvgPool2dBackward(Args& a) {
   const PoolGeo g = pool_geometry(a, 2, "geometry");
   const F32 gOut = a.f32(0, "gOut"), gx = a.f32(1, "gx");
-  check_length("gOut", gOut.length, out_size(g), out_shape(g));
-  check_length("gx", gx.length, in_size(g), in_shape(g));
+  check_length("gOut", gOut.length, out_size(g), [&] { return out_shape(g); });
+  check_length("gx", gx.length, in_size(g), [&] { return in_shape(g); });
   avg_pool2d_backward(gOut.data, gx.data, g, a.boolean(3, "countIncludePad"), a.number(4, "divisor"));
   return nullptr;
 }

@@ -1,8 +1,8 @@
 // One LSTM step after its matrix products, forward and backward, as the JS reference kernels
 // (src/backend/js/recurrent.ts) compute it: gate order i, f, g, o; the sums and products in float64
 // and each stored value rounded to float32 where the reference stores it. The forward activations
-// are float32 functions written without branches (Cephes' expf and tanhf polynomials, within a few
-// ulp) so that the compiler vectorises them for each instruction set. Rows are split across the pool.
+// are the float32 functions of vecmath.h, which the compiler vectorises for each instruction set.
+// Rows are split across the pool.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +11,7 @@
 #include "napi_util.h"
 #include "nn.h"
 #include "threadpool.h"
+#include "vecmath.h"
 
 namespace pg {
 namespace {
@@ -18,42 +19,6 @@ namespace {
 // Below this many cells a step runs on the calling thread (W7's 64×128 takes ~50 µs alone, less than
 // waking the pool can cost on a busy machine).
 constexpr int64_t kParallelCells = 1 << 16;
-
-// e^x for x ≤ 0 (the callers' arguments are −|x|), flushed to 0 below −87 (where e^x leaves float's
-// normal range): 2^n · e^r with n = round(x·log2 e), r reduced in two steps, Cephes' polynomial.
-PG_INLINE float expNonPositive(float x) {
-  const float xc = std::max(x, -87.0f);
-  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
-  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : p * scale;
-}
-
-// The reference's sigmoid: 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below; NaN stays NaN.
-PG_INLINE float sigmoidF(float x) {
-  const float e = expNonPositive(-std::fabs(x));
-  const float y = x >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e);
-  return x != x ? x : y;
-}
-
-// tanh: Cephes' odd polynomial below 0.625, 1 − 2/(e^2|x| + 1) (from e^−2|x|) above; NaN stays NaN.
-PG_INLINE float tanhF(float x) {
-  const float a = std::fabs(x), z = x * x;
-  const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
-                       3.33332819422e-1f) * z * x + x;
-  const float e = expNonPositive(-2.0f * a);
-  const float large = std::copysign((1.0f - e) / (1.0f + e), x);
-  return a < 0.625f ? small : x != x ? x : large;
-}
 
 // The forward step on rows [lo, hi): gates (may be xw itself), then c' and h'.
 PG_INLINE void lstm_rows_body(const float* xw, const float* hw, const float* bias, const float* c, int64_t lo, int64_t hi,

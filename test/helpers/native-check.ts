@@ -1,12 +1,15 @@
 /**
  * The native backend's core kernels, run in a child process by test/native.test.ts once per
  * instruction set (fixed per process by PIXELGRAD_NATIVE_ISA): the conformance harness against the
- * JS reference, and the addon's sgemm against a float64 reference on odd sizes, block edges,
- * transposed strides, accumulation, empty and size-1 products. Prints one JSON line: the instruction
+ * JS reference, the addon's sgemm against a float64 reference on odd sizes, block edges,
+ * transposed strides, accumulation, empty and size-1 products, the vectorised exp / sigmoid / tanh on
+ * special values, and the row and index kernels at sizes the pool splits. Prints one JSON line: the instruction
  * set the addon runs on and the failures (empty when all agree).
  */
 import { checkConformance } from '../../src/backend/conformance.js';
 import { createNativeBackend } from '../../src/backend/native/index.js';
+import { jsBackend } from '../../src/backend/backend.js';
+import type { TypedArray } from '../../src/dtype.js';
 import { Generator } from '../../src/random.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -68,6 +71,75 @@ for (const [M, N, K] of GEMM_SIZES) {
   for (const [aT, bT, accumulate] of [[false, false, false], [true, false, true], [false, true, false], [true, true, true]]) {
     const f = checkSgemm(native.addon.sgemm, g, M, N, K, aT, bT, accumulate);
     if (f) failures.push(f);
+  }
+}
+
+/** The first element where `got` is off the reference by more than 1e-6 + rtol·|want| (NaN must match NaN, signs of 0 their sign), as a failure. */
+function compare(what: string, want: TypedArray, got: TypedArray, rtol = 1e-5): void {
+  for (let i = 0; i < want.length; i++) {
+    const e = want[i], a = got[i];
+    if (Object.is(e, a) || Math.abs(e - a) <= 1e-6 + rtol * Math.abs(e)) continue;
+    failures.push(`${what}: [${i}] = ${a}, reference ${e}`);
+    return;
+  }
+}
+
+// Special values for the polynomial exp, sigmoid and tanh: NaN, ±∞, ±0, overflow, results in float's
+// subnormal range (e^−100), the 0.625 switch of tanh, the clamps at −104 and 89; 67 of them, so that
+// the vector loops' tails run too. Relative error at most a few ulp (2e-6), except below the normal
+// range where the reference's rounding of a subnormal is all the precision there is.
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 1e-5, -1e-5, 0.3, -0.3, 0.6249, 0.625, -0.6251, 1, -1,
+  2, -2, 10, -10, 20, -20, 44, -44, 80, -80, 87.3, -87.3, 88.7, 88.8, -88.8, 89, -89, 95, -95, 100, -100, 103.9, -103.9, 104,
+  -104, 150, -150, 1e10, -1e10, 0.5, -0.5, 3.3, -3.3, 7.77, -7.77, 15.5, -15.5, 0.01, -0.01, 60, -60, 0.125, -0.125, 5, -5,
+  30, -30, 0.9, -0.9, 1.5, -1.5];
+const sx = Float32Array.from(SPECIAL);
+for (const op of ['exp', 'sigmoid', 'tanh'] as const) {
+  const want = new Float32Array(sx.length), got = new Float32Array(sx.length);
+  jsBackend.kernels.unary(op, sx, want, 0, 0);
+  native.kernels.unary(op, sx, got, 0, 0);
+  for (let i = 0; i < sx.length; i++) {
+    const e = want[i], a = got[i];
+    const ok = Object.is(e, a) || Math.abs(e - a) <= 2e-6 * Math.abs(e) || (Math.abs(e) < 2 ** -126 && Math.abs(e - a) <= 2 ** -140);
+    if (!ok) { failures.push(`unary ${op}(${sx[i]}) = ${a}, reference ${e}`); break; }
+  }
+}
+
+// Sums over long runs (partial sums in lanes) and the row / index kernels on arrays the pool splits.
+{
+  const h = new Generator(11);
+  const floats = (n: number) => Float32Array.from({ length: n }, () => h.normal() * 10);
+  const x = floats(8 * 16 * 4099);
+  const [ws, gs] = [new Float32Array(16), new Float32Array(16)];
+  jsBackend.kernels.reduce('sum', x, [8, 16, 4099], [0, 2], ws);
+  native.kernels.reduce('sum', x, [8, 16, 4099], [0, 2], gs);
+  compare('reduce sum [8,16,4099] axes 0,2', ws, gs, 1e-6);
+
+  const shapes = [[3, 16, 70, 65], [3, 32, 70, 65], [3, 1, 70, 65]];
+  const parts = shapes.map((s) => floats(s.reduce((p, d) => p * d, 1)));
+  const outShape = [3, 49, 70, 65], n = 3 * 49 * 70 * 65;
+  const [wc, gc] = [new Float32Array(n), new Float32Array(n)];
+  jsBackend.kernels.concat(parts, shapes, 1, wc, outShape);
+  native.kernels.concat(parts, shapes, 1, gc, outShape);
+  compare('concat [3,16|32|1,70,65] axis 1', wc, gc, 0);
+  const ints = shapes.map((s) => Int32Array.from({ length: s.reduce((p, d) => p * d, 1) }, (_, i) => i - 5000));
+  const [wi, gi] = [new Int32Array(n), new Int32Array(n)];
+  jsBackend.kernels.concat(ints, shapes, 1, wi, outShape);
+  native.kernels.concat(ints, shapes, 1, gi, outShape);
+  compare('concat int32 axis 1', wi, gi, 0);
+
+  // A cross-entropy's pick (index [8,1,64,64] over 3 classes on axis 1) and an index narrower than x off the axis.
+  for (const [s, is, axis] of [[[8, 3, 64, 64], [8, 1, 64, 64], 1], [[6, 9, 40], [5, 30, 40], 1], [[300, 7], [300, 4], 1], [[50, 700], [90, 700], 0]] as const) {
+    const xs = floats(s.reduce((p, d) => p * d, 1)), m = is.reduce((p, d) => p * d, 1);
+    const index = Int32Array.from({ length: m }, () => h.integer(0, s[axis]));
+    const [wg, gg] = [new Float32Array(m), new Float32Array(m)];
+    jsBackend.kernels.gather(xs, s, axis, index, is, wg);
+    native.kernels.gather(xs, s, axis, index, is, gg);
+    compare(`gather [${s}] index [${is}] axis ${axis}`, wg, gg, 0);
+    const src = floats(m);
+    const [wa, ga] = [new Float32Array(xs.length), new Float32Array(xs.length)];
+    jsBackend.kernels.scatterAdd(src, index, is, axis, wa, s);
+    native.kernels.scatterAdd(src, index, is, axis, ga, s);
+    compare(`scatterAdd [${is}] → [${s}] axis ${axis}`, wa, ga, 0);
   }
 }
 console.log(JSON.stringify({ isa: native.isa, failures }));

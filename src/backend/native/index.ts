@@ -4,8 +4,8 @@
  * AVX-512, AVX2 + FMA or portable code, chosen by the CPU (PIXELGRAD_NATIVE_ISA=avx2|portable lowers
  * the choice, for tests); the kernels run on the addon's thread pool (PIXELGRAD_THREADS threads,
  * default every hardware thread) and their results do not depend on timing. Kernels work directly on
- * the arrays' memory: nothing is copied in or out. Float64 and int32 data, the index kernels and
- * tiny arrays run the JS reference kernels.
+ * the arrays' memory: nothing is copied in or out. Float64 data, int32 arithmetic, take / takeAdd,
+ * argReduce and tiny arrays run the JS reference kernels.
  *
  *   registerBackend(await createNativeBackend());
  *   setBackend('native');
@@ -14,7 +14,7 @@
  * stays browser-safe; in a browser createNativeBackend rejects.
  */
 import type { TypedArray } from '../../dtype.js';
-import { broadcastStrides } from '../../shape.js';
+import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
 import { ArgumentError, NotSupportedError } from '../../errors.js';
 import type { Backend, BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
@@ -31,6 +31,10 @@ interface Addon {
   /** `layout`: nd dims, then each operand's nd strides along them (elementwise.cc). */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Int32Array, layout: Int32Array, nd: number): void;
   copyStrided(x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
+  copyRows(x: Float32Array, out: Float32Array, rows: number, rowLength: number, outOffset: number, outStride: number): void;
+  /** `layout`: index's dims (collapsed), then x's (out's) strides along them, 0 along the gathered axis. */
+  gather(x: Float32Array, out: Float32Array, index: Int32Array, axisStride: number, axisLength: number, layout: Int32Array, nd: number): void;
+  scatterAdd(src: Float32Array, out: Float32Array, index: Int32Array, axisStride: number, axisLength: number, layout: Int32Array, nd: number): void;
   where(cond: Float32Array | Int32Array, intCond: boolean, a: Float32Array, b: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
   reduce(op: number, x: Float32Array, out: Float32Array, layout: Int32Array, nd: number): void;
   /** `offsets`: each batch's first element in a, then in b. */
@@ -57,7 +61,7 @@ interface Addon {
 }
 
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
-  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
+  'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'copyRows', 'gather', 'scatterAdd', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
 ];
@@ -252,9 +256,42 @@ function nativeKernels(addon: Addon): Kernels {
     addon.matmul(a, b, out, M, N, K, offsets, batches);
   };
 
+  const concat: Kernels['concat'] = (xs, shapes, axis, out, outShape) => {
+    const sameType = isF32(out) ? xs.every(isF32) : isI32(out) && xs.every(isI32);
+    if (!sameType || out.length < MIN_ELEMENTS) return js.concat(xs, shapes, axis, out, outShape);
+    // Each input is `outer` rows of its part of the axis times the inner size, written at its column of out's rows.
+    let inner = 1, outer = 1;
+    outShape.forEach((d, i) => { if (i > axis) inner *= d; else if (i < axis) outer *= d; });
+    const rowOut = outShape[axis] * inner;
+    let start = 0;
+    xs.forEach((x, t) => {
+      const chunk = shapes[t][axis] * inner;
+      addon.copyRows(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), outer, chunk, start, rowOut);
+      start += chunk;
+    });
+  };
+
+  /** The walk of gather and scatterAdd over index: its dims (collapsed) and x's strides along them, 0 at `axis`; null past MAX_DIMS. */
+  const gathered = (shape: Shape, axis: number, indexShape: Shape): number | null => {
+    const xs = stridesOf(shape);
+    const { dims, strides: [st] } = collapse(indexShape, [indexShape.map((_, d) => (d === axis ? 0 : xs[d]))]);
+    return dims.length > MAX_DIMS ? null : layout(dims, st);
+  };
+  const gather: Kernels['gather'] = (x, shape, axis, index, indexShape, out) => {
+    const sameType = (isF32(x) && isF32(out)) || (isI32(x) && isI32(out));
+    const nd = sameType && out.length >= MIN_ELEMENTS ? gathered(shape, axis, indexShape) : null;
+    if (nd === null) return js.gather(x, shape, axis, index, indexShape, out);
+    addon.gather(bits(x as Float32Array | Int32Array), bits(out as Float32Array | Int32Array), index, stridesOf(shape)[axis], shape[axis], meta, nd);
+  };
+  const scatterAdd: Kernels['scatterAdd'] = (src, index, indexShape, axis, out, shape) => {
+    const nd = isF32(src) && isF32(out) && src.length >= MIN_ELEMENTS ? gathered(shape, axis, indexShape) : null;
+    if (nd === null) return js.scatterAdd(src, index, indexShape, axis, out, shape);
+    addon.scatterAdd(src as Float32Array, out as Float32Array, index, stridesOf(shape)[axis], shape[axis], meta, nd);
+  };
+
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   return {
-    ...js, unary, binary, copyStrided, where, reduce, matmul,
+    ...js, unary, binary, copyStrided, where, reduce, matmul, concat, gather, scatterAdd,
     lstmCell: (xw, hw, bias, c, B, H, gates, hOut, cOut) => (isF32(xw) && allF32OrNull(hw, bias, c) && isF32(gates) && isF32(hOut) && isF32(cOut)
       ? addon.lstmCell(xw, hw as Float32Array | null, bias as Float32Array | null, c as Float32Array | null, B, H, gates, hOut, cOut)
       : js.lstmCell(xw, hw, bias, c, B, H, gates, hOut, cOut)),
