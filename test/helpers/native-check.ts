@@ -3,7 +3,7 @@
  * instruction set (fixed per process by PIXELGRAD_NATIVE_ISA): the conformance harness against the
  * JS reference, the addon's sgemm against a float64 reference on odd sizes, block edges,
  * transposed strides, accumulation, empty and size-1 products, the vectorised exp / sigmoid / tanh on
- * special values, and the row and index kernels at sizes the pool splits. Prints one JSON line: the instruction
+ * special values, and the row, take and index kernels at sizes the pool splits. Prints one JSON line: the instruction
  * set the addon runs on and the failures (empty when all agree).
  */
 import { checkConformance } from '../../src/backend/conformance.js';
@@ -126,6 +126,27 @@ for (const op of ['exp', 'sigmoid', 'tanh'] as const) {
   jsBackend.kernels.concat(ints, shapes, 1, wi, outShape);
   native.kernels.concat(ints, shapes, 1, gi, outShape);
   compare('concat int32 axis 1', wi, gi, 0);
+
+  // take as narrow (concat's gradient), as a strided slice on two axes, reversed, with a fill: views copied or the reference.
+  const run = (from: number, n: number, step = 1) => Int32Array.from({ length: n }, (_, j) => from + j * step);
+  const tx = floats(8 * 48 * 20 * 20), ts = [8, 48, 20, 20];
+  const takes: [string, (Int32Array | null)[]][] = [
+    ['narrow 16..47 on axis 1', [null, run(16, 32), null, null]],
+    ['every other row and column from 1', [null, null, run(1, 10, 2), run(1, 9, 2)]],
+    ['axis 1 reversed', [null, run(47, 48, -1), null, null]],
+    ['a fill on axis 3', [null, null, null, Int32Array.from({ length: 20 }, (_, j) => (j === 3 ? -1 : j))]],
+  ];
+  for (const [what, maps] of takes) {
+    const os = ts.map((d, i) => maps[i]?.length ?? d), m = os.reduce((p, d) => p * d, 1);
+    const [wt, gt] = [new Float32Array(m), new Float32Array(m)];
+    jsBackend.kernels.take(tx, ts, maps, 0.5, wt, os);
+    native.kernels.take(tx, ts, maps, 0.5, gt, os);
+    compare(`take ${what}`, wt, gt, 0);
+  }
+  const ti = Int32Array.from({ length: 6 * 40 }, (_, i) => i * 7 - 900), [wt, gt] = [new Int32Array(6 * 30), new Int32Array(6 * 30)];
+  jsBackend.kernels.take(ti, [6, 40], [null, run(5, 30)], 0, wt, [6, 30]);
+  native.kernels.take(ti, [6, 40], [null, run(5, 30)], 0, gt, [6, 30]);
+  compare('take int32 narrow', wt, gt, 0);
 
   // A cross-entropy's pick (index [8,1,64,64] over 3 classes on axis 1) and an index narrower than x off the axis.
   for (const [s, is, axis] of [[[8, 3, 64, 64], [8, 1, 64, 64], 1], [[6, 9, 40], [5, 30, 40], 1], [[300, 7], [300, 4], 1], [[50, 700], [90, 700], 0]] as const) {

@@ -4,8 +4,8 @@
  * AVX-512, AVX2 + FMA or portable code, chosen by the CPU (PIXELGRAD_NATIVE_ISA=avx2|portable lowers
  * the choice, for tests); the kernels run on the addon's thread pool (PIXELGRAD_THREADS threads,
  * default every hardware thread) and their results do not depend on timing. Kernels work directly on
- * the arrays' memory: nothing is copied in or out. Float64 data, int32 arithmetic, take / takeAdd,
- * argReduce and tiny arrays run the JS reference kernels.
+ * the arrays' memory: nothing is copied in or out. Float64 data, int32 arithmetic, take with index
+ * lists or fills, takeAdd, argReduce and tiny arrays run the JS reference kernels.
  *
  *   registerBackend(await createNativeBackend());
  *   setBackend('native');
@@ -256,6 +256,31 @@ function nativeKernels(addon: Addon): Kernels {
     addon.matmul(a, b, out, M, N, K, offsets, batches);
   };
 
+  /**
+   * take where every map is null or an arithmetic run of in-range indices (narrow, strided slices,
+   * concat's gradient) is a strided copy from one offset: it runs as copyStrided on a view of x.
+   * Other maps (index lists, fills) run the JS reference.
+   */
+  const take: Kernels['take'] = (x, shape, maps, fill, out, outShape) => {
+    const sameType = (isF32(x) && isF32(out)) || (isI32(x) && isI32(out));
+    if (!sameType || out.length < MIN_ELEMENTS) return js.take(x, shape, maps, fill, out, outShape);
+    const xs = stridesOf(shape), strides = new Array<number>(shape.length);
+    let base = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const m = maps[d];
+      if (!m) { strides[d] = xs[d]; continue; }
+      const step = m.length > 1 ? m[1] - m[0] : 0;
+      for (let j = 0; j < m.length; j++) {
+        if (m[j] !== m[0] + j * step || m[j] < 0 || m[j] >= shape[d]) return js.take(x, shape, maps, fill, out, outShape);
+      }
+      base += m[0] * xs[d];
+      strides[d] = step * xs[d];
+    }
+    const { dims, strides: [st] } = collapse(outShape, [strides]);
+    if (dims.length > MAX_DIMS || st.some((v) => v < 0)) return js.take(x, shape, maps, fill, out, outShape);
+    addon.copyStrided(bits((x as Float32Array | Int32Array).subarray(base)), bits(out as Float32Array | Int32Array), meta, layout(dims, st));
+  };
+
   const concat: Kernels['concat'] = (xs, shapes, axis, out, outShape) => {
     const sameType = isF32(out) ? xs.every(isF32) : isI32(out) && xs.every(isI32);
     if (!sameType || out.length < MIN_ELEMENTS) return js.concat(xs, shapes, axis, out, outShape);
@@ -291,7 +316,7 @@ function nativeKernels(addon: Addon): Kernels {
 
   const { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward, channelSums, channelMix } = addon;
   return {
-    ...js, unary, binary, copyStrided, where, reduce, matmul, concat, gather, scatterAdd,
+    ...js, unary, binary, copyStrided, where, reduce, matmul, take, concat, gather, scatterAdd,
     lstmCell: (xw, hw, bias, c, B, H, gates, hOut, cOut) => (isF32(xw) && allF32OrNull(hw, bias, c) && isF32(gates) && isF32(hOut) && isF32(cOut)
       ? addon.lstmCell(xw, hw as Float32Array | null, bias as Float32Array | null, c as Float32Array | null, B, H, gates, hOut, cOut)
       : js.lstmCell(xw, hw, bias, c, B, H, gates, hOut, cOut)),
