@@ -3,7 +3,7 @@
 // contiguous; the TS side does the collapsing (src/backend/native/index.ts). Large calls are cut into
 // ranges of the output run on the pool; every element is computed the same way whatever the cut.
 // The math is float32, within a few ulp of the float64 JS reference: libm's float functions, except
-// exp, sigmoid and tanh (vecmath.h), which vectorise; unary loops are compiled for each instruction set.
+// exp, log, sigmoid and tanh (vecmath.h), which vectorise; unary loops are compiled for each instruction set.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -120,7 +120,7 @@ inline float unaryFn(float x, float p0, float p1) {
   switch (Op) {
     case kNeg: return -x;
     case kExp: return expF(x);
-    case kLog: return std::log(x);
+    case kLog: return logF(x);
     case kSqrt: return std::sqrt(x);
     case kAbs: return std::fabs(x);
     case kSign: return x > 0 ? 1.0f : x < 0 ? -1.0f : x;  // keeps ±0 and NaN, as Math.sign

@@ -1,4 +1,4 @@
-// Float32 exp, sigmoid and tanh written without branches or calls (Cephes' expf and tanhf
+// Float32 exp, log, sigmoid and tanh written without branches or calls (Cephes' expf, logf and tanhf
 // polynomials, within a few ulp of the float64 reference rounded to float32), so that a loop over
 // them vectorises for each instruction set it is compiled for (libm's are scalar calls).
 #pragma once
@@ -37,6 +37,40 @@ PG_INLINE float expF(float x) {
   p = p * r * r + r + 1.0f;
   const float y = pow2Product(p, n);
   return x != x ? x : y;
+}
+
+// log x: x = 2^e · m with m in [√½, √2), log m from Cephes' polynomial in m − 1 (exact, so values
+// near 1 keep their precision), e·log 2 added in two parts. Subnormal x is scaled by 2^23 first;
+// 0 gives −∞, negative x and NaN give NaN, ∞ gives ∞.
+PG_INLINE float logF(float x) {
+  const bool tiny = x < 1.17549435e-38f;
+  const float xs = tiny ? x * 8388608.0f : x;
+  int32_t bits;
+  std::memcpy(&bits, &xs, sizeof bits);
+  int32_t e = ((bits >> 23) & 0xff) - 126;
+  const int32_t mbits = (bits & 0x007fffff) | 0x3f000000;  // m in [0.5, 1)
+  float m;
+  std::memcpy(&m, &mbits, sizeof m);
+  const bool low = m < 0.707106781186547524f;
+  e -= low ? 1 : 0;
+  const float f = low ? m + m - 1.0f : m - 1.0f;
+  const float ef = static_cast<float>(e) - (tiny ? 23.0f : 0.0f);
+  const float z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f - 1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f - 1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f - 1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f - 2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  y += -2.12194440e-4f * ef;
+  y += -0.5f * z;
+  const float r = (f + y) + 0.693359375f * ef;
+  // Special inputs last, as selects: x = 0 → −∞, x < 0 or NaN → NaN, ∞ → ∞.
+  return x == 0.0f ? -INFINITY : !(x > 0.0f) ? NAN : x == INFINITY ? x : r;
 }
 
 // The reference's sigmoid: 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below; NaN stays NaN.

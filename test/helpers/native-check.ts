@@ -84,7 +84,7 @@ function compare(what: string, want: TypedArray, got: TypedArray, rtol = 1e-5): 
   }
 }
 
-// Special values for the polynomial exp, sigmoid and tanh: NaN, ±∞, ±0, overflow, results in float's
+// Special values for the polynomial exp, log, sigmoid and tanh: NaN, ±∞, ±0, overflow, results in float's
 // subnormal range (e^−100), the 0.625 switch of tanh, the clamps at −104 and 89; 67 of them, so that
 // the vector loops' tails run too. Relative error at most a few ulp (2e-6), except below the normal
 // range where the reference's rounding of a subnormal is all the precision there is.
@@ -92,8 +92,12 @@ const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 1e-5, -1e-5, 0.
   2, -2, 10, -10, 20, -20, 44, -44, 80, -80, 87.3, -87.3, 88.7, 88.8, -88.8, 89, -89, 95, -95, 100, -100, 103.9, -103.9, 104,
   -104, 150, -150, 1e10, -1e10, 0.5, -0.5, 3.3, -3.3, 7.77, -7.77, 15.5, -15.5, 0.01, -0.01, 60, -60, 0.125, -0.125, 5, -5,
   30, -30, 0.9, -0.9, 1.5, -1.5];
-const sx = Float32Array.from(SPECIAL);
-for (const op of ['exp', 'sigmoid', 'tanh'] as const) {
+// log: 0, −0, negatives, subnormals, values around 1 and √½, the largest floats.
+const LOGS = [0, -0, -1, -1e-30, NaN, Infinity, -Infinity, 1e-45, 1e-40, 1.1754942e-38, 1.17549435e-38, 1e-30, 1e-10, 0.1, 0.5,
+  0.7071067, 0.7071068, 0.9, 0.9999, 0.99999994, 1, 1.0000001, 1.0001, 1.5, 2, Math.E, 10, 1234.5, 1e10, 1e30, 3.4e38, 3.4028235e38,
+  ...SPECIAL.map(Math.abs)];
+for (const [op, values] of [['exp', SPECIAL], ['log', LOGS], ['sigmoid', SPECIAL], ['tanh', SPECIAL]] as const) {
+  const sx = Float32Array.from(values);
   const want = new Float32Array(sx.length), got = new Float32Array(sx.length);
   jsBackend.kernels.unary(op, sx, want, 0, 0);
   native.kernels.unary(op, sx, got, 0, 0);
