@@ -3,7 +3,8 @@
 // contiguous; the TS side does the collapsing (src/backend/native/index.ts). Large calls are cut into
 // ranges of the output run on the pool; every element is computed the same way whatever the cut.
 // The math is float32, within a few ulp of the float64 JS reference: libm's float functions, except
-// exp, log, sigmoid and tanh (vecmath.h), which vectorise; unary loops are compiled for each instruction set.
+// exp, log, sigmoid and tanh (vecmath.h), which vectorise; unary and binary loops are compiled for each
+// instruction set.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -77,7 +78,7 @@ void checkOperand(const Layout& L, int k, size_t length, const char* name) {
 // Calls run(off, n, o) for the runs of the innermost dim that cover output elements [lo, hi):
 // off[k] is where operand k starts, n the run's length and o the output offset.
 template <class Run>
-void forRuns(const Layout& L, int64_t lo, int64_t hi, Run run) {
+PG_INLINE void forRuns(const Layout& L, int64_t lo, int64_t hi, Run run) {
   const int nd = L.nd, K = L.operands;
   int64_t idx[kMaxDims];
   int64_t off[kMaxOperands] = {0, 0, 0};
@@ -108,6 +109,12 @@ void parallelRanges(int64_t n, Body body) {
   int64_t tasks = std::min<int64_t>(n / kChunk, 4 * static_cast<int64_t>(num_threads()));
   if (tasks < 2) return body(0, n);
   parallel_for(tasks, [&](int64_t t) { body(n * t / tasks, n * (t + 1) / tasks); });
+}
+
+// The row of a per-ISA kernel table ([avx512, avx2, portable]) for the instruction set in use.
+int isaIndex() {
+  const Isa chosen = isa();
+  return chosen == Isa::Avx512 ? 0 : chosen == Isa::Avx2 ? 1 : 2;
 }
 
 // ---- unary ----
@@ -164,8 +171,7 @@ napi_value Unary(Args& a) {
   F32 x = a.f32(1, "x"), out = a.f32(2, "out");
   PG_CHECK(x.length == out.length, "x has " + std::to_string(x.length) + " elements but out has " + std::to_string(out.length));
   float p0 = static_cast<float>(a.number(3, "p0")), p1 = static_cast<float>(a.number(4, "p1"));
-  const Isa chosen = isa();
-  UnaryRange f = tables[chosen == Isa::Avx512 ? 0 : chosen == Isa::Avx2 ? 1 : 2][code];
+  UnaryRange f = tables[isaIndex()][code];
   parallelRanges(static_cast<int64_t>(x.length), [&](int64_t lo, int64_t hi) { f(x.data, out.data, lo, hi, p0, p1); });
   return nullptr;
 }
@@ -198,7 +204,7 @@ constexpr bool isComparison() { return Op >= kEq && Op <= kGe; }
 
 // One run: the common stride patterns get their own loops so that the compiler vectorises them.
 template <int Op, class Out>
-void binaryRun(const float* a, int64_t sa, const float* b, int64_t sb, Out* out, int64_t n) {
+PG_INLINE void binaryRun(const float* a, int64_t sa, const float* b, int64_t sb, Out* out, int64_t n) {
   if (sa == 1 && sb == 1) for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(a[i], b[i]);
   else if (sa == 1 && sb == 0) { float v = *b; for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(a[i], v); }
   else if (sa == 0 && sb == 1) { float v = *a; for (int64_t i = 0; i < n; i++) out[i] = binaryFn<Op>(v, b[i]); }
@@ -206,23 +212,31 @@ void binaryRun(const float* a, int64_t sa, const float* b, int64_t sb, Out* out,
 }
 
 template <int Op>
-void binaryRange(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) {
+PG_INLINE void binaryBody(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) {
   using Out = std::conditional_t<isComparison<Op>(), int32_t, float>;
   Out* o = static_cast<Out*>(out);
   const int64_t sa = L.strides[0][L.nd - 1], sb = L.strides[1][L.nd - 1];
   forRuns(L, lo, hi, [&](const int64_t* off, int64_t n, int64_t at) { binaryRun<Op>(a + off[0], sa, b + off[1], sb, o + at, n); });
 }
+template <int Op>
+PG_TARGET_AVX512 void binaryAvx512(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) { binaryBody<Op>(L, a, b, out, lo, hi); }
+template <int Op>
+PG_TARGET_AVX2 void binaryAvx2(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) { binaryBody<Op>(L, a, b, out, lo, hi); }
+template <int Op>
+void binaryPortable(const Layout& L, const float* a, const float* b, void* out, int64_t lo, int64_t hi) { binaryBody<Op>(L, a, b, out, lo, hi); }
 
 using BinaryRange = void (*)(const Layout&, const float*, const float*, void*, int64_t, int64_t);
+using BinaryTable = std::array<BinaryRange, kBinaryCount>;
+// Each op's loop for each instruction set: [avx512, avx2, portable][op].
 template <int... Ops>
-constexpr auto binaryTable(std::integer_sequence<int, Ops...>) {
-  return std::array<BinaryRange, sizeof...(Ops)>{binaryRange<Ops>...};
+constexpr std::array<BinaryTable, 3> binaryTables(std::integer_sequence<int, Ops...>) {
+  return {BinaryTable{binaryAvx512<Ops>...}, BinaryTable{binaryAvx2<Ops>...}, BinaryTable{binaryPortable<Ops>...}};
 }
 
 // binary(code, a: Float32Array, b: Float32Array, out: Float32Array (Int32Array for comparisons),
 //        layout: Int32Array [dims, a's strides, b's strides], nd)
 napi_value Binary(Args& a) {
-  static constexpr auto table = binaryTable(std::make_integer_sequence<int, kBinaryCount>{});
+  static constexpr auto tables = binaryTables(std::make_integer_sequence<int, kBinaryCount>{});
   int64_t code = a.int64(0, "op");
   PG_CHECK(code >= 0 && code < kBinaryCount, "unknown op code " + std::to_string(code));
   F32 x = a.f32(1, "a"), y = a.f32(2, "b");
@@ -240,7 +254,7 @@ napi_value Binary(Args& a) {
   PG_CHECK(L.size() == static_cast<int64_t>(outLength), "out has " + std::to_string(outLength) + " elements, dims say " + std::to_string(L.size()));
   checkOperand(L, 0, x.length, "a");
   checkOperand(L, 1, y.length, "b");
-  BinaryRange f = table[code];
+  BinaryRange f = tables[isaIndex()][code];
   parallelRanges(L.size(), [&](int64_t lo, int64_t hi) { f(L, x.data, y.data, out, lo, hi); });
   return nullptr;
 }
