@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage, readMask, writePng } from '../src/data/node/image-io.js';
 import { Generator } from '../src/random.js';
+import { segmentationTask } from '../src/cli/segment-task.js';
+import { DEFAULT_CONFIG } from '../src/cli/train.js';
+import { shapes } from '../src/data/shapes.js';
 import { Tensor } from '../src/tensor.js';
 import { assertOneLineError, runCli as run, runHere } from './helpers/cli.js';
 
@@ -87,6 +90,15 @@ test('train --task segment: crops, weight map, elastic, ce+dice; the run folder 
   assert.ok([...mask.data].every((v) => v === 0 || v === 1), 'class indices');
   assert.deepEqual((await readImage(join(predOut, '0-overlay.png'))).shape, [3, 45, 37]);
   assert.deepEqual((await readImage(join(predOut, '0-mask-colour.png'))).shape, [3, 45, 37]);
+});
+
+test('--dataset shapes: 1920 training images; validation the samples 480–599, as when the set held 600', async () => {
+  const data = await segmentationTask.load({ ...DEFAULT_CONFIG, task: 'segment', model: 'unet', dataset: 'shapes' }, { out: tmp, resume: false }, () => {});
+  assert.deepEqual([data.train.length, data.val.length], [1920, 120]);
+  const index = (source: string) => Number(/^shapes\[(\d+)\]$/.exec(source)![1]);
+  assert.deepEqual(data.val.map((p) => index(p.source)), Array.from({ length: 120 }, (_, i) => 480 + i));
+  assert.deepEqual(data.train.map((p) => index(p.source)), [...Array.from({ length: 480 }, (_, i) => i), ...Array.from({ length: 1440 }, (_, i) => 600 + i)]);
+  assert.deepEqual(data.val[0].mask.data, shapes({ n: 600, seed: 0 }).get(480).target.data);
 });
 
 test('segmentation data errors are one line naming the file; options that need --task segment', async () => {
