@@ -9,6 +9,7 @@
         "src/gemm.cc",
         "src/elementwise.cc",
         "src/recurrent.cc",
+        "src/optim.cc",
         "src/conv.cc",
         "src/pool.cc",
         "src/channel.cc"

@@ -39,6 +39,22 @@ test('the conformance harness catches a kernel that is off', () => {
   assert.ok(found.length > 0 && found.every((m) => m.kernel === 'matmul'), JSON.stringify(found.slice(0, 2)));
 });
 
+test('the conformance harness wants the optimiser updates bit for bit', () => {
+  // Each update run on a float32 copy of the gradient rounded a second time: off by about an ulp, within any tolerance.
+  const f32Twice = (g: Float32Array) => g.map((v) => Math.fround(v * (1 + 2 ** -23)));
+  const js = jsBackend.kernels;
+  const offByUlp: Backend = {
+    name: 'ulp-for-test',
+    kernels: {
+      ...js,
+      sgdStep: (x, g, buf, o) => js.sgdStep(x, f32Twice(g as Float32Array), buf, o),
+      adamStep: (x, g, m, v, vMax, o) => js.adamStep(x, f32Twice(g as Float32Array), m, v, vMax, o),
+    },
+  };
+  const found = new Set(checkConformance(offByUlp, { rtol: 1e-3, atol: 1e-3 }).map((m) => m.kernel));
+  assert.deepEqual([...found].sort(), ['adamStep', 'sgdStep']);
+});
+
 test('setBackend switches the backend and rejects unknown names', () => {
   const recorder: Backend = { name: 'recorder', kernels: { ...jsBackend.kernels, unary: (...args) => { calls.push(args[0]); jsBackend.kernels.unary(...args); } } };
   const calls: string[] = [];

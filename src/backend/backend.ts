@@ -4,7 +4,7 @@
  * row-major typed arrays and never see Tensor objects. `Kernels` is an interface, so a backend
  * that lacks a kernel does not compile.
  */
-import type { TypedArray } from '../dtype.js';
+import type { FloatArray, TypedArray } from '../dtype.js';
 import type { Shape } from '../shape.js';
 import { ArgumentError } from '../errors.js';
 import { jsKernels } from './js/index.js';
@@ -121,6 +121,30 @@ export interface Kernels {
    */
   lstmCellBackward(gates: TypedArray, c: TypedArray | null, hOut: TypedArray, gH: TypedArray, gC: TypedArray,
     B: number, H: number, dPre: TypedArray, dc: TypedArray | null): void;
+  /**
+   * One SGD update of a parameter x with gradient g, in place (src/optim/sgd.ts has the formula):
+   * `buf` is the momentum buffer (null when momentum is 0), written, not read, on the `first` step.
+   */
+  sgdStep(x: FloatArray, g: TypedArray, buf: FloatArray | null, o: SgdStepParams): void;
+  /**
+   * One Adam / AdamW update of x with gradient g, in place, with moments m, v and, for AMSGrad, the
+   * running maximum vMax of v (src/optim/adam.ts has the formula).
+   */
+  adamStep(x: FloatArray, g: TypedArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, o: AdamStepParams): void;
+}
+
+export interface SgdStepParams {
+  lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; maximize: boolean;
+  /** The momentum buffer's first step: it becomes the gradient. */
+  first: boolean;
+}
+
+export interface AdamStepParams {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; maximize: boolean;
+  /** Weight decay applied to the parameter (AdamW) instead of added to the gradient (Adam). */
+  decoupled: boolean;
+  /** γ / (1 − β1^t) and √(1 − β2^t) at this step t. */
+  stepSize: number; bc2Sqrt: number;
 }
 
 export interface Backend {

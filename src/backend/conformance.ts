@@ -44,10 +44,11 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
   const floats = (s: Shape, positive = false) => Float32Array.from({ length: sizeOf(s) }, () => (positive ? 0.1 + 2 * g.random() : 3 * g.normal()));
   /** A shape that broadcasts against `s`: some dims set to 1, some leading dims dropped. */
   const partner = (s: Shape) => s.slice(g.integer(0, s.length + 1)).map((d) => (g.random() < 0.3 ? 1 : d));
-  const compare = (kernel: keyof Kernels, detail: string, expected: TypedArray, actual: TypedArray) => {
+  /** `exact`: the same bits (NaN matching NaN), whatever the tolerances. */
+  const compare = (kernel: keyof Kernels, detail: string, expected: TypedArray, actual: TypedArray, exact = false) => {
     for (let i = 0; i < expected.length; i++) {
       const e = expected[i], a = actual[i];
-      if (Object.is(e, a) || Math.abs(e - a) <= atol + rtol * Math.abs(e)) continue;
+      if (Object.is(e, a) || (!exact && Math.abs(e - a) <= atol + rtol * Math.abs(e))) continue;
       mismatches.push({ kernel, detail, index: i, expected: e, actual: a });
       return;
     }
@@ -174,6 +175,35 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       ref.lstmCellBackward(ge, c, he, gH, gC, B, H, de, dce); k.lstmCellBackward(ge, c, he, gH, gC, B, H, dr, dcr);
       compare('lstmCellBackward', `${detail} dPre`, de, dr);
       if (dce && dcr) compare('lstmCellBackward', `${detail} dc`, dce, dcr);
+    }
+    {
+      // The optimiser updates, exactly: every option drawn, two steps on the same state (the first
+      // writes the momentum buffer), sizes that split across a thread pool included.
+      const n = t === 0 ? 70_001 + g.integer(0, 64) : sizeOf(shape(g.integer(1, 4)));
+      const pick = <T>(...xs: T[]) => xs[g.integer(0, xs.length)];
+      const x = floats([n]), x2 = Float32Array.from(x);
+      const grads = [floats([n]), floats([n])];
+      const momentum = pick(0, 0.9), dampening = momentum && pick(0, 0.1), nesterov = momentum > 0 && dampening === 0 && pick(false, true);
+      const sgd = { lr: 0.05, momentum, dampening, weightDecay: pick(0, 0.01), nesterov, maximize: pick(false, true) };
+      const [be, br] = momentum ? both(n) : [null, null];
+      const detail = `sgdStep n=${n} ${JSON.stringify(sgd)}`;
+      grads.forEach((gr, step) => {
+        ref.sgdStep(x, gr, be, { ...sgd, first: step === 0 }); k.sgdStep(x2, gr, br, { ...sgd, first: step === 0 });
+        compare('sgdStep', `${detail} step ${step + 1} x`, x, x2, true);
+        if (be && br) compare('sgdStep', `${detail} step ${step + 1} buf`, be, br, true);
+      });
+      const beta1 = 0.9, beta2 = 0.999, lr = 1e-3;
+      const adam = { lr, beta1, beta2, eps: 1e-8, weightDecay: pick(0, 0.01), maximize: pick(false, true), decoupled: pick(false, true) };
+      const amsgrad = pick(false, true);
+      const [me, mr] = both(n), [ve, vr] = both(n), [vme, vmr] = amsgrad ? both(n) : [null, null];
+      const adamDetail = `adamStep n=${n} ${JSON.stringify(adam)}${amsgrad ? ' amsgrad' : ''}`;
+      grads.forEach((gr, step) => {
+        const o = { ...adam, stepSize: lr / (1 - beta1 ** (step + 1)), bc2Sqrt: Math.sqrt(1 - beta2 ** (step + 1)) };
+        ref.adamStep(x, gr, me, ve, vme, o); k.adamStep(x2, gr, mr, vr, vmr, o);
+        for (const [name, e, r] of [['x', x, x2], ['m', me, mr], ['v', ve, vr], ['vMax', vme, vmr]] as const) {
+          if (e && r) compare('adamStep', `${adamDetail} step ${step + 1} ${name}`, e, r, true);
+        }
+      });
     }
     {
       // A convolution block (stride, padding, bias, ReLU and a 2×2 pooling each drawn) and a dense layer.

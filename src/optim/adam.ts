@@ -2,6 +2,7 @@
 import type { FloatArray, TypedArray } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { kernels } from '../ops/util.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type StateSpec } from './optimizer.js';
 import { checkBoolean, checkNonNegative, checkRange, fmtValue, resolveOptions } from '../options.js';
 
@@ -37,28 +38,17 @@ function validate(op: string, o: AdamConfig, at: string): void {
   checkBoolean(op, `${at}maximize`, o.maximize);
 }
 
-/** One Adam / AdamW update of a parameter, in place (float64 arithmetic, stored in the parameter's dtype). */
+/** One Adam / AdamW update of a parameter, in place: the state's step, then the backend's adamStep. */
 function update(state: AdamState, x: FloatArray, g: TypedArray, group: AdamConfig, decoupled: boolean, zeros: () => FloatArray): void {
   const { lr, eps, weightDecay, amsgrad, maximize } = group;
   const [beta1, beta2] = group.betas;
   const m = (state.expAvg ??= zeros());
   const v = (state.expAvgSq ??= zeros());
-  const vMax = amsgrad ? (state.maxExpAvgSq ??= zeros()) : undefined;
+  const vMax = amsgrad ? (state.maxExpAvgSq ??= zeros()) : null;
   const step = (state.step = (state.step ?? 0) + 1);
   const stepSize = lr / (1 - beta1 ** step);
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-  const decay = decoupled ? 1 - lr * weightDecay : 1;
-  for (let i = 0; i < x.length; i++) {
-    let gi = maximize ? -g[i] : g[i];
-    if (decoupled) {
-      if (weightDecay !== 0) x[i] *= decay;
-    } else if (weightDecay !== 0) gi += weightDecay * x[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * gi;
-    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-    let second = v[i];
-    if (vMax !== undefined) second = vMax[i] = Math.max(vMax[i], second);
-    x[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + eps);
-  }
+  kernels().adamStep(x, g, m, v, vMax, { lr, beta1, beta2, eps, weightDecay, maximize, decoupled, stepSize, bc2Sqrt });
 }
 
 function adamStep(groups: ParamGroup<AdamConfig>[], decoupled: boolean, gradOf: (p: Tensor, gi: number, pi: number) => TypedArray | null,

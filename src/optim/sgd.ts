@@ -2,6 +2,7 @@
 import type { FloatArray } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { kernels } from '../ops/util.js';
 import { Optimizer, type ParamGroupInput, type StateSpec } from './optimizer.js';
 import { checkBoolean, checkNonNegative, checkRange, resolveOptions } from '../options.js';
 
@@ -72,27 +73,16 @@ export class SGD extends Optimizer<SGDConfig, SGDState> {
         const g = this.gradOf(p, gi, pi);
         if (g === null) return;
         const x = p.data as FloatArray;
-        const n = x.length;
+        const k = kernels();
         if (momentum === 0) {
-          for (let i = 0; i < n; i++) {
-            let d = maximize ? -g[i] : g[i];
-            if (weightDecay !== 0) d += weightDecay * x[i];
-            x[i] -= lr * d;
-          }
+          k.sgdStep(x, g, null, { lr, momentum, dampening, weightDecay, nesterov, maximize, first: false });
           return;
         }
         let state = this.state.get(p);
         if (state === undefined) this.state.set(p, (state = {}));
-        let buf = state.momentumBuffer;
-        const first = buf === undefined;
-        if (buf === undefined) buf = state.momentumBuffer = this.zerosFor(p);
-        for (let i = 0; i < n; i++) {
-          let d = maximize ? -g[i] : g[i];
-          if (weightDecay !== 0) d += weightDecay * x[i];
-          buf[i] = first ? d : momentum * buf[i] + (1 - dampening) * d;
-          d = nesterov ? d + momentum * buf[i] : buf[i];
-          x[i] -= lr * d;
-        }
+        const first = state.momentumBuffer === undefined;
+        const buf = (state.momentumBuffer ??= this.zerosFor(p));
+        k.sgdStep(x, g, buf, { lr, momentum, dampening, weightDecay, nesterov, maximize, first });
       });
     });
     return loss;

@@ -44,6 +44,10 @@ interface Addon {
     B: number, H: number, gates: Float32Array, hOut: Float32Array, cOut: Float32Array): void;
   lstmCellBackward(gates: Float32Array, c: Float32Array | null, hOut: Float32Array, gH: Float32Array, gC: Float32Array,
     B: number, H: number, dPre: Float32Array, dc: Float32Array | null): void;
+  sgdStep(x: Float32Array, g: Float32Array, buf: Float32Array | null, lr: number, momentum: number, dampening: number, weightDecay: number,
+    nesterov: boolean, maximize: boolean, first: boolean): void;
+  adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array | null, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, maximize: boolean, decoupled: boolean, stepSize: number, bc2Sqrt: number): void;
   sgemm(a: Float32Array, ars: number, acs: number, b: Float32Array, brs: number, bcs: number, c: Float32Array, ldc: number,
     M: number, N: number, K: number, accumulate: boolean): void;
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry): void;
@@ -63,7 +67,7 @@ interface Addon {
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
   'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'copyRows', 'gather', 'scatterAdd', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
-  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
+  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward', 'sgdStep', 'adamStep',
 ];
 
 export interface NativeBackendOptions {
@@ -323,6 +327,12 @@ function nativeKernels(addon: Addon): Kernels {
     lstmCellBackward: (gates, c, hOut, gH, gC, B, H, dPre, dc) => (isF32(gates) && allF32OrNull(c, dc) && isF32(hOut) && isF32(gH) && isF32(gC) && isF32(dPre)
       ? addon.lstmCellBackward(gates, c as Float32Array | null, hOut, gH, gC, B, H, dPre, dc as Float32Array | null)
       : js.lstmCellBackward(gates, c, hOut, gH, gC, B, H, dPre, dc)),
+    sgdStep: (x, g, buf, o) => (isF32(x) && isF32(g) && allF32OrNull(buf)
+      ? addon.sgdStep(x, g, buf as Float32Array | null, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.first)
+      : js.sgdStep(x, g, buf, o)),
+    adamStep: (x, g, m, v, vMax, o) => (isF32(x) && isF32(g) && isF32(m) && isF32(v) && allF32OrNull(vMax)
+      ? addon.adamStep(x, g, m, v, vMax as Float32Array | null, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.maximize, o.decoupled, o.stepSize, o.bc2Sqrt)
+      : js.adamStep(x, g, m, v, vMax, o)),
     linear: (x, w, bias, out, M, K, N, relu) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out) && out.length > 0
       ? addon.linear(x, w, bias as Float32Array | null, out, M, K, N, relu) : js.linear(x, w, bias, out, M, K, N, relu)),
     conv2d: (x, w, bias, out, g) => (isF32(x) && isF32(w) && allF32OrNull(bias) && isF32(out)

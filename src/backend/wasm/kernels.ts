@@ -430,6 +430,6 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
-    lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward,
+    lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward, sgdStep: js.sgdStep, adamStep: js.adamStep,
   });
 }
