@@ -154,7 +154,7 @@ for (const [op, values] of [['exp', SPECIAL], ['log', LOGS], ['sigmoid', SPECIAL
 
   // A cross-entropy's pick (index [8,1,64,64] over 3 classes on axis 1) and an index narrower than x off the axis.
   for (const [s, is, axis] of [[[8, 3, 64, 64], [8, 1, 64, 64], 1], [[6, 9, 40], [5, 30, 40], 1], [[300, 7], [300, 4], 1], [[50, 700], [90, 700], 0]] as const) {
-    const xs = floats(s.reduce((p, d) => p * d, 1)), m = is.reduce((p, d) => p * d, 1);
+    const xs = floats(s.reduce((p, d) => p * d, 1)), m = is.reduce((p: number, d: number) => p * d, 1);
     const index = Int32Array.from({ length: m }, () => h.integer(0, s[axis]));
     const [wg, gg] = [new Float32Array(m), new Float32Array(m)];
     jsBackend.kernels.gather(xs, s, axis, index, is, wg);
