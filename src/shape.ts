@@ -68,3 +68,24 @@ export function checkShape(op: string, shape: Shape): void {
     if (!Number.isInteger(d) || d < 0) throw new ArgumentError(op, `invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
   }
 }
+
+/**
+ * A reduction's layout with neighbouring axes merged when both are kept or both reduced (size-1
+ * axes drop out): the merged dims, and per dim the output's stride (0 on reduced dims).
+ */
+export function reductionLayout(shape: Shape, axes: readonly number[]): { dims: number[]; outStrides: number[] } {
+  const dims: number[] = [], reduced: boolean[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const r = axes.includes(i);
+    if (dims.length && reduced[reduced.length - 1] === r) dims[dims.length - 1] *= d;
+    else { dims.push(d); reduced.push(r); }
+  });
+  if (dims.length === 0) { dims.push(1); reduced.push(false); }
+  const outStrides = new Array<number>(dims.length);
+  for (let i = dims.length - 1, step = 1; i >= 0; i--) {
+    outStrides[i] = reduced[i] ? 0 : step;
+    if (!reduced[i]) step *= dims[i];
+  }
+  return { dims, outStrides };
+}

@@ -17,6 +17,7 @@ import { createWasmBackend, registerWasmBackend, wasmSimdSupported } from '../sr
 import { collapse } from '../src/backend/wasm/kernels.js';
 import { Generator } from '../src/random.js';
 import type { TypedArray } from '../src/dtype.js';
+import { convGeometry, poolGeometry } from './helpers/geometry.js';
 
 const initial = getBackend().name; // 'wasm' where it is the default at import
 after(() => setBackend(initial));
@@ -166,13 +167,6 @@ test('float64 and int32 data run the JS kernels (bit-identical results)', () => 
   assert.deepEqual(s1, s2);
 });
 
-function convGeometry(N: number, C: number, H: number, W: number, O: number, kH: number, kW: number,
-  [sH, sW]: number[], [pH, pW]: number[], [dH, dW]: number[], groups: number): ConvGeometry {
-  const outH = Math.floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1;
-  const outW = Math.floor((W + 2 * pW - dW * (kW - 1) - 1) / sW) + 1;
-  return { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW,
-    dilationH: dH, dilationW: dW, groups, outH, outW };
-}
 
 const CONV_CASES: [string, ConvGeometry][] = [
   ['LeNet conv1', convGeometry(2, 1, 28, 28, 6, 5, 5, [1, 1], [2, 2], [1, 1], 1)],
@@ -227,17 +221,6 @@ test('conv2d and its two gradients match the float64 reference within float32 er
   }
 });
 
-function poolGeometry(N: number, C: number, H: number, W: number, kH: number, kW: number, [sH, sW]: number[],
-  [pH, pW]: number[], [dH, dW]: number[], ceil = false): PoolGeometry {
-  const size = (n: number, k: number, s: number, p: number, d: number) => {
-    const span = n + 2 * p - d * (k - 1) - 1;
-    let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-    if (ceil && (out - 1) * s >= n + p) out--;
-    return out;
-  };
-  return { batch: N, channels: C, inH: H, inW: W, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW, dilationH: dH, dilationW: dW,
-    outH: size(H, kH, sH, pH, dH), outW: size(W, kW, sW, pW, dW) };
-}
 
 const POOL_CASES: [string, PoolGeometry][] = [
   ['2x2/2 LeNet', poolGeometry(2, 6, 28, 28, 2, 2, [2, 2], [0, 0], [1, 1])],

@@ -9,28 +9,11 @@ import { jsBackend, type ConvGeometry, type Kernels, type PoolGeometry } from '.
 import type { TypedArray } from '../../src/dtype.js';
 import { Generator } from '../../src/random.js';
 import { createNativeBackend } from '../../src/backend/native/index.js';
+import { convGeometry, poolGeometry } from './geometry.js';
 
 const U32 = 2 ** -24, U64 = 2 ** -53; // unit roundoffs
 
-function convGeometry(N: number, C: number, H: number, W: number, O: number, kH: number, kW: number,
-  [sH, sW]: number[], [pH, pW]: number[], [dH, dW]: number[], groups: number): ConvGeometry {
-  const outH = Math.floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1;
-  const outW = Math.floor((W + 2 * pW - dW * (kW - 1) - 1) / sW) + 1;
-  return { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW,
-    dilationH: dH, dilationW: dW, groups, outH, outW };
-}
 
-function poolGeometry(N: number, C: number, H: number, W: number, kH: number, kW: number, [sH, sW]: number[],
-  [pH, pW]: number[], [dH, dW]: number[], ceil = false): PoolGeometry {
-  const size = (n: number, k: number, s: number, p: number, d: number) => {
-    const span = n + 2 * p - d * (k - 1) - 1;
-    let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-    if (ceil && (out - 1) * s >= n + p) out--;
-    return out;
-  };
-  return { batch: N, channels: C, inH: H, inW: W, kH, kW, strideH: sH, strideW: sW, padH: pH, padW: pW, dilationH: dH, dilationW: dW,
-    outH: size(H, kH, sH, pH, dH), outW: size(W, kW, sW, pW, dW) };
-}
 
 /** Convolutions of every kind; the batch sizes straddle the thread count and the weight gradient's 16 slices. */
 const CONV_CASES: [string, ConvGeometry][] = [

@@ -14,7 +14,7 @@
  * stays browser-safe; in a browser createNativeBackend rejects.
  */
 import type { TypedArray } from '../../dtype.js';
-import { broadcastStrides, stridesOf, type Shape } from '../../shape.js';
+import { broadcastStrides, reductionLayout, stridesOf, type Shape } from '../../shape.js';
 import { ArgumentError, NotSupportedError } from '../../errors.js';
 import type { Backend, BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
@@ -224,21 +224,8 @@ function nativeKernels(addon: Addon): Kernels {
 
   const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
     if (!isF32(x) || !isF32(out) || shape.length === 0 || x.length < MIN_ELEMENTS) return js.reduce(op, x, shape, axes, out);
-    // Merge neighbouring axes that are both kept or both reduced; size-1 axes drop out.
-    const dims: number[] = [], reduced: boolean[] = [];
-    shape.forEach((d, i) => {
-      if (d === 1) return;
-      const r = axes.includes(i);
-      if (dims.length && reduced[reduced.length - 1] === r) dims[dims.length - 1] *= d;
-      else { dims.push(d); reduced.push(r); }
-    });
-    if (dims.length === 0) { dims.push(1); reduced.push(false); }
+    const { dims, outStrides } = reductionLayout(shape, axes);
     if (dims.length > MAX_DIMS) return js.reduce(op, x, shape, axes, out);
-    const outStrides = new Array<number>(dims.length);
-    for (let i = dims.length - 1, step = 1; i >= 0; i--) {
-      outStrides[i] = reduced[i] ? 0 : step;
-      if (!reduced[i]) step *= dims[i];
-    }
     addon.reduce(REDUCE_CODE[op], x, out, meta, layout(dims, outStrides));
   };
 

@@ -6,7 +6,7 @@
  */
 import { fmtBytes, type TypedArray } from '../../dtype.js';
 import { MemoryError, fmtShape } from '../../errors.js';
-import { broadcastStrides, type Shape } from '../../shape.js';
+import { broadcastStrides, reductionLayout, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
 import { ArenaFullError, type Arena } from './runtime.js';
@@ -215,20 +215,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
 
   const reduce: Kernels['reduce'] = (op, x, shape, axes, out) => {
     if (!isF32(x) || !isF32(out) || shape.length === 0 || x.length < MIN_ELEMENTS) return js.reduce(op, x, shape, axes, out);
-    // Merge neighbouring axes that are both kept or both reduced; size-1 axes drop out.
-    const dims: number[] = [], reduced: boolean[] = [];
-    shape.forEach((d, i) => {
-      if (d === 1) return;
-      const r = axes.includes(i);
-      if (dims.length && reduced[reduced.length - 1] === r) dims[dims.length - 1] *= d;
-      else { dims.push(d); reduced.push(r); }
-    });
-    if (dims.length === 0) { dims.push(1); reduced.push(false); }
-    const so = new Array<number>(dims.length);
-    for (let i = dims.length - 1, acc = 1; i >= 0; i--) {
-      so[i] = reduced[i] ? 0 : acc;
-      if (!reduced[i]) acc *= dims[i];
-    }
+    const { dims, outStrides: so } = reductionLayout(shape, axes);
     rt.reset();
     const meta = rt.putInts([...dims, ...so, ...dims]);
     const px = rt.putF32(x), po = rt.alloc(out.length * 4), acc = rt.alloc(out.length * 8);
