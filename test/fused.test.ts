@@ -89,6 +89,13 @@ test('conv2dFused: float64, unbatched input, NaN and infinities pass as in the c
   }
 });
 
+/** The gradients of the inputs of f()'s sum of squares, from cleared `.grad`s. */
+function gradsOf(inputs: Tensor[], f: () => Tensor): Tensor[] {
+  for (const t of inputs) t.grad = null;
+  f().square().sum().backward();
+  return inputs.map((t) => t.grad!);
+}
+
 test('conv2dFused records the composed graph when a gradient is needed: same values, same gradients', () => {
   const g = new Generator(11);
   const x = randn([3, 2, 9, 9], { generator: g }).setRequiresGrad(), w = randn([4, 2, 3, 3], { generator: g }).setRequiresGrad();
@@ -96,16 +103,11 @@ test('conv2dFused records the composed graph when a gradient is needed: same val
   const options: Conv2dFusedOptions = { padding: 1, relu: true, maxPool: { kernelSize: 2 } };
   for (const backend of BACKENDS) {
     setBackend(backend);
-    const grads = (f: () => Tensor): Tensor[] => {
-      for (const t of [x, w, b]) t.grad = null;
-      f().square().sum().backward();
-      return [x, w, b].map((t) => t.grad!);
-    };
     enableGrad(() => {
       const fused = F.conv2dFused(x, w, b, options);
       assert.ok(fused.gradFn, `${backend}: a graph is recorded`);
       assertIdentical(fused, composedConv(x, w, b, options), `${backend} values`);
-      const want = grads(() => composedConv(x, w, b, options)), got = grads(() => F.conv2dFused(x, w, b, options));
+      const want = gradsOf([x, w, b], () => composedConv(x, w, b, options)), got = gradsOf([x, w, b], () => F.conv2dFused(x, w, b, options));
       got.forEach((gr, i) => assertIdentical(gr, want[i], `${backend} gradient of input ${i}`));
     });
   }
@@ -135,12 +137,7 @@ test('linearFused with a gradient recorded: the composed graph, the same gradien
   const x = randn([6, 10], { generator: g }).setRequiresGrad(), w = randn([4, 10], { generator: g }).setRequiresGrad(), b = randn([4], { generator: g }).setRequiresGrad();
   for (const backend of BACKENDS) {
     setBackend(backend);
-    const grads = (f: () => Tensor): Tensor[] => {
-      for (const t of [x, w, b]) t.grad = null;
-      f().square().sum().backward();
-      return [x, w, b].map((t) => t.grad!);
-    };
-    const want = grads(() => relu(x.matmul(w.transpose(0, 1)).add(b))), got = grads(() => F.linearFused(x, w, b, { relu: true }));
+    const want = gradsOf([x, w, b], () => relu(x.matmul(w.transpose(0, 1)).add(b))), got = gradsOf([x, w, b], () => F.linearFused(x, w, b, { relu: true }));
     got.forEach((gr, i) => assertIdentical(gr, want[i], `${backend} gradient of input ${i}`));
   }
 });
