@@ -89,3 +89,29 @@ export function reductionLayout(shape: Shape, axes: readonly number[]): { dims: 
   }
   return { dims, outStrides };
 }
+
+/**
+ * The output's dims (size-1 dims dropped) with each operand's strides, adjacent dims merged where
+ * every operand steps through them as one. At least one dim.
+ */
+export function collapse(outShape: Shape, strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = 0; d < outShape.length; d++) {
+    const n = outShape[d];
+    if (n === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, k) => st[k][last] === s[d] * n)) {
+      dims[last] *= n;
+      for (let k = 0; k < strides.length; k++) st[k][last] = strides[k][d];
+    } else {
+      dims.push(n);
+      for (let k = 0; k < strides.length; k++) st[k].push(strides[k][d]);
+    }
+  }
+  if (dims.length === 0) {
+    dims.push(1);
+    for (const s of st) s.push(0);
+  }
+  return { dims, strides: st };
+}

@@ -14,7 +14,7 @@ import {
 import { jsBackend, type ConvGeometry, type Kernels, type PoolGeometry, type UnaryOp } from '../src/backend/backend.js';
 import { checkConformance } from '../src/backend/conformance.js';
 import { createWasmBackend, registerWasmBackend, wasmSimdSupported } from '../src/backend/wasm/index.js';
-import { collapse } from '../src/backend/wasm/kernels.js';
+import { collapse } from '../src/shape.js';
 import { Generator } from '../src/random.js';
 import type { TypedArray } from '../src/dtype.js';
 import { convGeometry, poolGeometry } from './helpers/geometry.js';

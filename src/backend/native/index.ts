@@ -14,11 +14,10 @@
  * stays browser-safe; in a browser createNativeBackend rejects.
  */
 import type { TypedArray } from '../../dtype.js';
-import { broadcastStrides, reductionLayout, stridesOf, type Shape } from '../../shape.js';
+import { broadcastStrides, collapse, reductionLayout, stridesOf, type Shape } from '../../shape.js';
 import { ArgumentError, NotSupportedError } from '../../errors.js';
 import type { Backend, BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
-import { collapse } from '../wasm/kernels.js';
 
 export type NativeIsa = 'avx512' | 'avx2' | 'portable';
 

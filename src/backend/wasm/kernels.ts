@@ -6,7 +6,7 @@
  */
 import { fmtBytes, type TypedArray } from '../../dtype.js';
 import { MemoryError, fmtShape } from '../../errors.js';
-import { broadcastStrides, reductionLayout, type Shape } from '../../shape.js';
+import { broadcastStrides, collapse, reductionLayout, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
 import { ArenaFullError, type Arena } from './runtime.js';
@@ -39,32 +39,6 @@ const REDUCE_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2 };
 
 const isF32 = (x: TypedArray): x is Float32Array => x instanceof Float32Array;
 const isI32 = (x: TypedArray): x is Int32Array => x instanceof Int32Array;
-
-/**
- * The output's dims (size-1 dims dropped) with each operand's strides, adjacent dims merged where
- * every operand steps through them as one. At least one dim.
- */
-export function collapse(outShape: Shape, strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
-  const dims: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  for (let d = 0; d < outShape.length; d++) {
-    const n = outShape[d];
-    if (n === 1) continue;
-    const last = dims.length - 1;
-    if (last >= 0 && strides.every((s, k) => st[k][last] === s[d] * n)) {
-      dims[last] *= n;
-      for (let k = 0; k < strides.length; k++) st[k][last] = strides[k][d];
-    } else {
-      dims.push(n);
-      for (let k = 0; k < strides.length; k++) st[k].push(strides[k][d]);
-    }
-  }
-  if (dims.length === 0) {
-    dims.push(1);
-    for (const s of st) s.push(0);
-  }
-  return { dims, strides: st };
-}
 
 const convGeo = (g: ConvGeometry): number[] => [
   g.batch, g.inChannels, g.inH, g.inW, g.outChannels, g.kH, g.kW, g.strideH, g.strideW,
