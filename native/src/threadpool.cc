@@ -1,6 +1,6 @@
 // A fork-join pool of persistent threads. parallel_for publishes a job (a task count and a function),
 // every thread — the caller included — takes task indices from a shared counter until none are
-// left, and the caller returns once all threads have left the job. Idle workers spin briefly (the
+// left, and the caller returns once the workers that joined the job have left it. Idle workers spin briefly (the
 // next op usually follows within microseconds), yielding the core after a while, and then sleep on a
 // condition variable.
 #include "threadpool.h"
@@ -51,7 +51,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
+      state_.fetch_add(kGeneration, std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& t : workers_) t.join();
@@ -59,21 +59,25 @@ class Pool {
 
   int threads() const { return threads_; }
 
+  // The caller never waits for a worker that has not joined: a worker that is asleep, or whose core
+  // is taken (on a 2-core machine, often by the engine's own GC threads), joins late or not at all,
+  // and the caller runs the tasks it would have taken.
   void run(int64_t n, const std::function<void(int64_t)>& fn) {
+    fn_ = &fn;
+    n_ = n;
+    next_.store(0, std::memory_order_relaxed);
+    left_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      fn_ = &fn;
-      n_ = n;
-      next_.store(0, std::memory_order_relaxed);
-      active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-      error_ = nullptr;
-      generation_.fetch_add(1, std::memory_order_release);
+      uint64_t generation = (state_.load(std::memory_order_relaxed) & ~kCountMask) + kGeneration;
+      state_.store(generation | kOpen, std::memory_order_release);
     }
     wake_.notify_all();
     drain();
-    // Waiting for the last tasks: spin, then yield, so that on a busy machine a descheduled worker
-    // sharing this core can finish them.
-    for (int spins = 0; active_.load(std::memory_order_acquire) != 0; spins++) {
+    // Close the job to latecomers, then wait for those that joined (they are running its last tasks).
+    uint64_t joined = state_.fetch_and(~kOpen, std::memory_order_acq_rel) & kCountMask;
+    for (int spins = 0; static_cast<uint64_t>(left_.load(std::memory_order_acquire)) != joined; spins++) {
       if (spins < 2048) PG_PAUSE();
       else std::this_thread::yield();
     }
@@ -82,6 +86,11 @@ class Pool {
   }
 
  private:
+  // state_: the job's generation above bit 32, kOpen while it takes workers, and how many joined.
+  static constexpr uint64_t kGeneration = uint64_t{1} << 32;
+  static constexpr uint64_t kOpen = uint64_t{1} << 31;
+  static constexpr uint64_t kCountMask = kOpen - 1;
+
   // Runs tasks of the current job until none are left.
   void drain() {
     for (;;) {
@@ -96,24 +105,36 @@ class Pool {
     }
   }
 
+  // Joins the job of generation `generation` if it is still open.
+  bool join(uint64_t generation) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    while ((s & ~kCountMask & ~kOpen) == generation && (s & kOpen) != 0) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
+    }
+    return false;
+  }
+
   void work() {
     inTask = true;
     uint64_t seen = 0;
+    auto generationOf = [](uint64_t s) { return s & ~kCountMask & ~kOpen; };
     for (;;) {
       auto until = std::chrono::steady_clock::now() + kSpin;
       int spins = 0;
-      while (generation_.load(std::memory_order_acquire) == seen) {
+      while (generationOf(state_.load(std::memory_order_acquire)) == seen) {
         if (++spins < 2048) PG_PAUSE();
         else std::this_thread::yield();
         if (spins % 64 == 0 && std::chrono::steady_clock::now() > until) {
           std::unique_lock<std::mutex> lock(mutex_);
-          wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+          wake_.wait(lock, [&] { return generationOf(state_.load(std::memory_order_acquire)) != seen; });
         }
       }
-      seen = generation_.load(std::memory_order_acquire);
+      seen = generationOf(state_.load(std::memory_order_acquire));
       if (stop_) return;
-      drain();
-      active_.fetch_sub(1, std::memory_order_release);
+      if (join(seen)) {
+        drain();
+        left_.fetch_add(1, std::memory_order_release);
+      }
     }
   }
 
@@ -121,12 +142,12 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> state_{0};
   bool stop_ = false;
   const std::function<void(int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
   std::atomic<int64_t> next_{0};
-  std::atomic<int> active_{0};
+  std::atomic<int> left_{0};
   std::mutex errorMutex_;
   std::exception_ptr error_;
 };
