@@ -213,6 +213,37 @@ test('lstmCell and its backward match the reference on a step large enough for t
     new RegExp(`^Error: pixelgrad native lstmCell: 'xw' has ${B * G} elements, not B·4H = ${B * 4 * (H + 1)}$`));
 });
 
+test('lstmSequence and its backward: the reference within float32 rounding at a size split across the pool, the same bits on 1 and 2 threads', () => {
+  const g = new Generator(19);
+  const L = 3, B = 64, H = 128, G = 4 * H, n = B * H; // 12.6M multiply-adds: row blocks on the pool
+  const small = (len: number) => Float32Array.from({ length: len }, () => 0.1 * g.normal());
+  const xw = floats(g, L * B * G), wHh = small(G * H), bias = small(G), h0 = small(n), c0 = small(n), gHs = small(L * n), gCs = small(L * n);
+  const run = (k: Kernels, reverse: boolean) => {
+    const gates = Float32Array.from(xw), hs = new Float32Array(L * n), cs = new Float32Array(L * n);
+    k.lstmSequence(gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs);
+    const dPre = new Float32Array(L * B * G), dW = new Float32Array(G * H), dh0 = new Float32Array(n), dc0 = new Float32Array(n);
+    k.lstmSequenceBackward(gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dW, dh0, dc0);
+    return { gates, hs, cs, dPre, dW, dh0, dc0 };
+  };
+  for (const reverse of [false, true]) {
+    const want = run(js, reverse), got = run(nk, reverse);
+    for (const [name, w] of Object.entries(want)) {
+      const a = got[name as keyof typeof got];
+      for (let i = 0; i < w.length; i++) assert.ok(Math.abs(a[i] - w[i]) <= 1e-5 * Math.abs(w[i]) + 1e-6, `${name}[${i}]${reverse ? ' reverse' : ''}: ${a[i]} vs ${w[i]}`);
+    }
+    native.addon.setThreads(1);
+    const one = run(nk, reverse);
+    native.addon.setThreads(2);
+    const two = run(nk, reverse);
+    native.addon.setThreads(defaultThreads);
+    for (const name of Object.keys(one) as (keyof typeof one)[]) assert.deepEqual(two[name], one[name], `${name} on 1 and 2 threads`);
+  }
+  assert.throws(() => native.addon.lstmSequence(xw, wHh, null, null, null, L, B, H + 1, false, new Float32Array(L * n), new Float32Array(L * n)),
+    new RegExp(`^Error: pixelgrad native lstmSequence: 'gates' has ${L * B * G} elements, not L·B·4H = ${L * B * 4 * (H + 1)}$`));
+  assert.throws(() => native.addon.lstmSequenceBackward(xw, wHh, null, null, new Float32Array(L * n), new Float32Array(L * n), gHs, gCs, L, B, H, false,
+    new Float32Array(L * B * G), new Float32Array(5), null, null), /^Error: pixelgrad native lstmSequenceBackward: 'dWhh' has 5 elements, not 4H·H = 65536$/);
+});
+
 test('lstmCell on special values (NaN, ±Infinity, saturation, values near 0 and the polynomial boundaries) agrees with the reference', () => {
   const vals = [NaN, Infinity, -Infinity, 100, -100, 1e-5, -1e-5, 0, -0, 0.6, 0.65, -0.7, 20, -20, 87.5, -87.5,
     89, -89, 3, -3, 1e-30, 50, -50, 10, -10, 0.3, -0.3, 44, -44, 0.001, 2, -2];

@@ -122,6 +122,23 @@ export interface Kernels {
   lstmCellBackward(gates: TypedArray, c: TypedArray | null, hOut: TypedArray, gH: TypedArray, gC: TypedArray,
     B: number, H: number, dPre: TypedArray, dc: TypedArray | null): void;
   /**
+   * An LSTM layer's recurrence over L steps of B rows: `gates` [L, B, 4H] holds every step's x·W_ihᵀ
+   * (time order) and receives its activated gates; per step (t from L−1 down when `reverse`)
+   * hw = h·W_hhᵀ (wHh [4H, H]; skipped while h is a null h0) and the lstmCell step, h' and c' written
+   * to hs[t] and cs[t] ([L, B, H] each). Null h0, c0: zeros. Exactly lstmCell after matmul per step.
+   */
+  lstmSequence(gates: TypedArray, wHh: TypedArray, bias: TypedArray | null, h0: TypedArray | null, c0: TypedArray | null,
+    L: number, B: number, H: number, reverse: boolean, hs: TypedArray, cs: TypedArray): void;
+  /**
+   * The gradient of lstmSequence from its gates, hs, cs, h0, c0 and the gradients gHs, gCs of hs and
+   * cs (read only): dPre [L, B, 4H] (the gradient of every step's x·W_ihᵀ and of its hw; summed over
+   * rows and steps, of the bias), and when given dWhh = Σ_t dPre[t]ᵀ·(the h step t read) [4H, H], dh0,
+   * dc0 [B, H]. Written, not accumulated.
+   */
+  lstmSequenceBackward(gates: TypedArray, wHh: TypedArray, h0: TypedArray | null, c0: TypedArray | null, hs: TypedArray, cs: TypedArray,
+    gHs: TypedArray, gCs: TypedArray, L: number, B: number, H: number, reverse: boolean,
+    dPre: TypedArray, dWhh: TypedArray | null, dh0: TypedArray | null, dc0: TypedArray | null): void;
+  /**
    * One SGD update of a parameter x with gradient g, in place (src/optim/sgd.ts has the formula):
    * `buf` is the momentum buffer (null when momentum is 0), written, not read, on the `first` step.
    */

@@ -177,6 +177,30 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       if (dce && dcr) compare('lstmCellBackward', `${detail} dc`, dce, dcr);
     }
     {
+      // A whole sequence each way, with h0, c0 and bias each present or absent (null: zero) and each
+      // gradient output asked for or not. Weights and output gradients are small, so that the products'
+      // float32 sums stay within the tolerance.
+      const L = g.integer(1, 5), B = dim(), H = dim(), G = 4 * H, n = B * H, reverse = g.random() < 0.5;
+      const small = (len: number) => Float32Array.from({ length: len }, () => 0.3 * g.normal());
+      const opt = (len: number) => (g.random() < 0.5 ? small(len) : null);
+      const xw = floats([L * B * G]), wHh = small(G * H), bias = opt(G), h0 = opt(n), c0 = opt(n);
+      const detail = `lstmSequence L=${L} B=${B} H=${H}${reverse ? ' reverse' : ''}${bias ? '' : ' no bias'}${h0 ? '' : ' no h0'}${c0 ? '' : ' no c0'}`;
+      const ge = Float32Array.from(xw), gr = Float32Array.from(xw), [he, hr] = both(L * n), [ce, cr] = both(L * n);
+      ref.lstmSequence(ge, wHh, bias, h0, c0, L, B, H, reverse, he, ce); k.lstmSequence(gr, wHh, bias, h0, c0, L, B, H, reverse, hr, cr);
+      compare('lstmSequence', `${detail} gates`, ge, gr);
+      compare('lstmSequence', `${detail} hs`, he, hr);
+      compare('lstmSequence', `${detail} cs`, ce, cr);
+      const gHs = small(L * n), gCs = small(L * n);
+      const maybe = (len: number) => (g.random() < 0.5 ? both(len) : [null, null] as const);
+      const [de, dr] = both(L * B * G), [dwe, dwr] = maybe(G * H), [dhe, dhr] = maybe(n), [dce, dcr] = maybe(n);
+      ref.lstmSequenceBackward(ge, wHh, h0, c0, he, ce, gHs, gCs, L, B, H, reverse, de, dwe, dhe, dce);
+      k.lstmSequenceBackward(ge, wHh, h0, c0, he, ce, gHs, gCs, L, B, H, reverse, dr, dwr, dhr, dcr);
+      compare('lstmSequenceBackward', `${detail} dPre`, de, dr);
+      if (dwe && dwr) compare('lstmSequenceBackward', `${detail} dWhh`, dwe, dwr);
+      if (dhe && dhr) compare('lstmSequenceBackward', `${detail} dh0`, dhe, dhr);
+      if (dce && dcr) compare('lstmSequenceBackward', `${detail} dc0`, dce, dcr);
+    }
+    {
       // The optimiser updates, exactly: every option drawn, two steps on the same state (the first
       // writes the momentum buffer), sizes that split across a thread pool included.
       const n = t === 0 ? 70_001 + g.integer(0, 64) : sizeOf(shape(g.integer(1, 4)));

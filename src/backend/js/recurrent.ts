@@ -4,6 +4,7 @@
  * a dozen element-wise ops that each allocate their output.
  */
 import type { TypedArray } from '../../dtype.js';
+import type { Kernels } from '../backend.js';
 import { unaryFns } from './elementwise.js';
 
 const sigmoid = unaryFns.sigmoid as (x: number) => number, tanh = unaryFns.tanh as (x: number) => number;
@@ -41,4 +42,61 @@ export function lstmCellBackward(gates: TypedArray, c: TypedArray | null, hOut: 
       if (dc) dc[q] = dC * f;
     }
   }
+}
+
+/** The kernels a whole sequence is made of. */
+export type SequenceParts = Pick<Kernels, 'matmul' | 'lstmCell' | 'lstmCellBackward'>;
+
+const like = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
+const at = (a: TypedArray, t: number, size: number): TypedArray => a.subarray(t * size, (t + 1) * size);
+
+/**
+ * lstmSequence and its gradient by their definition: per step the product and the step kernel of
+ * `k`. The reference runs them over the reference kernels; a backend without sequence kernels of
+ * its own (wasm) runs them over its own products.
+ */
+export function lstmSequenceKernels(k: SequenceParts): Pick<Kernels, 'lstmSequence' | 'lstmSequenceBackward'> {
+  return {
+    lstmSequence(gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs) {
+      const G = 4 * H, n = B * H;
+      const wT = like(wHh, H * G);
+      for (let j = 0; j < G; j++) for (let i = 0; i < H; i++) wT[i * G + j] = wHh[j * H + i];
+      const hw = like(gates, B * G);
+      let h = h0, c = c0;
+      for (let s = 0; s < L; s++) {
+        const t = reverse ? L - 1 - s : s, g = at(gates, t, B * G), hOut = at(hs, t, n), cOut = at(cs, t, n);
+        if (h) { hw.fill(0); k.matmul(h, [B, H], wT, [H, G], hw, [B, G]); }
+        k.lstmCell(g, h ? hw : null, bias, c, B, H, g, hOut, cOut);
+        h = hOut; c = cOut;
+      }
+    },
+    lstmSequenceBackward(gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dWhh, dh0, dc0) {
+      const G = 4 * H, n = B * H;
+      const timeOf = (s: number) => (reverse ? L - 1 - s : s);
+      // What each step carries back to the previous one (dh, dc), and its sum with that step's own gradients.
+      const dh = like(gHs, n), dc = like(gHs, n), gH = like(gHs, n), gC = like(gHs, n);
+      for (let s = L - 1; s >= 0; s--) {
+        const t = timeOf(s), prev = s > 0 ? timeOf(s - 1) : -1;
+        let gHt = at(gHs, t, n), gCt = at(gCs, t, n);
+        if (s < L - 1) {
+          for (let q = 0; q < n; q++) { gH[q] = gHt[q] + dh[q]; gC[q] = gCt[q] + dc[q]; }
+          gHt = gH; gCt = gC;
+        }
+        const d = at(dPre, t, B * G);
+        k.lstmCellBackward(at(gates, t, B * G), prev >= 0 ? at(cs, prev, n) : c0, at(hs, t, n), gHt, gCt, B, H, d, prev >= 0 ? dc : dc0);
+        const dhOut = prev >= 0 ? dh : dh0;
+        if (dhOut) { dhOut.fill(0); k.matmul(d, [B, G], wHh, [G, H], dhOut, [B, H]); }
+      }
+      if (!dWhh) return;
+      // dW_hhᵀ = Pᵀ·dPre, P [L·B, H] the h each step read (zero rows for a zero h0): the smaller operand transposed.
+      const LB = L * B, pT = like(hs, H * LB);
+      for (let s = 0; s < L; s++) {
+        const t = timeOf(s), src = s > 0 ? at(hs, timeOf(s - 1), n) : h0;
+        if (src) for (let r = 0; r < B; r++) for (let i = 0; i < H; i++) pT[i * LB + t * B + r] = src[r * H + i];
+      }
+      const dWT = like(dWhh, H * G);
+      k.matmul(pT, [H, LB], dPre, [LB, G], dWT, [H, G]);
+      for (let j = 0; j < G; j++) for (let i = 0; i < H; i++) dWhh[j * H + i] = dWT[i * G + j];
+    },
+  };
 }

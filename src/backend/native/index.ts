@@ -43,6 +43,11 @@ interface Addon {
     B: number, H: number, gates: Float32Array, hOut: Float32Array, cOut: Float32Array): void;
   lstmCellBackward(gates: Float32Array, c: Float32Array | null, hOut: Float32Array, gH: Float32Array, gC: Float32Array,
     B: number, H: number, dPre: Float32Array, dc: Float32Array | null): void;
+  lstmSequence(gates: Float32Array, wHh: Float32Array, bias: Float32Array | null, h0: Float32Array | null, c0: Float32Array | null,
+    L: number, B: number, H: number, reverse: boolean, hs: Float32Array, cs: Float32Array): void;
+  lstmSequenceBackward(gates: Float32Array, wHh: Float32Array, h0: Float32Array | null, c0: Float32Array | null, hs: Float32Array, cs: Float32Array,
+    gHs: Float32Array, gCs: Float32Array, L: number, B: number, H: number, reverse: boolean,
+    dPre: Float32Array, dWhh: Float32Array | null, dh0: Float32Array | null, dc0: Float32Array | null): void;
   sgdStep(x: Float32Array, g: Float32Array, buf: Float32Array | null, lr: number, momentum: number, dampening: number, weightDecay: number,
     nesterov: boolean, maximize: boolean, first: boolean): void;
   adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array | null, lr: number, beta1: number, beta2: number,
@@ -66,7 +71,8 @@ interface Addon {
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
   'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'copyRows', 'gather', 'scatterAdd', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
-  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward', 'sgdStep', 'adamStep',
+  'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
+  'lstmSequence', 'lstmSequenceBackward', 'sgdStep', 'adamStep',
 ];
 
 export interface NativeBackendOptions {
@@ -313,6 +319,14 @@ function nativeKernels(addon: Addon): Kernels {
     lstmCellBackward: (gates, c, hOut, gH, gC, B, H, dPre, dc) => (isF32(gates) && allF32OrNull(c, dc) && isF32(hOut) && isF32(gH) && isF32(gC) && isF32(dPre)
       ? addon.lstmCellBackward(gates, c as Float32Array | null, hOut, gH, gC, B, H, dPre, dc as Float32Array | null)
       : js.lstmCellBackward(gates, c, hOut, gH, gC, B, H, dPre, dc)),
+    lstmSequence: (gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs) => (isF32(gates) && isF32(wHh) && allF32OrNull(bias, h0, c0) && isF32(hs) && isF32(cs)
+      ? addon.lstmSequence(gates, wHh, bias as Float32Array | null, h0 as Float32Array | null, c0 as Float32Array | null, L, B, H, reverse, hs, cs)
+      : js.lstmSequence(gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs)),
+    lstmSequenceBackward: (gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dWhh, dh0, dc0) => (
+      isF32(gates) && isF32(wHh) && isF32(hs) && isF32(cs) && isF32(gHs) && isF32(gCs) && isF32(dPre) && allF32OrNull(h0, c0, dWhh, dh0, dc0)
+        ? addon.lstmSequenceBackward(gates, wHh, h0 as Float32Array | null, c0 as Float32Array | null, hs, cs, gHs, gCs, L, B, H, reverse,
+          dPre, dWhh as Float32Array | null, dh0 as Float32Array | null, dc0 as Float32Array | null)
+        : js.lstmSequenceBackward(gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dWhh, dh0, dc0)),
     sgdStep: (x, g, buf, o) => (isF32(x) && isF32(g) && allF32OrNull(buf)
       ? addon.sgdStep(x, g, buf as Float32Array | null, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.first)
       : js.sgdStep(x, g, buf, o)),

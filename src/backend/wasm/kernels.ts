@@ -9,6 +9,7 @@ import { MemoryError, fmtShape } from '../../errors.js';
 import { broadcastStrides, collapse, reductionLayout, type Shape } from '../../shape.js';
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
+import { lstmSequenceKernels } from '../js/recurrent.js';
 import { ArenaFullError, type Arena } from './runtime.js';
 import { MAX_TASKS, type Task, type ThreadPool } from './threads.js';
 
@@ -392,5 +393,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
     lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward, sgdStep: js.sgdStep, adamStep: js.adamStep,
+    // The sequence by its definition, over this backend's products.
+    ...lstmSequenceKernels({ matmul, lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward }),
   });
 }

@@ -270,38 +270,22 @@ function lstmStepOp(xw: Tensor, hw: Tensor | null, b: Tensor | null, c: Tensor |
 
 /**
  * A whole LSTM layer, one direction, over a time-major sequence x [L, B, I] as one op: every step's
- * h' then every step's c', [2, L, B, H]. Forward: one product for all of x·W_ihᵀ, then per step
- * h·W_hhᵀ and the `lstmCell` kernel; backward: per step `lstmCellBackward` and the product carrying
- * the gradient to the previous h, then one product each for the gradients of x, W_ih and W_hh over
- * all steps (instead of one per step, each with its own graph nodes and arrays). `reverse` runs from
- * the last step to the first; h0, c0 null mean zeros (W_hh·h is then skipped at the first step).
+ * h' then every step's c', [2, L, B, H]. Forward: one product for all of x·W_ihᵀ, then the backend's
+ * `lstmSequence` (per step h·W_hhᵀ and the lstmCell step); backward: `lstmSequenceBackward` (per step
+ * the step's gradient and the product carrying it to the previous h, then W_hh's gradient as one
+ * product over all steps), then one product each for the gradients of x and W_ih. `reverse` runs
+ * from the last step to the first; h0, c0 null mean zeros (W_hh·h is then skipped at the first step).
  */
 function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h0: Tensor | null, c0: Tensor | null, reverse: boolean, dtype: DType): Tensor {
   const [L, B, I] = x.shape;
-  const H = wHh.shape[1], G = 4 * H, n = B * H;
+  const H = wHh.shape[1], G = 4 * H, n = B * H, LB = L * B;
   const k = kernels();
-  const transposed = (w: Tensor): FloatArray => {
-    const t = alloc('lstmSequence', dtype, [w.shape[1], w.shape[0]]);
-    k.copyStrided(w.data, [1, w.shape[1]], t.data, t.shape);
-    return t.data as FloatArray;
-  };
-  const wHhT = transposed(wHh);
   // Every step's x·W_ihᵀ in one product, turned into every step's activated gates in place.
-  const gates = alloc('lstmSequence', dtype, [L, B, G]).data as FloatArray;
-  const wIhT = transposed(wIh);
-  k.matmul(x.data, [L * B, I], wIhT, [I, G], gates, [L * B, G]);
+  const gates = alloc('lstmSequence', dtype, [L, B, G]).data;
+  k.linear(x.data, wIh.data, null, gates, LB, I, G, false);
   const out = alloc('lstmSequence', dtype, [2, L, B, H]);
-  const hs = out.data.subarray(0, L * n) as FloatArray, cs = out.data.subarray(L * n) as FloatArray;
-  const timeOf = (s: number) => (reverse ? L - 1 - s : s);
-  const at = (a: FloatArray, t: number, size: number) => a.subarray(t * size, (t + 1) * size);
-  const hw = alloc('lstmSequence', dtype, [B, G]).data as FloatArray;
-  let h: FloatArray | null = (h0?.data as FloatArray) ?? null, c: FloatArray | null = (c0?.data as FloatArray) ?? null;
-  for (let s = 0; s < L; s++) {
-    const t = timeOf(s), g = at(gates, t, B * G);
-    if (h) { hw.fill(0); k.matmul(h, [B, H], wHhT, [H, G], hw, [B, G]); }
-    k.lstmCell(g, h ? hw : null, b?.data ?? null, c, B, H, g, at(hs, t, n), at(cs, t, n));
-    h = at(hs, t, n); c = at(cs, t, n);
-  }
+  const hs = out.data.subarray(0, L * n), cs = out.data.subarray(L * n);
+  k.lstmSequence(gates, wHh.data, b?.data ?? null, h0?.data ?? null, c0?.data ?? null, L, B, H, reverse, hs, cs);
   const inputs = [x, wIh, wHh, b, h0, c0].filter((t): t is Tensor => t !== null);
   return record(out, 'lstmSequence', inputs, (grad0, needs) => {
     const wanted = inputs.filter((_, i) => needs[i]);
@@ -310,60 +294,30 @@ function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h
       const grads = grad(lstmSequenceSteps(x, wIh, wHh, b, h0, c0, reverse, dtype), wanted, { gradOutput: grad0, createGraph: true, allowUnused: true });
       return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
-    // Every step's h and c gradients, from the output; each step adds what it carries back to the previous step's.
-    const gAll = (grad0.data as FloatArray).slice();
-    const gHs = gAll.subarray(0, L * n), gCs = gAll.subarray(L * n);
-    const dPre = alloc('lstmSequence', dtype, [L * B, G]);
-    const dp = dPre.data as FloatArray;
-    const dh = alloc('lstmSequence', dtype, [B, H]).data as FloatArray, dc = alloc('lstmSequence', dtype, [B, H]).data as FloatArray;
-    const dh0 = h0 ? alloc('lstmSequence', dtype, [B, H]) : null, dc0 = c0 ? alloc('lstmSequence', dtype, [B, H]) : null;
-    for (let s = L - 1; s >= 0; s--) {
-      const t = timeOf(s), prev = s > 0 ? timeOf(s - 1) : -1;
-      const dpt = at(dp, t, B * G);
-      k.lstmCellBackward(at(gates, t, B * G), prev >= 0 ? at(cs, prev, n) : (c0?.data as FloatArray) ?? null, at(hs, t, n),
-        at(gHs, t, n), at(gCs, t, n), B, H, dpt, prev >= 0 ? dc : (dc0?.data as FloatArray) ?? null);
-      const dhOut = prev >= 0 ? dh : (dh0?.data as FloatArray) ?? null;
-      if (dhOut) { dhOut.fill(0); k.matmul(dpt, [B, G], wHh.data, [G, H], dhOut, [B, H]); }
-      if (prev >= 0) { addInto(at(gHs, prev, n), dh); addInto(at(gCs, prev, n), dc); }
-    }
+    const need = (t: Tensor | null): t is Tensor => t !== null && wanted.includes(t);
+    const dPre = alloc('lstmSequence', dtype, [LB, G]);
+    const dWhh = need(wHh) ? alloc('lstmSequence', dtype, [G, H]) : null;
+    const dh0 = need(h0) ? alloc('lstmSequence', dtype, [B, H]) : null, dc0 = need(c0) ? alloc('lstmSequence', dtype, [B, H]) : null;
+    k.lstmSequenceBackward(gates, wHh.data, h0?.data ?? null, c0?.data ?? null, hs, cs, grad0.data.subarray(0, L * n), grad0.data.subarray(L * n),
+      L, B, H, reverse, dPre.data, dWhh?.data ?? null, dh0?.data ?? null, dc0?.data ?? null);
     const result = new Map<Tensor, Tensor>();
-    if (needs[0]) {
+    for (const [t, d] of [[wHh, dWhh], [h0, dh0], [c0, dc0]] as const) if (t && d) result.set(t, d);
+    if (need(x)) {
       const dx = alloc('lstmSequence', dtype, [L, B, I]);
-      k.matmul(dp, [L * B, G], wIh.data, [G, I], dx.data, [L * B, I]);
+      k.matmul(dPre.data, [LB, G], wIh.data, [G, I], dx.data, [LB, I]);
       result.set(x, dx);
     }
-    const needW = wanted.includes(wIh) || wanted.includes(wHh);
-    if (needW) {
-      const dPreT = alloc('lstmSequence', dtype, [G, L * B]);
-      k.copyStrided(dp, [1, G], dPreT.data, [G, L * B]);
-      if (wanted.includes(wIh)) {
-        const dw = alloc('lstmSequence', dtype, [G, I]);
-        k.matmul(dPreT.data, [G, L * B], x.data, [L * B, I], dw.data, [G, I]);
-        result.set(wIh, dw);
-      }
-      if (wanted.includes(wHh)) {
-        // The h each step's W_hh·h read, in time order (zeros where it was the zero initial state).
-        const prevH = alloc('lstmSequence', dtype, [L, B, H]);
-        const ph = prevH.data as FloatArray;
-        for (let s = 0; s < L; s++) {
-          const src = s > 0 ? at(hs, timeOf(s - 1), n) : (h0?.data as FloatArray) ?? null;
-          if (src) ph.set(src, timeOf(s) * n);
-        }
-        const dw = alloc('lstmSequence', dtype, [G, H]);
-        k.matmul(dPreT.data, [G, L * B], ph, [L * B, H], dw.data, [G, H]);
-        result.set(wHh, dw);
-      }
+    if (need(wIh)) {
+      // dW_ihᵀ = xᵀ·dPre: x [L·B, I] is the operand worth transposing, not dPre [L·B, 4H].
+      const xT = alloc('lstmSequence', dtype, [I, LB]), dWT = alloc('lstmSequence', dtype, [I, G]), dw = alloc('lstmSequence', dtype, [G, I]);
+      k.copyStrided(x.data, [1, I], xT.data, [I, LB]);
+      k.matmul(xT.data, [I, LB], dPre.data, [LB, G], dWT.data, [I, G]);
+      k.copyStrided(dWT.data, [1, G], dw.data, [G, I]);
+      result.set(wIh, dw);
     }
-    if (b && wanted.includes(b)) result.set(b, sum(dPre, 0));
-    if (dh0 && wanted.includes(h0!)) result.set(h0!, dh0);
-    if (dc0 && wanted.includes(c0!)) result.set(c0!, dc0);
+    if (need(b)) result.set(b, sum(dPre, 0));
     return inputs.map((t) => result.get(t) ?? null);
   });
-}
-
-/** dst += src. */
-function addInto(dst: FloatArray, src: FloatArray): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
 
 /** lstmSequenceOp's definition, step by step with the per-step ops (for recorded backward passes). */
