@@ -262,6 +262,31 @@ test('lstmCell on special values (NaN, ±Infinity, saturation, values near 0 and
   }
 });
 
+test('lstmCellBackward where the output gate is 0 or 1 and on NaN and infinite values, with and without c and dc, agrees with the reference', () => {
+  // Gates in [0, 1] (g in [−1, 1]) with the ends included, h' = o·tanh(c') including 0 and −0 where o = 0, gradients with NaN and ±Infinity.
+  const H = 16, G = 4 * H;
+  const pick = (xs: number[]) => Float32Array.from({ length: H }, (_, j) => xs[j % xs.length]);
+  const i = pick([0, 1, 0.5, 0.25, NaN]), f = pick([1, 0, 0.75, 0.5]), gg = pick([-1, 1, 0, 0.5, -0.3]), o = pick([0, 0, 1, 0.5, 0, 0.9, NaN]);
+  const gates = new Float32Array(G);
+  gates.set(i, 0); gates.set(f, H); gates.set(gg, 2 * H); gates.set(o, 3 * H);
+  const hOut = pick([0, -0, 0.3, 0.2, NaN, -0.5, 0.1]), c = pick([0.5, -2, NaN, 3, 0]);
+  const gH = pick([1, -1, 0.5, Infinity, 2, 0]), gC = pick([0.3, NaN, -1, 0, 1]);
+  for (const [cc, withDc] of [[c, true], [c, false], [null, true], [null, false]] as const) {
+    const run = (k: Kernels) => {
+      const d = new Float32Array(G), dc = withDc ? new Float32Array(H) : null;
+      k.lstmCellBackward(gates, cc, hOut, gH, gC, 1, H, d, dc);
+      return [d, dc ?? new Float32Array(0)];
+    };
+    const want = run(js), got = run(nk);
+    for (let t = 0; t < 2; t++) {
+      for (let q = 0; q < want[t].length; q++) {
+        const e = want[t][q], a = got[t][q];
+        assert.ok(Object.is(e, a) || Math.abs(e - a) <= 1e-6 + 1e-5 * Math.abs(e), `${t ? 'dc' : 'dPre'}[${q}]${cc ? '' : ' no c'}${withDc ? '' : ' no dc'}: ${a} vs ${e}`);
+      }
+    }
+  }
+});
+
 test('where: float32 conditions (0 and −0 false, NaN true) and int32 data, broadcast, as the reference', () => {
   const g = new Generator(17);
   const cond = Float32Array.from({ length: 40 }, (_, i) => [0, -0, NaN, 1, -2][i % 5]);
