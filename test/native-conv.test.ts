@@ -87,6 +87,9 @@ test('bad arguments are refused with the op, the argument and the shapes', () =>
   assert.throws(() => a.maxPool2d!(floats(g, 144), new Float32Array(36), new Int32Array(35), pool),
     /maxPool2d: 'argmax' has 35 elements, but the output \[N=2, C=3, H=2, W=3\] needs 36/);
   assert.throws(() => a.maxPool2dBackward!(floats(g, 36), new Int32Array(36).fill(-1), new Float32Array(144), pool), /'argmax' holds -1 at 0/);
+  const late = new Int32Array(36).fill(3);
+  late[29] = 24; late[31] = -2;
+  assert.throws(() => a.maxPool2dBackward!(floats(g, 36), late, new Float32Array(144), pool), /'argmax' holds 24 at 29, outside the input plane \[H=4, W=6\]/);
   assert.throws(() => a.avgPool2d!(floats(g, 143), new Float32Array(36), pool, true, 0), /avgPool2d: 'x' has 143 elements, but the input \[N=2, C=3, H=4, W=6\] needs 144/);
   assert.throws(() => a.avgPool2dBackward!(floats(g, 36), new Float32Array(144), { ...pool, kW: 0 }, true, 0), /avgPool2dBackward: kernel, stride and dilation must be at least 1/);
   const s = () => new Float64Array(3);

@@ -48,10 +48,23 @@ const CONV_CASES: [string, ConvGeometry][] = [
   ['empty batch', convGeometry(0, 3, 5, 5, 2, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
 ];
 
-const POOL_CASES: [string, PoolGeometry][] = [
+/**
+ * Pooling geometries, with the share of NaN in the input (default 3%). The 2×2 stride-2 cases cover
+ * the vector loops: rows of 16 windows and more (a masked last step), rows of at most 8 (taken two at
+ * a time, an odd row left over), ceil mode's partial last row and column, no whole window at all.
+ */
+const POOL_CASES: [string, PoolGeometry, number?][] = [
   ['2x2/2 LeNet', poolGeometry(2, 6, 28, 28, 2, 2, [2, 2], [0, 0], [1, 1])],
+  ['2x2/2 LeNet pool2, rows of 5', poolGeometry(3, 16, 10, 10, 2, 2, [2, 2], [0, 0], [1, 1])],
   ['2x2/2 odd sizes', poolGeometry(1, 3, 11, 19, 2, 2, [2, 2], [0, 0], [1, 1])],
   ['2x2/2 ceil mode', poolGeometry(2, 2, 9, 13, 2, 2, [2, 2], [0, 0], [1, 1], true)],
+  ['2x2/2 ceil mode, rows of 17', poolGeometry(2, 2, 7, 35, 2, 2, [2, 2], [0, 0], [1, 1], true)],
+  ['2x2/2 rows of 8, three rows', poolGeometry(2, 3, 6, 16, 2, 2, [2, 2], [0, 0], [1, 1])],
+  ['2x2/2 rows of 16, odd width', poolGeometry(1, 2, 4, 33, 2, 2, [2, 2], [0, 0], [1, 1])],
+  ['2x2/2 one window', poolGeometry(1, 1, 2, 2, 2, 2, [2, 2], [0, 0], [1, 1])],
+  ['2x2/2 ceil mode, one input row', poolGeometry(1, 2, 1, 7, 2, 2, [2, 2], [0, 0], [1, 1], true)],
+  ['2x2/2 ceil mode, one input column', poolGeometry(1, 2, 5, 1, 2, 2, [2, 2], [0, 0], [1, 1], true)],
+  ['2x2/2 a third NaN', poolGeometry(4, 3, 12, 22, 2, 2, [2, 2], [0, 0], [1, 1]), 0.3],
   ['2x2/2 many planes', poolGeometry(8, 32, 16, 16, 2, 2, [2, 2], [0, 0], [1, 1])],
   ['3x3/2 pad 1', poolGeometry(2, 3, 10, 9, 3, 3, [2, 2], [1, 1], [1, 1])],
   ['3x3/1 pad 1 dilation 2', poolGeometry(1, 2, 8, 8, 3, 3, [1, 1], [1, 1], [2, 2])],
@@ -137,12 +150,12 @@ function runChecks(native: Kernels): { failures: string[]; digest: string } {
     }
   }
 
-  for (const [name, p] of POOL_CASES) {
+  for (const [name, p, nan = 0.03] of POOL_CASES) {
     const nIn = p.batch * p.channels * p.inH * p.inW, nOut = p.batch * p.channels * p.outH * p.outW;
-    // Coarse values make ties common; a few NaN (sometimes two in a window) and -Infinity.
+    // Coarse values make ties common; NaN (sometimes two in a window) and a few -Infinity.
     const x = Float32Array.from({ length: nIn }, () => {
       const r = g.random();
-      return r < 0.03 ? NaN : r < 0.05 ? -Infinity : Math.round(g.normal() * 2) / 2;
+      return r < nan ? NaN : r < nan + 0.02 ? -Infinity : Math.round(g.normal() * 2) / 2;
     });
     const gy = randomF32(g, nOut);
     const [o1, o2] = [new Float32Array(nOut), new Float32Array(nOut)];
@@ -153,7 +166,13 @@ function runChecks(native: Kernels): { failures: string[]; digest: string } {
     const [gx1, gx2] = [new Float32Array(nIn), new Float32Array(nIn)];
     native.maxPool2dBackward(gy, a2, gx1, p); js.maxPool2dBackward(gy, a2, gx2, p);
     same(gx1, gx2, `${name}: maxPool2dBackward`);
-    [o1, a1, gx1].forEach(record);
+    // Any indices inside the plane (repeats and other windows' inputs), added in the reference's order to what gx holds.
+    const inPlane = p.inH * p.inW, anywhere = Int32Array.from({ length: nOut }, () => g.integer(0, inPlane));
+    const [gx3, gx4] = [randomF32(g, nIn), new Float32Array(nIn)];
+    gx4.set(gx3);
+    native.maxPool2dBackward(gy, anywhere, gx3, p); js.maxPool2dBackward(gy, anywhere, gx4, p);
+    same(gx3, gx4, `${name}: maxPool2dBackward, any indices, accumulating`);
+    [o1, a1, gx1, gx3].forEach(record);
     if (p.dilationH !== 1 || p.dilationW !== 1) continue; // average pooling has no dilation
     const xf = randomF32(g, nIn);
     for (const [includePad, divisor] of [[true, 0], [false, 0], [false, 5]] as [boolean, number][]) {
