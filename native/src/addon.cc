@@ -1,8 +1,13 @@
 // The addon's entry point: argument helpers and the export registry of napi_util.h, and the exports
 // of the core (isa, threads, setThreads).
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "isa.h"
 #include "napi_util.h"
@@ -165,7 +170,20 @@ napi_value Args::makeNumber(double d) const {
 
 }  // namespace pg
 
+// A training step frees its tensors and allocates them again at the next step, megabytes at a time.
+// glibc returns blocks of that size to the kernel on free and maps fresh pages on the next
+// allocation, each faulting on first touch; keeping them in the heap (PyTorch's tuned setting: the
+// same two thresholds) lets the next step reuse that memory while it is still in cache. Settings of
+// the user's own (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) win.
+static void keep_freed_memory_in_heap() {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  if (std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
+  keep_freed_memory_in_heap();
   for (const pg::Export& e : pg::registry()) {
     napi_value fn;
     napi_create_function(env, e.name, NAPI_AUTO_LENGTH, pg::Trampoline, const_cast<pg::Export*>(&e), &fn);
