@@ -85,14 +85,15 @@ export function fmtBytes(bytes: number): string {
 }
 
 /**
- * A zero-filled array for a tensor of `shape` made by `op`: the shape is checked (non-negative
- * integers), and a size over `MAX_ELEMENTS` or the byte limit is refused with the op, the shape and
- * the bytes it would need, before anything is allocated.
+ * An array for a tensor of `shape` made by `op`: the shape is checked (non-negative integers), and
+ * a size over `MAX_ELEMENTS` or the byte limit is refused with the op, the shape and the bytes it
+ * would need, before anything is allocated. The array is zero-filled unless `zeroed` is false,
+ * which only ops whose kernels write every element may ask for (see `uninitializedArray`).
  */
-export function allocArray(op: string, dtype: DType, shape: Shape): TypedArray {
+export function allocArray(op: string, dtype: DType, shape: Shape, zeroed = true): TypedArray {
   const { n, bytes } = checkAllocation(op, dtype, shape);
   try {
-    return arrayFor(dtype, n);
+    return zeroed ? arrayFor(dtype, n) : uninitializedArray(dtype, n, bytes);
   } catch (e) {
     if (e instanceof RangeError) throw new MemoryError(op, `cannot allocate ${fmtBytes(bytes)} for ${describe(dtype, shape)}: ${e.message}`);
     throw e;
@@ -129,6 +130,35 @@ function arrayFor(dtype: DType, size: number): TypedArray {
     case 'float64': return new Float64Array(size);
     case 'int32': return new Int32Array(size);
   }
+}
+
+/** Node's Buffer, whose allocUnsafeSlow takes memory from malloc without clearing it; absent in browsers. */
+const NodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?(bytes: number): Uint8Array } }).Buffer;
+/** Below this many bytes clearing costs less than the Buffer call. */
+const MIN_UNCLEARED_BYTES = 4096;
+/**
+ * PIXELGRAD_FILL_UNINITIALIZED=nan fills uninitialised arrays with all-ones bytes (NaN as floats, -1
+ * as int32), so that a kernel that leaves part of its output unwritten fails the tests (they run
+ * with it) instead of leaking stale memory now and then.
+ */
+const poisonUninitialized = typeof process === 'object' && process.env?.PIXELGRAD_FILL_UNINITIALIZED === 'nan';
+
+/**
+ * An array whose contents are unspecified: under Node, large ones come from malloc without being
+ * cleared (after a training step frees its tensors, the next one reuses that memory while it is in
+ * cache, instead of clearing megabytes the kernels overwrite at once); elsewhere, zero-filled.
+ */
+function uninitializedArray(dtype: DType, size: number, bytes: number): TypedArray {
+  let array: TypedArray;
+  if (NodeBuffer?.allocUnsafeSlow && bytes >= MIN_UNCLEARED_BYTES) {
+    const { buffer, byteOffset } = NodeBuffer.allocUnsafeSlow(bytes);
+    array = dtype === 'float32' ? new Float32Array(buffer, byteOffset, size)
+      : dtype === 'float64' ? new Float64Array(buffer, byteOffset, size) : new Int32Array(buffer, byteOffset, size);
+  } else {
+    array = arrayFor(dtype, size);
+  }
+  if (poisonUninitialized) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0xff);
+  return array;
 }
 
 /** The dtype of a tensor's array; anything but Float32Array, Float64Array and Int32Array is an error naming `op`. */

@@ -199,6 +199,37 @@ test('PIXELGRAD_MAX_TENSOR_BYTES sets the per-tensor limit', () => {
   assert.deepEqual(run.stdout.trim().split('\n'), ['64', 'zeros: a float32 tensor of shape [17] needs 68 bytes, over the limit of 64 bytes per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)']);
 });
 
+test('arrays allocated without clearing: own memory of the right type and length, all-ones bytes under PIXELGRAD_FILL_UNINITIALIZED=nan, and ops that ask for them still right', () => {
+  // In a child process with and without the fill: small (cleared) and large (malloc) sizes, each dtype.
+  const script = `import('./src/dtype.ts').then(({ allocArray }) => {
+    const rows = [];
+    for (const dtype of ['float32', 'float64', 'int32']) for (const n of [3, 5000]) {
+      const a = allocArray('t', dtype, [n], false);
+      rows.push([dtype, n, a.constructor.name, a.length, a.byteOffset % 8, a.buffer.byteLength >= a.byteLength, Array.from(a.subarray(0, 2))]);
+    }
+    console.log(JSON.stringify(rows));
+  })`;
+  const run = (fill: string | undefined) => {
+    const env = { ...process.env };
+    if (fill === undefined) delete env.PIXELGRAD_FILL_UNINITIALIZED; else env.PIXELGRAD_FILL_UNINITIALIZED = fill;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as [string, number, string, number, number, boolean, (number | null)[]][];
+  };
+  const names: Record<string, string> = { float32: 'Float32Array', float64: 'Float64Array', int32: 'Int32Array' };
+  for (const [dtype, n, ctor, length, misalign, fits, head] of run('nan')) {
+    assert.deepEqual([ctor, length, misalign, fits], [names[dtype], n, 0, true], `${dtype} ${n}`);
+    assert.deepEqual(head, dtype === 'int32' ? [-1, -1] : [null, null], `${dtype} ${n}: all-ones bytes (NaN prints as null)`);
+  }
+  for (const [dtype, n, ctor, length, misalign, fits] of run(undefined)) assert.deepEqual([ctor, length, misalign, fits], [names[dtype], n, 0, true], `${dtype} ${n}`);
+  // Two large outputs in a row do not share memory.
+  const x = tensor(Array.from({ length: 3000 }, (_, i) => i));
+  const a = x.neg(), b = x.mul(2);
+  assert.notEqual(a.data.buffer, b.data.buffer);
+  assert.equal(a.data[2999], -2999);
+  assert.equal(b.data[2999], 5998);
+});
+
 test('a gradient takes its tensor\'s dtype, as in PyTorch (torch 1.13: a float32 leaf times a float64 tensor gets a float32 .grad)', () => {
   const a = tensor([1, 2], { requiresGrad: true });
   const b = tensor([3, 4], { dtype: 'float64' });

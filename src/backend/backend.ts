@@ -48,7 +48,13 @@ export interface PoolGeometry {
   dilationH: number; dilationW: number; outH: number; outW: number;
 }
 
-/** Output arrays arrive zero-filled; kernels that accumulate (`takeAdd`, backward kernels) rely on it. */
+/**
+ * Output arrays arrive zero-filled, and kernels that accumulate (`takeAdd`, backward kernels) rely
+ * on it — except the outputs of unary, binary, where, copyStrided, matmul, linear, take, concat,
+ * gather, conv2d, conv2dFused, maxPool2d (both), avgPool2d and channelMix, which arrive with
+ * unspecified contents: these kernels must write every element (the tests run with
+ * PIXELGRAD_FILL_UNINITIALIZED=nan to catch one that does not).
+ */
 export interface Kernels {
   unary(op: UnaryOp, x: TypedArray, out: TypedArray, p0: number, p1: number): void;
   binary(op: BinaryOp, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, out: TypedArray, outShape: Shape): void;

@@ -12,7 +12,7 @@ import { add, relu } from './elementwise.js';
 import { maxPool2d, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
-import { alloc, expectTensor, kernels, pair, recordsGrad, type Pair } from './util.js';
+import { alloc, allocUninitialized, expectTensor, kernels, pair, recordsGrad, type Pair } from './util.js';
 import { checkKeys } from '../options.js';
 
 export type Padding = Pair | 'same' | 'valid';
@@ -45,7 +45,7 @@ function checkFloat(op: string, arg: string, t: Tensor, like?: Tensor): void {
  * given: one output array instead of two, and no broadcast pass over it.
  */
 function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
-  const out = alloc('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
+  const out = allocUninitialized('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2d(x.data, w.data, bias ? bias.data : null, out.data, g);
   return record(out, 'conv2d', bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? convInputGrad(gy, w, g) : null,
@@ -160,7 +160,7 @@ export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null,
     checkKeys('maxPool2d', poolOptions, ['stride', 'padding', 'dilation', 'ceilMode']);
     pool = poolGeometry('maxPool2d', [g.batch, g.outChannels, g.outH, g.outW], kernelSize, poolOptions);
   }
-  const out = alloc('conv2dFused', x.dtype, pool ? [g.batch, g.outChannels, pool.outH, pool.outW] : [g.batch, g.outChannels, g.outH, g.outW]);
+  const out = allocUninitialized('conv2dFused', x.dtype, pool ? [g.batch, g.outChannels, pool.outH, pool.outW] : [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, withRelu, pool);
   return unbatched ? squeeze(out, 0) : out;
 }

@@ -2,12 +2,12 @@
 import { record } from '../autograd/engine.js';
 import { checkInt32Range, isFloat, resolveDType, type DTypeName } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, expectTensor } from './util.js';
+import { allocUninitialized, expectTensor } from './util.js';
 
 /** A copy with its own data; gradients pass through unchanged. */
 export function clone(x: Tensor): Tensor {
   expectTensor('clone', 'input', x);
-  const out = alloc('clone', x.dtype, x.shape);
+  const out = allocUninitialized('clone', x.dtype, x.shape);
   out.data.set(x.data);
   return record(out, 'clone', [x], (g) => [g]);
 }
@@ -20,7 +20,7 @@ export function clone(x: Tensor): Tensor {
 export function cast(x: Tensor, dtypeName: DTypeName): Tensor {
   expectTensor('cast', 'input', x);
   const dtype = resolveDType('cast', dtypeName);
-  const out = alloc('cast', dtype, x.shape);
+  const out = allocUninitialized('cast', dtype, x.shape);
   if (dtype === 'int32' && isFloat(x.dtype)) {
     checkInt32Range('cast', dtypeName, x.data);
     for (let i = 0; i < x.size; i++) out.data[i] = Math.trunc(x.data[i]);

@@ -8,10 +8,10 @@ import { promote, type DType } from '../dtype.js';
 import { ArgumentError } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { alloc, asTensor, expectTensor, floatType, kernels, scalarTensor } from './util.js';
+import { allocUninitialized, asTensor, expectTensor, floatType, kernels, scalarTensor } from './util.js';
 
 function unaryKernel(op: UnaryOp, x: Tensor, outDtype: DType, p0 = 0, p1 = 0): Tensor {
-  const out = alloc(op, outDtype, x.shape);
+  const out = allocUninitialized(op, outDtype, x.shape);
   kernels().unary(op, x.data, out.data, p0, p1);
   return out;
 }
@@ -107,7 +107,7 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 
 function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, outDtype: DType): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = alloc(op, outDtype, shape);
+  const out = allocUninitialized(op, outDtype, shape);
   kernels().binary(op, a.data, a.shape, b.data, b.shape, out.data, shape);
   return out;
 }
@@ -175,7 +175,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   // Two numbers give a float32 result, like torch.where(cond, 1.0, 0.0).
   const [ta, tb] = typeof a === 'number' && typeof b === 'number' ? [scalarTensor(a, 'float32'), scalarTensor(b, 'float32')] : operands('where', a, b);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
-  const out = alloc('where', promote(ta.dtype, tb.dtype), shape);
+  const out = allocUninitialized('where', promote(ta.dtype, tb.dtype), shape);
   kernels().where(cond.data, cond.shape, ta.data, ta.shape, tb.data, tb.shape, out.data, shape);
   return record(out, 'where', [cond, ta, tb], (g, needs) => [
     null,

@@ -5,7 +5,7 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { reshape, transpose, unsqueeze } from './shape.js';
-import { alloc, expectTensor, kernels } from './util.js';
+import { allocUninitialized, expectTensor, kernels } from './util.js';
 import { cast } from './convert.js';
 
 /**
@@ -50,7 +50,7 @@ function matmulNd(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor, bT: Tensor
   const shape = [...batch, a.shape[a.ndim - 2], b.shape[b.ndim - 1]];
   const dtype = promote(a.dtype, b.dtype);
   const ac = a.dtype === dtype ? a : cast(a, dtype), bc = b.dtype === dtype ? b : cast(b, dtype);
-  const out = alloc('matmul', dtype, shape);
+  const out = allocUninitialized('matmul', dtype, shape);
   kernels().matmul(ac.data, ac.shape, bc.data, bc.shape, out.data, shape);
   return record(out, 'matmul', [ac, bc], (g, needs) => [
     needs[0] ? matmulNd(g, bT?.dtype === dtype ? bT : transpose(bc, -1, -2), g, bc) : null,

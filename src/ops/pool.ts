@@ -11,7 +11,7 @@ import type { Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { matmul } from './matmul.js';
 import { gather, indexSelect, reshape, squeeze, transpose, unsqueeze } from './shape.js';
-import { alloc, expectTensor, kernels, pair, type Pair } from './util.js';
+import { alloc, allocUninitialized, expectTensor, kernels, pair, type Pair } from './util.js';
 import { checkKeys } from '../options.js';
 
 export interface MaxPool2dOptions {
@@ -90,7 +90,7 @@ export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: M
   const [x, unbatched] = poolInput(op, input);
   const g = poolGeometry(op, x.shape, kernelSize, options);
   const shape = [g.batch, g.channels, g.outH, g.outW];
-  const out = alloc(op, x.dtype, shape), indices = alloc(op, 'int32', shape);
+  const out = allocUninitialized(op, x.dtype, shape), indices = allocUninitialized(op, 'int32', shape);
   kernels().maxPool2d(x.data, out.data, indices.data as Int32Array, g);
   record(out, op, [x], (gy) => [maxPoolBackward(gy, indices, g)], { kernelSize: [g.kH, g.kW], stride: [g.strideH, g.strideW] });
   return unbatched ? [squeeze(out, 0), squeeze(indices, 0)] : [out, indices];
@@ -121,7 +121,7 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
 
 /** Average pooling is linear: its VJP is the adjoint kernel, and the adjoint's VJP is the pooling again. */
 function avgPoolForward(x: Tensor, g: PoolGeometry, countIncludePad: boolean, divisor: number): Tensor {
-  const out = alloc('avgPool2d', x.dtype, [g.batch, g.channels, g.outH, g.outW]);
+  const out = allocUninitialized('avgPool2d', x.dtype, [g.batch, g.channels, g.outH, g.outW]);
   kernels().avgPool2d(x.data, out.data, g, countIncludePad, divisor);
   return record(out, 'avgPool2d', [x], (gy) => [avgPoolAdjoint(gy, g, countIncludePad, divisor)], { kernelSize: [g.kH, g.kW], stride: [g.strideH, g.strideW] });
 }
@@ -165,7 +165,11 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [
   const [inH, inW] = x.shape.slice(2);
   const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? inH, outputSize[1] ?? inW];
   if (![oh, ow].every((v) => Number.isInteger(v) && v > 0)) throw new ArgumentError(op, `outputSize must be positive integers, got ${JSON.stringify(outputSize)}`);
-  const y = separable(x, adaptiveMatrix(oh, inH, x.dtype), adaptiveMatrix(ow, inW, x.dtype));
+  // Where the output size divides the input's, the windows are equal and disjoint: average pooling,
+  // one pass over the input instead of two matrix products.
+  const y = inH % oh === 0 && inW % ow === 0
+    ? avgPool2d(x, [inH / oh, inW / ow])
+    : separable(x, adaptiveMatrix(oh, inH, x.dtype), adaptiveMatrix(ow, inW, x.dtype));
   return unbatched ? squeeze(y, 0) : y;
 }
 

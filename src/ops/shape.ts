@@ -9,7 +9,7 @@ import { checkAllocation, promote } from '../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { normDim, normDims, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { alloc, expectInt, expectTensor, expectTensors, kernels } from './util.js';
+import { alloc, allocUninitialized, expectInt, expectTensor, expectTensors, kernels } from './util.js';
 import { fmtValue } from '../options.js';
 import { cast } from './convert.js';
 
@@ -63,7 +63,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(perm).size !== perm.length) throw new ArgumentError('permute', `dims ${fmtShape(dims)} repeat a dim`);
   const st = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]);
-  const out = alloc('permute', x.dtype, shape);
+  const out = allocUninitialized('permute', x.dtype, shape);
   kernels().copyStrided(x.data, perm.map((p) => st[p]), out.data, shape);
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)], { dims: perm });
@@ -101,7 +101,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   });
   const st = stridesOf(x.shape);
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : st[i - lead]));
-  const out = alloc('expand', x.dtype, target);
+  const out = allocUninitialized('expand', x.dtype, target);
   kernels().copyStrided(x.data, strides, out.data, target);
   return record(out, 'expand', [x], (g) => [g], { shape: target });
 }
@@ -121,7 +121,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   const parts = tensors.map((t) => (t.dtype === dtype ? t : cast(t, dtype)));
   const shape = [...first.shape];
   shape[axis] = parts.reduce((s, t) => s + t.shape[axis], 0);
-  const out = alloc('concat', dtype, shape);
+  const out = allocUninitialized('concat', dtype, shape);
   kernels().concat(parts.map((t) => t.data), parts.map((t) => t.shape), axis, out.data, shape);
   return record(out, 'concat', parts, (g, needs) => {
     let start = 0;
@@ -232,7 +232,7 @@ function axisMap(ndim: number, axis: number, map: Int32Array): (Int32Array | nul
 /** out[i0, i1, ...] = x[maps[0][i0], maps[1][i1], ...] (or `fill` where a map holds -1). */
 function take(x: Tensor, maps: AxisMaps, fill: number, op: string): Tensor {
   const shape = maps.map((m, d) => (m ? m.length : x.shape[d]));
-  const out = alloc(op, x.dtype, shape);
+  const out = allocUninitialized(op, x.dtype, shape);
   kernels().take(x.data, x.shape, maps, fill, out.data, shape);
   return record(out, op, [x], (g) => [takeAdd(g, maps, x.shape)]);
 }
@@ -259,7 +259,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   expectTensor('gather', 'input', x);
   const axis = normDim('gather', dim, x.ndim);
   const idx = checkGatherIndex('gather', x, axis, index);
-  const out = alloc('gather', x.dtype, index.shape);
+  const out = allocUninitialized('gather', x.dtype, index.shape);
   kernels().gather(x.data, x.shape, axis, idx, index.shape, out.data);
   return record(out, 'gather', [x], (g) => [scatterAdd(alloc('gatherBackward', g.dtype, x.shape), axis, index, g)], { dim: axis });
 }

@@ -21,6 +21,15 @@ export function alloc(op: string, dtype: DType, shape: Shape): Tensor {
 }
 
 /**
+ * An output tensor for `op` whose contents are unspecified (`torch.empty`), for ops whose kernels
+ * write every element on every backend (the Kernels interface lists them): clearing megabytes that
+ * the kernel overwrites at once costs a training step more than some of its kernels.
+ */
+export function allocUninitialized(op: string, dtype: DType, shape: Shape): Tensor {
+  return new Tensor(allocArray(op, dtype, shape, false), shape);
+}
+
+/**
  * A number as a 0-d tensor that does not change the other operand's type: a float tensor keeps
  * its dtype; an int32 tensor stays int32 for integers and becomes float32 otherwise (as in PyTorch).
  */

@@ -3,7 +3,7 @@ import { isFloat } from '../../dtype.js';
 import { add, relu } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/matmul.js';
 import { transpose } from '../../ops/shape.js';
-import { alloc, kernels, recordsGrad } from '../../ops/util.js';
+import { allocUninitialized, kernels, recordsGrad } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
 
 /** y = x·Wᵀ + b, with W of shape [out, in] (PyTorch's layout). */
@@ -26,7 +26,7 @@ export function linearFused(x: Tensor, weight: Tensor, bias: Tensor | null = nul
     const z = bias ? add(y, bias) : y;
     return options.relu ? relu(z) : z;
   }
-  const out = alloc('linear', x.dtype, [...x.shape.slice(0, -1), outF]);
+  const out = allocUninitialized('linear', x.dtype, [...x.shape.slice(0, -1), outF]);
   const rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   kernels().linear(x.data, weight.data, bias ? bias.data : null, out.data, rows, inF, outF, options.relu ?? false);
   return out;

@@ -5,7 +5,7 @@
  */
 import { grad, record } from '../../autograd/engine.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { alloc, kernels } from '../../ops/util.js';
+import { alloc, allocUninitialized, kernels } from '../../ops/util.js';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
 import { add, mul, sqrt, sub, div } from '../../ops/elementwise.js';
 import { mean, variance } from '../../ops/reduce.js';
@@ -98,7 +98,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     scale[c] = (weight ? weight.data[c] : 1) * s[c];
     shift[c] = (bias ? bias.data[c] : 0) - (mu[c] - center[c]) * scale[c];
   }
-  const y = alloc('batchNorm', x.dtype, x.shape);
+  const y = allocUninitialized('batchNorm', x.dtype, x.shape);
   kernels().channelMix(x.data, center, scale, null, null, null, shift, N, C, P, y.data);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   const out = record(y, 'batchNorm', inputs, (g, needs) => {
@@ -120,7 +120,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     }
     const grads: (Tensor | null)[] = [];
     if (needs[0]) {
-      const dx = alloc('batchNorm', g.dtype, x.shape);
+      const dx = allocUninitialized('batchNorm', g.dtype, x.shape);
       kernels().channelMix(g.data, null, a, x.data, center, b, d, N, C, P, dx.data);
       grads.push(dx);
     } else grads.push(null);
