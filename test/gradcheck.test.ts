@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ops from '../src/ops/index.js';
-import { Generator, Tensor, grad, gradcheck, randn, rand, tensor, type GradcheckOptions } from '../src/index.js';
+import { Generator, Tensor, grad, gradcheck, nn, randn, rand, tensor, type GradcheckOptions } from '../src/index.js';
 
 const gen = new Generator(1234);
 /** A float64 input that requires grad; `away` keeps values at least 0.1 from the kinks listed. */
@@ -133,6 +133,21 @@ for (const [op, cases] of Object.entries(CASES)) {
     });
   }
 }
+
+test('gradcheck nn.functional.linear, the recorded kernel (dx = g·W, dW = gᵀ·x, db = Σ g), and through a second derivative', () => {
+  const { linear, linearFused } = nn.functional;
+  const cases: [string, (...a: Tensor[]) => Tensor, () => Tensor[]][] = [
+    ['batched, bias', (a, w, b) => linear(a, w, b), () => [x([2, 3, 4]), x([5, 4]), x([5])]],
+    ['no bias', (a, w) => linear(a, w), () => [x([3, 4]), x([2, 4])]],
+    ['one sample', (a, w, b) => linear(a, w, b), () => [x([4]), x([3, 4]), x([3])]],
+    ['with relu', (a, w, b) => linearFused(a, w, b, { relu: true }), () => [x([3, 4]), x([5, 4]), x([5], { away: [0] })]],
+    ['second derivative', (a, w) => grad(linear(a, w).square().sum(), [a], { createGraph: true })[0]!, () => [x([2, 3]), x([4, 3])]],
+  ];
+  for (const [name, fn, inputs] of cases) {
+    const r = gradcheck(fn, inputs());
+    assert.ok(r.ok, `linear (${name}): analytic ${r.failure?.analytic} vs numeric ${r.failure?.numeric} at input ${r.failure?.input}[${r.failure?.index}]`);
+  }
+});
 
 test('gradcheck notices a wrong gradient rule', () => {
   // y = x² with a VJP that forgets the factor 2: stop gradient through one factor.
