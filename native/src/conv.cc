@@ -29,6 +29,10 @@
 #include "gemm.h"
 #include "nn.h"
 
+#if PG_X86
+#include <immintrin.h>
+#endif
+
 namespace pg {
 namespace {
 
@@ -114,11 +118,12 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
   }
 }
 
-// The calling thread's buffer number `slot` (0 to 3), at least n floats; reused across calls, so
+// The calling thread's buffer number `slot` (0 to 4), at least n floats; reused across calls, so
 // that MB-sized buffers are not mapped and faulted in afresh at each call. Slots 0 and 1 belong to
-// the kernels below, 2 to conv2d_fused (its convolution output), 3 to the weight gradient's partials.
+// the kernels below, 2 to conv2d_fused (its convolution output), 3 and 4 to the weight gradient's
+// partials (4: a slice's lane sums, for few output channels).
 float* scratch(int64_t n, int slot = 0) {
-  thread_local std::vector<float> buffers[4];
+  thread_local std::vector<float> buffers[5];
   std::vector<float>& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(n);
   return b.data();
@@ -465,6 +470,145 @@ void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, co
   });
 }
 
+// ---- Weight gradient for few output channels per group (at most 8): vectors along the pixels ----
+//
+// With few output channels, the tiles above would waste most of their lanes (LeNet's conv1: 6 of
+// 16, a depthwise convolution 15 of 16). Here a lane is an output pixel: gwᵀ[k, o] gets
+// Σ_y Σ_x xp[off[k] + y·Wp + x] · g[o, y, x] in MT taps × NO channels of vector accumulators, each
+// step loading NO vectors of the gradient (its rows padded with zeros to whole vectors) and MT of
+// the image. A row's last vector clears the image's lanes past the row: their products with the
+// zero gradient could be NaN. The lanes' sums are kept per slice, as vectors, and added up at its end.
+
+// Channels per tile at most: the accumulators, NO gradient vectors and the image's vector must fit
+// in the registers (32, or 16 with AVX2).
+int pixel_channels() { return isa() == Isa::Avx512 ? 8 : 4; }
+// Taps per tile for NO channels.
+template <bool Avx512>
+constexpr int pixel_taps(int no) {
+  return Avx512 ? (no == 1 ? 16 : no == 2 ? 8 : no == 3 ? 6 : no == 4 ? 5 : no == 5 ? 4 : no == 8 ? 2 : 3)
+                : (no == 1 ? 8 : no == 2 ? 4 : no == 3 ? 3 : 2);
+}
+
+// The integer vector of V's shape, for masks.
+template <class V>
+struct IntLanes;
+template <>
+struct IntLanes<f16v> {
+  typedef int32_t type __attribute__((vector_size(64)));
+};
+template <>
+struct IntLanes<f8v> {
+  typedef int32_t type __attribute__((vector_size(32)));
+};
+
+// gp: the output gradient as [oH][rowVectors][og] vectors (see interleave_rows_*), NO channels from
+// the tile's first; dst: [taps][og] vectors of lane sums.
+template <class V, int MT, int NO>
+PG_INLINE void pixel_tile_body(const float* xp, const int32_t* off, int64_t Wp, const float* gp, int64_t og, int64_t oH,
+                               int64_t rowVectors, int lastLanes, float* dst) {
+  constexpr int L = sizeof(V) / sizeof(float);
+  typedef typename IntLanes<V>::type I;
+  I keep;
+  for (int l = 0; l < L; l++) keep[l] = l < lastLanes ? -1 : 0;
+  const float* x[MT];
+#pragma GCC unroll 16
+  for (int t = 0; t < MT; t++) x[t] = xp + off[t];
+  V acc[MT][NO];
+#pragma GCC unroll 16
+  for (int t = 0; t < MT; t++)
+#pragma GCC unroll 8
+    for (int o = 0; o < NO; o++) acc[t][o] = V{};
+  // The products of the vector at x[t] + i and the gradient's at g.
+  auto step = [&](int64_t i, const float* g, bool last) __attribute__((always_inline)) {
+    V gv[NO];
+#pragma GCC unroll 8
+    for (int o = 0; o < NO; o++) load(gv[o], g + o * L);
+#pragma GCC unroll 16
+    for (int t = 0; t < MT; t++) {
+      V xv;
+      load(xv, x[t] + i);
+      if (last) xv = reinterpret_cast<V>(reinterpret_cast<I>(xv) & keep);
+#pragma GCC unroll 8
+      for (int o = 0; o < NO; o++) acc[t][o] += xv * gv[o];
+    }
+  };
+  const float* g = gp;
+  for (int64_t y = 0; y < oH; y++) {
+    int64_t i = y * Wp;
+    for (int64_t v = 0; v + 1 < rowVectors; v++, i += L, g += og * L) step(i, g, false);
+    step(i, g, true);
+    g += og * L;
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < MT; t++)
+#pragma GCC unroll 8
+    for (int o = 0; o < NO; o++) {
+      float* d = dst + (t * og + o) * L;
+      V sum;
+      load(sum, d);
+      sum += acc[t][o];
+      store(d, sum, L);
+    }
+}
+
+using PixelTile = void (*)(const float*, const int32_t*, int64_t, const float*, int64_t, int64_t, int64_t, int, float*);
+
+template <int NO>
+PG_TARGET_AVX512 void pixel_tile_avx512(const float* xp, const int32_t* off, int64_t Wp, const float* gp, int64_t og, int64_t oH,
+                                        int64_t rowVectors, int lastLanes, float* dst) {
+  pixel_tile_body<f16v, pixel_taps<true>(NO), NO>(xp, off, Wp, gp, og, oH, rowVectors, lastLanes, dst);
+}
+template <int NO>
+PG_TARGET_AVX2 void pixel_tile_avx2(const float* xp, const int32_t* off, int64_t Wp, const float* gp, int64_t og, int64_t oH,
+                                    int64_t rowVectors, int lastLanes, float* dst) {
+  pixel_tile_body<f8v, pixel_taps<false>(NO), NO>(xp, off, Wp, gp, og, oH, rowVectors, lastLanes, dst);
+}
+const PixelTile avx512_pixel_tiles[8] = {&pixel_tile_avx512<1>, &pixel_tile_avx512<2>, &pixel_tile_avx512<3>, &pixel_tile_avx512<4>,
+                                         &pixel_tile_avx512<5>, &pixel_tile_avx512<6>, &pixel_tile_avx512<7>, &pixel_tile_avx512<8>};
+const PixelTile avx2_pixel_tiles[4] = {&pixel_tile_avx2<1>, &pixel_tile_avx2<2>, &pixel_tile_avx2<3>, &pixel_tile_avx2<4>};
+
+// Taps a tile of NO channels covers, for this instruction set.
+int pixel_tile_taps(int no) { return isa() == Isa::Avx512 ? pixel_taps<true>(no) : pixel_taps<false>(no); }
+
+// gp[y][v][o] = the vector of gs[o, y, v·L …] (og channels, oH rows of oW, L lanes; zeros past the
+// row): the channels' vectors of one step side by side, so that a tile addresses them from one pointer.
+// (The tiles run only with AVX-512 or AVX2: vector copies, a row's last through a lane mask.)
+PG_TARGET_AVX512 void interleave_rows_avx512(const float* gs, int64_t og, int64_t oH, int64_t oW, float* gp) {
+  const int64_t rowVectors = (oW + 15) / 16;
+  const __mmask16 last = static_cast<__mmask16>((1u << (oW - (rowVectors - 1) * 16)) - 1);
+  for (int64_t y = 0; y < oH; y++)
+    for (int64_t v = 0; v < rowVectors; v++)
+      for (int64_t o = 0; o < og; o++, gp += 16)
+        _mm512_storeu_ps(gp, _mm512_maskz_loadu_ps(v + 1 < rowVectors ? 0xffff : last, gs + (o * oH + y) * oW + v * 16));
+}
+PG_TARGET_AVX2 void interleave_rows_avx2(const float* gs, int64_t og, int64_t oH, int64_t oW, float* gp) {
+  const int64_t rowVectors = (oW + 7) / 8;
+  const __m256i all = _mm256_set1_epi32(-1);
+  const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(oW - (rowVectors - 1) * 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  for (int64_t y = 0; y < oH; y++)
+    for (int64_t v = 0; v < rowVectors; v++)
+      for (int64_t o = 0; o < og; o++, gp += 8)
+        _mm256_storeu_ps(gp, _mm256_maskload_ps(gs + (o * oH + y) * oW + v * 8, v + 1 < rowVectors ? all : last));
+}
+
+// dst[k, o] (vectors of lane sums, [K + slack][og]) += the products of one image's taps (off: K
+// of them, then slack entries repeating tap 0 for the last tile's spare rows) with its gradient gp
+// (interleave_rows_*).
+void pixel_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gp, int64_t og, int64_t oH, int64_t oW,
+                 float* dst) {
+  const int L = lanes(), most = pixel_channels();
+  const int64_t rowVectors = (oW + L - 1) / L;
+  const int lastLanes = static_cast<int>(oW - (rowVectors - 1) * L);
+  // Channels in equal chunks of at most `most`.
+  const int64_t chunks = (og + most - 1) / most;
+  for (int64_t c = 0, o0 = 0; c < chunks; c++) {
+    const int no = static_cast<int>(og * (c + 1) / chunks - o0), mt = pixel_tile_taps(no);
+    const PixelTile tile = L == 16 ? avx512_pixel_tiles[no - 1] : avx2_pixel_tiles[no - 1];
+    for (int64_t k = 0; k < K; k += mt) tile(xp, off + k, Wp, gp + o0 * L, og, oH, rowVectors, lastLanes, dst + (k * og + o0) * L);
+    o0 += no;
+  }
+}
+
 // gT[P, ogp] = gs[og, P]ᵀ (columns past og untouched), in blocks of pixels that stay in L1 (a row at
 // a time would read og streams a plane apart).
 void transpose_into(const float* gs, int64_t og, int64_t P, int64_t ogp, float* gT) {
@@ -670,31 +814,45 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   float* partials = scratch(slices * size, 3);
   std::fill(partials, partials + slices * size, 0.0f);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
-  // The direct tiles read the padded image (stride 1) or else the column matrix as K planes.
-  const bool direct = direct_weight_ok(g), columns = !direct && column_direct(g);
+  // The direct tiles read the padded image (stride 1) or else the column matrix as K planes; with
+  // few output channels, in vectors along the pixels.
+  const bool direct = direct_weight_ok(g), columns = !direct && column_direct(g), few = (direct || columns) && s.og <= 8;
+  const int64_t Wp = direct ? pad.Wp : g.outW, L = lanes(), rowFloats = (g.outW + L - 1) / L * L;
   // The direct tiles' taps in the weight's order (c, ky, kx); the padding taps read tap 0 and land in rows past K.
-  std::vector<int32_t> off(direct || columns ? Kp : 0, 0);
+  std::vector<int32_t> off(direct || columns ? std::max(Kp, s.K + kLanes) : 0, 0);
   for (int64_t c = 0, k = 0; direct && c < s.cg; c++)
     for (int64_t ky = 0; ky < g.kH; ky++)
       for (int64_t kx = 0; kx < g.kW; kx++) off[k++] = static_cast<int32_t>(c * pad.ps + ky * g.dilationH * pad.Wp + kx * g.dilationW);
   for (int64_t k = 0; columns && k < s.K; k++) off[k] = static_cast<int32_t>(k * s.P);
   const int64_t rows = block_rows(g, s.K);
+  // A slice's lane sums with few channels: per group [K + kLanes][og] vectors (the rows past K take the spare taps of the last tile).
+  const int64_t laneSums = few ? g.groups * (s.K + kLanes) * s.og * L : 0;
   auto slice = [&](int64_t t) {
     // The transposed output gradient's columns past og stay zero for all the slice's images.
-    float* gT = direct || columns ? scratch(s.P * ogp, 1) : nullptr;
+    float* gT = (direct || columns) && !few ? scratch(s.P * ogp, 1) : nullptr;
     if (gT) std::fill(gT, gT + s.P * ogp, 0.0f);
+    float* sums = few ? scratch(laneSums, 4) : nullptr;
+    if (sums) std::fill(sums, sums + laneSums, 0.0f);
     for (int64_t n = g.batch * t / slices; n < g.batch * (t + 1) / slices; n++) {
       for (int64_t grp = 0; grp < g.groups; grp++) {
         const float* xs = x + (n * g.inC + grp * s.cg) * s.inPlane;
         const float* gs = gOut + (n * g.outC + grp * s.og) * s.P;
         float* d = partials + t * size + grp * Kp * ogp;
         if (direct || columns) {
-          float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P, 0);
+          // The column matrix gets a vector of slack too: the pixel tiles' last vectors read past it.
+          float* xp = scratch(direct ? pad.floats(s.cg) : s.K * s.P + 2 * kLanes, 0);
           if (direct) pad.fill(xs, s.cg, g.inH, g.inW, g.padH, g.padW, xp);
           else im2col(xs, s.cg, g, 0, g.outH, xp);
+          if (few) {
+            float* gp = scratch(s.og * g.outH * rowFloats, 1);
+            if (L == 16) interleave_rows_avx512(gs, s.og, g.outH, g.outW, gp);
+            else interleave_rows_avx2(gs, s.og, g.outH, g.outW, gp);
+            pixel_tiles(xp, off.data(), s.K, Wp, gp, s.og, g.outH, g.outW, sums + grp * (s.K + kLanes) * s.og * L);
+            continue;
+          }
           transpose_into(gs, s.og, s.P, ogp, gT);
-          if (direct && g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off.data(), s.K, pad.Wp, gT, ogp, g.outH, g.outW, d);
-          else weight_tiles<1>(xp, off.data(), s.K, direct ? pad.Wp : g.outW, gT, ogp, g.outH, g.outW, d);
+          if (direct && g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off.data(), s.K, Wp, gT, ogp, g.outH, g.outW, d);
+          else weight_tiles<1>(xp, off.data(), s.K, Wp, gT, ogp, g.outH, g.outW, d);
           continue;
         }
         // d[K, og] += col[K, P] · gsᵀ (element (p, o) of gsᵀ is gs[o·P + p]): the GEMM packs the
@@ -711,6 +869,15 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
         }
       }
     }
+    // The lane sums, lane by lane, into the slice's partial gradient.
+    for (int64_t grp = 0; few && grp < g.groups; grp++)
+      for (int64_t k = 0; k < s.K; k++)
+        for (int64_t o = 0; o < s.og; o++) {
+          const float* v = sums + ((grp * (s.K + kLanes) + k) * s.og + o) * L;
+          float sum = 0;
+          for (int64_t l = 0; l < L; l++) sum += v[l];
+          partials[t * size + grp * Kp * ogp + k * ogp + o] = sum;
+        }
   };
   if (slices >= num_threads()) parallel_for(slices, slice);
   else for (int64_t t = 0; t < slices; t++) slice(t);

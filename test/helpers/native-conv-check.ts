@@ -150,6 +150,17 @@ function runChecks(native: Kernels): { failures: string[]; digest: string } {
     }
   }
 
+  // An input whose last column is infinite: only the weight gradients whose taps read that column
+  // may be non-finite (the few-channel tiles' vector lanes past a row read it, against a zero gradient).
+  for (const [name, c] of CONV_CASES.filter(([, k]) => k.outChannels / k.groups <= 8 && k.batch > 0)) {
+    const x = randomF32(g, c.batch * c.inChannels * c.inH * c.inW).map((v, i) => (i % c.inW === c.inW - 1 ? Infinity : v));
+    const gy = randomF32(g, c.batch * c.outChannels * c.outH * c.outW);
+    const gw = new Float32Array(c.outChannels * (c.inChannels / c.groups) * c.kH * c.kW), want = new Float64Array(gw.length);
+    native.conv2dBackwardWeight(x, gy, gw, c); js.conv2dBackwardWeight(Float64Array.from(x), Float64Array.from(gy), want, c);
+    const i = want.findIndex((v, j) => Number.isFinite(v) !== Number.isFinite(gw[j]));
+    if (i >= 0) fail(`${name}: conv2dBackwardWeight, last input column infinite`, i, gw[i], want[i]);
+  }
+
   for (const [name, p, nan = 0.03] of POOL_CASES) {
     const nIn = p.batch * p.channels * p.inH * p.inW, nOut = p.batch * p.channels * p.outH * p.outW;
     // Coarse values make ties common; NaN (sometimes two in a window) and a few -Infinity.
