@@ -241,13 +241,15 @@ napi_value LstmSequenceBackward(Args& a) {
       if (dhOut) sgemm(hi - lo, H, G, d + lo * G, G, 1, wHh.data, H, 1, dhOut + lo * H, H, false);
     }
   });
+  if (dWhh.data && L == 0) std::fill(dWhh.data, dWhh.data + G * H, 0.0f);
   if (dWhh.data && L > 0) {
-    // Step t read hs[t − 1] (hs[t + 1] in reverse) and, at the first step, h0 (nothing when it was zero).
+    // Step t read hs[t − 1] (hs[t + 1] in reverse) and, at the first step, h0 (nothing when it was
+    // zero). A product over no rows (L = 1) writes zeros.
     const int64_t first = reverse ? L - 1 : 0;
     const float* dp = dPre.data + (reverse ? 0 : B * G);
     const float* hp = hs.data + (reverse ? n : 0);
     sgemm(G, H, (L - 1) * B, dp, 1, G, hp, H, 1, dWhh.data, H, false);
-    if (h0.data) sgemm(G, H, B, dPre.data + first * B * G, 1, G, h0.data, H, 1, dWhh.data, H, L > 1);
+    if (h0.data) sgemm(G, H, B, dPre.data + first * B * G, 1, G, h0.data, H, 1, dWhh.data, H, true);
   }
   return nullptr;
 }

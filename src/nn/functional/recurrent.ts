@@ -28,7 +28,7 @@ import { add, gt, mul, relu, sigmoid, sub, tanh, where } from '../../ops/element
 import { matmul, matmulWithTranspose } from '../../ops/matmul.js';
 import { sum } from '../../ops/reduce.js';
 import { concat, narrow, reshape, stack, transpose, unsqueeze } from '../../ops/shape.js';
-import { alloc, kernels } from '../../ops/util.js';
+import { alloc, allocUninitialized, kernels } from '../../ops/util.js';
 import type { Generator } from '../../random.js';
 import { Tensor } from '../../tensor.js';
 import { dropout } from './dropout.js';
@@ -281,9 +281,9 @@ function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h
   const H = wHh.shape[1], G = 4 * H, n = B * H, LB = L * B;
   const k = kernels();
   // Every step's x·W_ihᵀ in one product, turned into every step's activated gates in place.
-  const gates = alloc('lstmSequence', dtype, [L, B, G]).data;
+  const gates = allocUninitialized('lstmSequence', dtype, [L, B, G]).data;
   k.linear(x.data, wIh.data, null, gates, LB, I, G, false);
-  const out = alloc('lstmSequence', dtype, [2, L, B, H]);
+  const out = allocUninitialized('lstmSequence', dtype, [2, L, B, H]);
   const hs = out.data.subarray(0, L * n), cs = out.data.subarray(L * n);
   k.lstmSequence(gates, wHh.data, b?.data ?? null, h0?.data ?? null, c0?.data ?? null, L, B, H, reverse, hs, cs);
   const inputs = [x, wIh, wHh, b, h0, c0].filter((t): t is Tensor => t !== null);
@@ -295,21 +295,22 @@ function lstmSequenceOp(x: Tensor, wIh: Tensor, wHh: Tensor, b: Tensor | null, h
       return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
     const need = (t: Tensor | null): t is Tensor => t !== null && wanted.includes(t);
-    const dPre = alloc('lstmSequence', dtype, [LB, G]);
-    const dWhh = need(wHh) ? alloc('lstmSequence', dtype, [G, H]) : null;
+    const dPre = allocUninitialized('lstmSequence', dtype, [LB, G]);
+    const dWhh = need(wHh) ? allocUninitialized('lstmSequence', dtype, [G, H]) : null;
     const dh0 = need(h0) ? alloc('lstmSequence', dtype, [B, H]) : null, dc0 = need(c0) ? alloc('lstmSequence', dtype, [B, H]) : null;
     k.lstmSequenceBackward(gates, wHh.data, h0?.data ?? null, c0?.data ?? null, hs, cs, grad0.data.subarray(0, L * n), grad0.data.subarray(L * n),
       L, B, H, reverse, dPre.data, dWhh?.data ?? null, dh0?.data ?? null, dc0?.data ?? null);
     const result = new Map<Tensor, Tensor>();
     for (const [t, d] of [[wHh, dWhh], [h0, dh0], [c0, dc0]] as const) if (t && d) result.set(t, d);
     if (need(x)) {
-      const dx = alloc('lstmSequence', dtype, [L, B, I]);
+      const dx = allocUninitialized('lstmSequence', dtype, [L, B, I]);
       k.matmul(dPre.data, [LB, G], wIh.data, [G, I], dx.data, [LB, I]);
       result.set(x, dx);
     }
     if (need(wIh)) {
       // dW_ihᵀ = xᵀ·dPre: x [L·B, I] is the operand worth transposing, not dPre [L·B, 4H].
-      const xT = alloc('lstmSequence', dtype, [I, LB]), dWT = alloc('lstmSequence', dtype, [I, G]), dw = alloc('lstmSequence', dtype, [G, I]);
+      const xT = allocUninitialized('lstmSequence', dtype, [I, LB]), dWT = allocUninitialized('lstmSequence', dtype, [I, G]);
+      const dw = allocUninitialized('lstmSequence', dtype, [G, I]);
       k.copyStrided(x.data, [1, I], xT.data, [I, LB]);
       k.matmul(xT.data, [I, LB], dPre.data, [LB, G], dWT.data, [I, G]);
       k.copyStrided(dWT.data, [1, G], dw.data, [G, I]);
