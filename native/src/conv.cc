@@ -122,11 +122,15 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
 // that MB-sized buffers are not mapped and faulted in afresh at each call. Slots 0 and 1 belong to
 // the kernels below, 2 to conv2d_fused (its convolution output), 3 and 4 to the weight gradient's
 // partials (4: a slice's lane sums, for few output channels).
+// Aligned to 64 bytes: a vector load that straddles two cache lines costs two, and where the
+// allocator put a buffer changed the speed of whole kernels by half.
 float* scratch(int64_t n, int slot = 0) {
   thread_local std::vector<float> buffers[5];
   std::vector<float>& b = buffers[slot];
-  if (static_cast<int64_t>(b.size()) < n) b.resize(n);
-  return b.data();
+  constexpr int64_t kSlack = 64 / sizeof(float);
+  if (static_cast<int64_t>(b.size()) < n + kSlack) b.resize(n + kSlack);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(b.data());
+  return reinterpret_cast<float*>((at + 63) & ~uintptr_t{63});
 }
 
 // image(n) for every image: one task per image when the batch fills the pool, else in turn (each
