@@ -180,9 +180,13 @@ napi_value LstmSequence(Args& a) {
   checkSequence("hs", hs.length, L, B, H, "L·B·H");
   checkSequence("cs", cs.length, L, B, H, "L·B·H");
   // W_hhᵀ once, so that every step's product reads contiguous rows of it; hw rows belong to their block.
+  // In 16×16 tiles: a column of wT walks 4H floats a step, and a whole one would evict itself from L1.
   std::vector<float> wT(static_cast<size_t>(H * G)), hw(static_cast<size_t>(B * G));
-  for (int64_t j = 0; j < G; j++)
-    for (int64_t k = 0; k < H; k++) wT[k * G + j] = wHh.data[j * H + k];
+  constexpr int64_t kTile = 16;
+  for (int64_t j0 = 0; j0 < G; j0 += kTile)
+    for (int64_t k0 = 0; k0 < H; k0 += kTile)
+      for (int64_t j = j0; j < std::min(j0 + kTile, G); j++)
+        for (int64_t k = k0; k < std::min(k0 + kTile, H); k++) wT[k * G + j] = wHh.data[j * H + k];
   overRowBlocks(L, B, H, [&](int64_t lo, int64_t hi) {
     const float *h = h0.data, *c = c0.data;
     for (int64_t s = 0; s < L; s++) {
