@@ -152,10 +152,13 @@ void each_image(int64_t N, Fn&& image) {
 
 // Floats per vector: 16 (AVX-512) or 8 (AVX2); kLanes, the larger, sizes the buffers' slack and the
 // channel padding of the weight gradient.
-constexpr int kLanes = 16, kTileRows = 4;
+constexpr int kLanes = 16, kMaxTileRows = 6;
 int lanes() { return isa() == Isa::Avx512 ? 16 : 8; }
+// Output channels per tile: 4, or 6 where that divides the channels and 4 does not (LeNet's 6
+// channels: two tiles of 4 and 2 rows would cost half again as many loads per multiply-add).
+int tile_rows(int64_t channels) { return channels % 4 != 0 && channels % 6 == 0 ? 6 : 4; }
 // Segments per tile: as many as leave registers for the loads (32 vector registers, or 16 with AVX2).
-int tile_segments() { return isa() == Isa::Avx512 ? 6 : 3; }
+int tile_segments(int rows) { return isa() == Isa::Avx512 ? (rows == 6 ? 4 : 6) : (rows == 6 ? 2 : 3); }
 
 typedef float f16v __attribute__((vector_size(64)));
 typedef float f8v __attribute__((vector_size(32)));
@@ -195,12 +198,13 @@ struct Padded {
 };
 
 // What the tiles of one direct convolution share: taps' offsets into the padded buffer, weights
-// packed per block of kTileRows output channels ([block][k][row], rows past the channel count zero),
-// and the output plane.
+// packed per block of `rows` output channels ([block][k][row], rows past the channel count zero),
+// the output plane, and the tiles' shape: `rows` channels × up to `segs` segments.
 struct DirectPlan {
   int64_t K, channels, oH, oW, Wp;
   std::vector<int32_t> off;
   std::vector<float> wpack;
+  int rows, segs;
 };
 
 // One tile, in GCC's generic vectors (compiled per instruction set by the wrappers below).
@@ -215,7 +219,9 @@ PG_INLINE void direct_tile_body(const float* xp, const DirectPlan& d, const floa
     for (int v = 0; v < NV; v++) acc[i][v] = b0;
   }
   const int32_t* off = d.off.data();
-  for (int64_t k = 0; k < d.K; k++, wp += kTileRows) {
+  // The weights' block size (d.rows), known here: plans of 6-row blocks have only whole blocks.
+  constexpr int kBlock = MR > 4 ? 6 : 4;
+  for (int64_t k = 0; k < d.K; k++, wp += kBlock) {
     const float* p = xp + off[k];
     V x[NV];
 #pragma GCC unroll 8
@@ -248,24 +254,26 @@ using DirectTile = void (*)(const float*, const DirectPlan&, const float*, const
                             int64_t);
 constexpr int kMaxSegs = 6;
 
-using DirectTiles = std::array<std::array<DirectTile, kMaxSegs>, kTileRows>;  // [mr − 1][nv − 1]
+using DirectTiles = std::array<std::array<DirectTile, kMaxSegs>, kMaxTileRows>;  // [mr − 1][nv − 1], null where unused
 
 template <bool Avx512, int MR, int... NV>
 constexpr std::array<DirectTile, kMaxSegs> tiles_for_rows(std::integer_sequence<int, NV...>) {
   if constexpr (Avx512) return {&direct_tile_avx512<MR, NV + 1>...};
   else return {&direct_tile_avx2<MR, NV + 1>...};
 }
-template <bool Avx512, int Segs>
+// Tiles of 1 to 4 rows × up to Segs segments, and of 6 rows × up to SixSegs.
+template <bool Avx512, int Segs, int SixSegs>
 constexpr DirectTiles tiles_for() {
   const auto segs = std::make_integer_sequence<int, Segs>();
-  return {tiles_for_rows<Avx512, 1>(segs), tiles_for_rows<Avx512, 2>(segs), tiles_for_rows<Avx512, 3>(segs), tiles_for_rows<Avx512, 4>(segs)};
+  return {tiles_for_rows<Avx512, 1>(segs), tiles_for_rows<Avx512, 2>(segs), tiles_for_rows<Avx512, 3>(segs), tiles_for_rows<Avx512, 4>(segs),
+          {}, tiles_for_rows<Avx512, 6>(std::make_integer_sequence<int, SixSegs>())};
 }
-const DirectTiles avx512_tiles = tiles_for<true, 6>(), avx2_tiles = tiles_for<false, 3>();
+const DirectTiles avx512_tiles = tiles_for<true, 6, 4>(), avx2_tiles = tiles_for<false, 3, 2>();
 
 // Segment groups [g0, g1) of out[channels, oH, oW] (+ bias per channel when given) from the padded
-// planes at xp; a segment group is tile_segments() consecutive segments in row-major order.
+// planes at xp; a segment group is d.segs consecutive segments in row-major order.
 void direct_conv(const float* xp, const DirectPlan& d, const float* bias, float* out, int64_t g0, int64_t g1) {
-  const int L = lanes(), S = tile_segments();
+  const int L = lanes(), S = d.segs;
   const auto& tiles = L == 16 ? avx512_tiles : avx2_tiles;
   const int64_t plane = d.oH * d.oW, perRow = (d.oW + L - 1) / L, segs = d.oH * perRow;
   int64_t base[kMaxSegs];
@@ -279,16 +287,16 @@ void direct_conv(const float* xp, const DirectPlan& d, const float* bias, float*
       dst[v] = out + y * d.oW + x;
       count[v] = static_cast<int>(std::min<int64_t>(L, d.oW - x));
     }
-    for (int64_t o = 0; o < d.channels; o += kTileRows) {
-      const int mr = static_cast<int>(std::min<int64_t>(kTileRows, d.channels - o));
+    for (int64_t o = 0; o < d.channels; o += d.rows) {
+      const int mr = static_cast<int>(std::min<int64_t>(d.rows, d.channels - o));
       tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, count, bias ? bias + o : nullptr, plane);
-      for (int v = 0; v < nv; v++) dst[v] += kTileRows * plane;
+      for (int v = 0; v < nv; v++) dst[v] += d.rows * plane;
     }
   }
 }
 
 int64_t segment_groups(const DirectPlan& d) {
-  const int64_t L = lanes(), S = tile_segments(), segs = d.oH * ((d.oW + L - 1) / L);
+  const int64_t L = lanes(), S = d.segs, segs = d.oH * ((d.oW + L - 1) / L);
   return (segs + S - 1) / S;
 }
 
@@ -298,14 +306,15 @@ int64_t segment_groups(const DirectPlan& d) {
 template <class Weight>
 DirectPlan make_plan(int64_t ps, int64_t Wp, int64_t planes, int64_t kH, int64_t kW, int64_t dH, int64_t dW, int64_t channels,
                      int64_t oH, int64_t oW, Weight&& weight) {
-  DirectPlan d{planes * kH * kW, channels, oH, oW, Wp, std::vector<int32_t>(planes * kH * kW), {}};
-  d.wpack.assign((channels + kTileRows - 1) / kTileRows * kTileRows * d.K, 0.0f);
+  const int rows = tile_rows(channels);
+  DirectPlan d{planes * kH * kW, channels, oH, oW, Wp, std::vector<int32_t>(planes * kH * kW), {}, rows, tile_segments(rows)};
+  d.wpack.assign((channels + rows - 1) / rows * rows * d.K, 0.0f);
   int64_t k = 0;
   for (int64_t c = 0; c < planes; c++)
     for (int64_t ky = 0; ky < kH; ky++)
       for (int64_t kx = 0; kx < kW; kx++, k++) {
         d.off[k] = static_cast<int32_t>(c * ps + ky * dH * Wp + kx * dW);
-        for (int64_t ch = 0; ch < channels; ch++) d.wpack[(ch / kTileRows * d.K + k) * kTileRows + ch % kTileRows] = weight(ch, c, ky, kx);
+        for (int64_t ch = 0; ch < channels; ch++) d.wpack[(ch / rows * d.K + k) * rows + ch % rows] = weight(ch, c, ky, kx);
       }
   return d;
 }

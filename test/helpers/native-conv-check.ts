@@ -32,6 +32,8 @@ const CONV_CASES: [string, ConvGeometry][] = [
   ['7x7 pad 3 on 10x10', convGeometry(1, 2, 10, 10, 3, 7, 7, [1, 1], [3, 3], [1, 1], 1)],
   ['1x1 output', convGeometry(2, 2, 3, 3, 4, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
   ['wider channels, 3x3 same', convGeometry(3, 16, 12, 12, 24, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
+  // Direct tiles of 6 channels: three blocks forward, one for the input gradient.
+  ['6 to 18 channels, 3x3 same, rows of 20', convGeometry(3, 6, 9, 20, 18, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   // Weight-gradient tiles of 4, then 1 vector of output channels; a 1×5 kernel leaves a tail of 3 taps.
   ['80 output channels', convGeometry(2, 8, 6, 7, 80, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['1x5 kernel, 20 output channels', convGeometry(3, 3, 5, 9, 20, 1, 5, [1, 1], [0, 2], [1, 1], 1)],
