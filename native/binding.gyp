@@ -12,7 +12,8 @@
         "src/optim.cc",
         "src/conv.cc",
         "src/pool.cc",
-        "src/channel.cc"
+        "src/channel.cc",
+        "src/softmax.cc"
       ],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17", "-O2", "-O0"],

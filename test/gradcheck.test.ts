@@ -50,8 +50,12 @@ const CASES: Record<string, Case[]> = {
   variance: [['dim', (a) => ops.variance(a, 1), () => [x([3, 4])]]],
   std: [['all', (a) => ops.std(a, null, { correction: 0 }), () => [x([3, 4])]]],
   logsumexp: [['', (a) => ops.logsumexp(a, 1), () => [x([3, 4])]]],
-  softmax: [['', (a) => ops.softmax(a, 0), () => [x([3, 4])]]],
-  logSoftmax: [['', (a) => ops.logSoftmax(a, -1), () => [x([3, 4])]]],
+  softmax: [['', (a) => ops.softmax(a, 0), () => [x([3, 4])]], ['middle dim of 4-D', (a) => ops.softmax(a, 2), () => [x([2, 3, 4, 2])]]],
+  logSoftmax: [
+    ['', (a) => ops.logSoftmax(a, -1), () => [x([3, 4])]],
+    ['middle dim of 4-D', (a) => ops.logSoftmax(a, 1), () => [x([2, 3, 2, 3])]],
+    ['second derivative', (a) => grad(ops.logSoftmax(a, 1).square().sum(), [a], { createGraph: true })[0]!, () => [x([2, 3, 4])]],
+  ],
   matmul: [
     ['batched broadcast', ops.matmul, () => [x([2, 1, 3, 4]), x([3, 4, 2])]],
     ['vector-vector', ops.matmul, () => [x([4]), x([4])]],

@@ -468,4 +468,11 @@ napi_value Reduce(Args& a) {
 PG_EXPORT("reduce", Reduce);
 
 }  // namespace
+
+double sum_floats(const float* p, int64_t n) {
+  double s;
+  sum_run(p, n, &s);
+  return s;
+}
+
 }  // namespace pg

@@ -42,6 +42,9 @@ void channel_sums(const float* a, const float* aCenter, const float* b, const fl
 void channel_mix(const float* a, const float* aCenter, const double* aScale, const float* b, const float* bCenter,
                  const double* bScale, const double* shift, int64_t N, int64_t C, int64_t P, float* out);
 
+// The float64 sum of p[0..n) (elementwise.cc: 16 interleaved partials, vectorised, a fixed order).
+double sum_floats(const float* p, int64_t n);
+
 // Below this many scalar operations a kernel runs on the calling thread: waking the pool costs more.
 constexpr int64_t kMinParallelWork = 1 << 15;
 

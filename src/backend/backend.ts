@@ -52,7 +52,7 @@ export interface PoolGeometry {
  * Output arrays arrive zero-filled, and kernels that accumulate (`takeAdd`, backward kernels) rely
  * on it — except the outputs of unary, binary, where, copyStrided, matmul, linear, take, concat,
  * gather, conv2d, conv2dFused, maxPool2d (both), avgPool2d, channelMix, lstmSequence (hs, cs) and
- * lstmSequenceBackward (dPre, dWhh), which arrive with
+ * lstmSequenceBackward (dPre, dWhh), logSoftmax and logSoftmaxBackward, which arrive with
  * unspecified contents: these kernels must write every element (the tests run with
  * PIXELGRAD_FILL_UNINITIALIZED=nan to catch one that does not).
  */
@@ -155,6 +155,13 @@ export interface Kernels {
    * running maximum vMax of v (src/optim/adam.ts has the formula).
    */
   adamStep(x: FloatArray, g: TypedArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, o: AdamStepParams): void;
+  /**
+   * out = x − m − log Σ exp(x − m) along the axis of x viewed as [outer, axisLength, inner], m the
+   * axis's largest value, taken as 0 when infinite (src/backend/js/softmax.ts has the special values).
+   */
+  logSoftmax(x: TypedArray, outer: number, axisLength: number, inner: number, out: TypedArray): void;
+  /** gx = g − exp(out)·Σ_axis g: logSoftmax's gradient from its output `out` (same view as logSoftmax). */
+  logSoftmaxBackward(g: TypedArray, out: TypedArray, outer: number, axisLength: number, inner: number, gx: TypedArray): void;
 }
 
 export interface SgdStepParams {

@@ -230,6 +230,30 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       });
     }
     {
+      // Log-softmax along an axis first, middle or last (inner 1 or more), with special values in some
+      // columns: all −∞, one +∞, one NaN, a −∞ among finite values. Wide inner sizes cross the native
+      // kernel's column tiles. The output gradient is small, so that exp(out)·Σ g stays within the tolerance.
+      const s = shape(g.integer(1, 4));
+      if (t === 0) s.push(300 + g.integer(0, 40));
+      const axis = g.integer(0, s.length);
+      const outer = sizeOf(s.slice(0, axis)), L = s[axis], inner = sizeOf(s.slice(axis + 1));
+      const x = floats(s);
+      for (const v of [-Infinity, Infinity, NaN]) {
+        if (g.random() < 0.5) continue;
+        const o = g.integer(0, outer), i = g.integer(0, inner), at = (j: number) => (o * L + j) * inner + i;
+        if (v === -Infinity && g.random() < 0.5) for (let j = 0; j < L; j++) x[at(j)] = v;
+        else x[at(g.integer(0, L))] = v;
+      }
+      const detail = `logSoftmax ${fmt(s)} axis ${axis}`;
+      const [e, r] = both(x.length);
+      ref.logSoftmax(x, outer, L, inner, e); k.logSoftmax(x, outer, L, inner, r);
+      compare('logSoftmax', detail, e, r);
+      const gr = Float32Array.from({ length: x.length }, () => 0.3 * g.normal());
+      const [ge, grr] = both(x.length);
+      ref.logSoftmaxBackward(gr, e, outer, L, inner, ge); k.logSoftmaxBackward(gr, e, outer, L, inner, grr);
+      compare('logSoftmaxBackward', `${detail} backward`, ge, grr);
+    }
+    {
       // A convolution block (stride, padding, bias, ReLU and a 2×2 pooling each drawn) and a dense layer.
       const N = dim(), C = g.integer(1, 4), O = dim(), H = g.integer(3, 12), W = g.integer(3, 12), kk = g.integer(1, 4);
       const s = g.integer(1, 3), p = g.integer(0, 2), outH = Math.floor((H + 2 * p - kk) / s) + 1, outW = Math.floor((W + 2 * p - kk) / s) + 1;

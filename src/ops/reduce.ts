@@ -1,14 +1,14 @@
 /** Reductions along dims, with keepDim, and the softmax family built on them. */
 import type { ReduceOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
-import { noGrad } from '../autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { isFloat } from '../dtype.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { normDim, normDims, sizeOf, type Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, div, eq, exp, log, mul, sqrt, sub, where } from './elementwise.js';
 import { expand, reshape } from './shape.js';
-import { alloc, expectTensor, kernels } from './util.js';
+import { alloc, allocUninitialized, expectTensor, kernels } from './util.js';
 
 /** A dim, a list of dims, or null/undefined for all dims. */
 export type Dims = number | readonly number[] | null | undefined;
@@ -125,11 +125,26 @@ export function softmax(x: Tensor, dim: number): Tensor {
   return exp(logSoftmax(x, dim));
 }
 
-/** x − logsumexp(x) along `dim`. */
+/**
+ * x − logsumexp(x) along `dim`, as one kernel each way. Its gradient g − exp(out)·Σ g is the
+ * backward kernel, or the same formula in ops when the backward pass is itself recorded
+ * (createGraph), so that it can be differentiated again.
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   expectTensor('logSoftmax', 'input', x);
+  const axis = normDim('logSoftmax', dim, x.ndim);
   const xf = isFloat(x.dtype) ? x : x.to('float32');
-  return sub(xf, logsumexp(xf, normDim('logSoftmax', dim, x.ndim), true));
+  // A 0-d tensor is one value along a length-1 axis.
+  const axisLength = x.ndim === 0 ? 1 : x.shape[axis];
+  const outer = sizeOf(x.shape.slice(0, axis)), inner = sizeOf(x.shape.slice(axis + 1));
+  const out = allocUninitialized('logSoftmax', xf.dtype, x.shape);
+  kernels().logSoftmax(xf.data, outer, axisLength, inner, out.data);
+  return record(out, 'logSoftmax', [xf], (g) => {
+    if (isGradEnabled()) return [sub(g, mul(exp(out), sum(g, axis, true)))];
+    const gx = allocUninitialized('logSoftmax', g.dtype, x.shape);
+    kernels().logSoftmaxBackward(g.data, out.data, outer, axisLength, inner, gx.data);
+    return [gx];
+  }, { dim: axis });
 }
 
 /**

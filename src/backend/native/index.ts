@@ -66,13 +66,15 @@ interface Addon {
     N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
   channelMix(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
     bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: Float32Array): void;
+  logSoftmax(x: Float32Array, outer: number, axisLength: number, inner: number, out: Float32Array): void;
+  logSoftmaxBackward(g: Float32Array, out: Float32Array, outer: number, axisLength: number, inner: number, gx: Float32Array): void;
 }
 
 const ADDON_EXPORTS: readonly (keyof Addon)[] = [
   'isa', 'threads', 'setThreads', 'unary', 'binary', 'copyStrided', 'copyRows', 'gather', 'scatterAdd', 'where', 'reduce', 'matmul', 'linear', 'sgemm',
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dFused', 'maxPool2d', 'maxPool2dBackward',
   'avgPool2d', 'avgPool2dBackward', 'channelSums', 'channelMix', 'lstmCell', 'lstmCellBackward',
-  'lstmSequence', 'lstmSequenceBackward', 'sgdStep', 'adamStep',
+  'lstmSequence', 'lstmSequenceBackward', 'sgdStep', 'adamStep', 'logSoftmax', 'logSoftmaxBackward',
 ];
 
 export interface NativeBackendOptions {
@@ -355,6 +357,10 @@ function nativeKernels(addon: Addon): Kernels {
     channelMix: (a, aC, aS, b, bC, bS, shift, N, C, P, out) => (isF32(a) && allF32OrNull(aC, b, bC) && isF32(out)
       ? channelMix(a, aC as Float32Array | null, aS, b as Float32Array | null, bC as Float32Array | null, bS, shift, N, C, P, out)
       : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out)),
+    logSoftmax: (x, outer, L, inner, out) => (isF32(x) && isF32(out)
+      ? addon.logSoftmax(x, outer, L, inner, out) : js.logSoftmax(x, outer, L, inner, out)),
+    logSoftmaxBackward: (g, out, outer, L, inner, gx) => (isF32(g) && isF32(out) && isF32(gx)
+      ? addon.logSoftmaxBackward(g, out, outer, L, inner, gx) : js.logSoftmaxBackward(g, out, outer, L, inner, gx)),
   };
 }
 

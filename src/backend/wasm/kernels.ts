@@ -1,8 +1,8 @@
 /**
  * The wasm backend's kernel table. float32 work goes to the WebAssembly kernels (assembly/);
  * everything else — float64 and int32 data, the index kernels (take, gather, ...), argmax/argmin,
- * erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too small to be
- * worth the copies — runs the JS reference kernels.
+ * log-softmax, erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too
+ * small to be worth the copies — runs the JS reference kernels.
  */
 import { fmtBytes, type TypedArray } from '../../dtype.js';
 import { MemoryError, fmtShape } from '../../errors.js';
@@ -393,6 +393,7 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
     lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward, sgdStep: js.sgdStep, adamStep: js.adamStep,
+    logSoftmax: js.logSoftmax, logSoftmaxBackward: js.logSoftmaxBackward,
     // The sequence by its definition, over this backend's products.
     ...lstmSequenceKernels({ matmul, lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward }),
   });
