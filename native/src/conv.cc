@@ -199,18 +199,22 @@ struct Padded {
 
 // What the tiles of one direct convolution share: taps' offsets into the padded buffer, weights
 // packed per block of `rows` output channels ([block][k][row], rows past the channel count zero),
-// the output plane, and the tiles' shape: `rows` channels × up to `segs` segments.
+// the output plane, and the tiles' shape: `rows` channels × up to `segs` segments. Taps run kernel
+// row by kernel row (ky, plane, kx), so that the taps which read rows of data (not only zero
+// padding) from a segment group's output rows are one range, [taps[2g], taps[2g + 1]) for group g:
+// the rest are skipped (the 5×5 input gradient of a 10×10 image pads it to 18×18).
 struct DirectPlan {
   int64_t K, channels, oH, oW, Wp;
   std::vector<int32_t> off;
   std::vector<float> wpack;
   int rows, segs;
+  std::vector<int64_t> taps;
 };
 
 // One tile, in GCC's generic vectors (compiled per instruction set by the wrappers below).
 template <class V, int MR, int NV>
 PG_INLINE void direct_tile_body(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
-                                const int* count, const float* bias, int64_t plane) {
+                                const int* count, const float* bias, int64_t plane, int64_t k0, int64_t k1) {
   V acc[MR][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++) {
@@ -221,7 +225,8 @@ PG_INLINE void direct_tile_body(const float* xp, const DirectPlan& d, const floa
   const int32_t* off = d.off.data();
   // The weights' block size (d.rows), known here: plans of 6-row blocks have only whole blocks.
   constexpr int kBlock = MR > 4 ? 6 : 4;
-  for (int64_t k = 0; k < d.K; k++, wp += kBlock) {
+  wp += k0 * kBlock;
+  for (int64_t k = k0; k < k1; k++, wp += kBlock) {
     const float* p = xp + off[k];
     V x[NV];
 #pragma GCC unroll 8
@@ -241,17 +246,17 @@ PG_INLINE void direct_tile_body(const float* xp, const DirectPlan& d, const floa
 
 template <int MR, int NV>
 PG_TARGET_AVX512 void direct_tile_avx512(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
-                                         const int* count, const float* bias, int64_t plane) {
-  direct_tile_body<f16v, MR, NV>(xp, d, wp, base, dst, count, bias, plane);
+                                         const int* count, const float* bias, int64_t plane, int64_t k0, int64_t k1) {
+  direct_tile_body<f16v, MR, NV>(xp, d, wp, base, dst, count, bias, plane, k0, k1);
 }
 template <int MR, int NV>
 PG_TARGET_AVX2 void direct_tile_avx2(const float* xp, const DirectPlan& d, const float* wp, const int64_t* base, float* const* dst,
-                                     const int* count, const float* bias, int64_t plane) {
-  direct_tile_body<f8v, MR, NV>(xp, d, wp, base, dst, count, bias, plane);
+                                     const int* count, const float* bias, int64_t plane, int64_t k0, int64_t k1) {
+  direct_tile_body<f8v, MR, NV>(xp, d, wp, base, dst, count, bias, plane, k0, k1);
 }
 
 using DirectTile = void (*)(const float*, const DirectPlan&, const float*, const int64_t*, float* const*, const int*, const float*,
-                            int64_t);
+                            int64_t, int64_t, int64_t);
 constexpr int kMaxSegs = 6;
 
 using DirectTiles = std::array<std::array<DirectTile, kMaxSegs>, kMaxTileRows>;  // [mr − 1][nv − 1], null where unused
@@ -287,9 +292,10 @@ void direct_conv(const float* xp, const DirectPlan& d, const float* bias, float*
       dst[v] = out + y * d.oW + x;
       count[v] = static_cast<int>(std::min<int64_t>(L, d.oW - x));
     }
+    const int64_t k0 = d.taps[2 * (s0 / S)], k1 = d.taps[2 * (s0 / S) + 1];
     for (int64_t o = 0; o < d.channels; o += d.rows) {
       const int mr = static_cast<int>(std::min<int64_t>(d.rows, d.channels - o));
-      tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, count, bias ? bias + o : nullptr, plane);
+      tiles[mr - 1][nv - 1](xp, d, d.wpack.data() + o * d.K, base, dst, count, bias ? bias + o : nullptr, plane, k0, k1);
       for (int v = 0; v < nv; v++) dst[v] += d.rows * plane;
     }
   }
@@ -300,18 +306,26 @@ int64_t segment_groups(const DirectPlan& d) {
   return (segs + S - 1) / S;
 }
 
-// The plan of a direct convolution of `planes` planes (ps floats apart, rows Wp wide) into
-// `channels` planes of oH×oW: taps (plane, ky, kx) in that order, weight(channel, plane, ky, kx) the
-// weight of each.
+// The plan of a direct convolution of `planes` planes (ps floats apart, rows Wp wide, data in rows
+// [r0, r1)) into `channels` planes of oH×oW: taps (ky, plane, kx) in that order, weight(channel,
+// plane, ky, kx) the weight of each.
 template <class Weight>
-DirectPlan make_plan(int64_t ps, int64_t Wp, int64_t planes, int64_t kH, int64_t kW, int64_t dH, int64_t dW, int64_t channels,
-                     int64_t oH, int64_t oW, Weight&& weight) {
+DirectPlan make_plan(int64_t ps, int64_t Wp, int64_t r0, int64_t r1, int64_t planes, int64_t kH, int64_t kW, int64_t dH, int64_t dW,
+                     int64_t channels, int64_t oH, int64_t oW, Weight&& weight) {
   const int rows = tile_rows(channels);
-  DirectPlan d{planes * kH * kW, channels, oH, oW, Wp, std::vector<int32_t>(planes * kH * kW), {}, rows, tile_segments(rows)};
+  DirectPlan d{planes * kH * kW, channels, oH, oW, Wp, std::vector<int32_t>(planes * kH * kW), {}, rows, tile_segments(rows), {}};
   d.wpack.assign((channels + rows - 1) / rows * rows * d.K, 0.0f);
+  // Per segment group, the kernel rows that reach a row of data from one of its output rows y0 … y1.
+  const int64_t perRow = (oW + lanes() - 1) / lanes(), segs = oH * perRow;
+  for (int64_t s0 = 0; s0 < segs; s0 += d.segs) {
+    const int64_t y0 = s0 / perRow, y1 = std::min(segs - 1, s0 + d.segs - 1) / perRow;
+    const int64_t ky0 = r0 - y1 <= 0 ? 0 : (r0 - y1 + dH - 1) / dH, ky1 = r1 - 1 - y0 < 0 ? 0 : std::min(kH, (r1 - 1 - y0) / dH + 1);
+    d.taps.push_back(std::min(ky0, ky1) * planes * kW);
+    d.taps.push_back(ky1 * planes * kW);
+  }
   int64_t k = 0;
-  for (int64_t c = 0; c < planes; c++)
-    for (int64_t ky = 0; ky < kH; ky++)
+  for (int64_t ky = 0; ky < kH; ky++)
+    for (int64_t c = 0; c < planes; c++)
       for (int64_t kx = 0; kx < kW; kx++, k++) {
         d.off[k] = static_cast<int32_t>(c * ps + ky * dH * Wp + kx * dW);
         for (int64_t ch = 0; ch < channels; ch++) d.wpack[(ch / rows * d.K + k) * rows + ch % rows] = weight(ch, c, ky, kx);
@@ -661,7 +675,7 @@ void conv2d_direct(const float* x, const float* w, const float* bias, float* out
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(pad.ps, pad.Wp, s.cg, g.kH, g.kW, g.dilationH, g.dilationW, s.og, g.outH, g.outW,
+    plans.push_back(make_plan(pad.ps, pad.Wp, g.padH, g.padH + g.inH, s.cg, g.kH, g.kW, g.dilationH, g.dilationW, s.og, g.outH, g.outW,
                               [&](int64_t o, int64_t c, int64_t ky, int64_t kx) { return wg[((o * s.cg + c) * g.kH + ky) * g.kW + kx]; }));
   }
   run_direct(
@@ -679,7 +693,7 @@ void conv2d_backward_input_direct(const float* gOut, const float* w, float* gx, 
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(pad.ps, pad.Wp, s.og, g.kH, g.kW, g.dilationH, g.dilationW, s.cg, g.inH, g.inW,
+    plans.push_back(make_plan(pad.ps, pad.Wp, qH, qH + g.outH, s.og, g.kH, g.kW, g.dilationH, g.dilationW, s.cg, g.inH, g.inW,
                               [&](int64_t c, int64_t o, int64_t ky, int64_t kx) {
                                 return wg[((o * s.cg + c) * g.kH + (g.kH - 1 - ky)) * g.kW + (g.kW - 1 - kx)];
                               }));
@@ -717,7 +731,7 @@ void conv2d_column_direct(const float* x, const float* w, const float* bias, flo
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(s.P, g.outW, s.K, 1, 1, 1, 1, s.og, g.outH, g.outW,
+    plans.push_back(make_plan(s.P, g.outW, 0, g.outH, s.K, 1, 1, 1, 1, s.og, g.outH, g.outW,
                               [&](int64_t o, int64_t k, int64_t, int64_t) { return wg[o * s.K + k]; }));
   }
   run_direct(
@@ -732,7 +746,7 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
     const float* wg = w + grp * s.og * s.K;
-    plans.push_back(make_plan(s.P, g.outW, s.og, 1, 1, 1, 1, s.K, g.outH, g.outW,
+    plans.push_back(make_plan(s.P, g.outW, 0, g.outH, s.og, 1, 1, 1, 1, s.K, g.outH, g.outW,
                               [&](int64_t k, int64_t o, int64_t, int64_t) { return wg[o * s.K + k]; }));
   }
   run_direct(
