@@ -162,6 +162,15 @@ void checkSequence(const char* name, size_t length, int64_t L, int64_t B, int64_
   checkLength(name, length, L * B * cols, shape);
 }
 
+// The arguments both sequence kernels take: W_hh, the initial state and every step's h and c.
+void checkSequenceState(const F32& wHh, const F32& h0, const F32& c0, const F32& hs, const F32& cs, int64_t L, int64_t B, int64_t H) {
+  checkLength("wHh", wHh.length, 4 * H * H, "4H·H");
+  if (h0.data) checkLength("h0", h0.length, B * H, "B·H");
+  if (c0.data) checkLength("c0", c0.length, B * H, "B·H");
+  checkSequence("hs", hs.length, L, B, H, "L·B·H");
+  checkSequence("cs", cs.length, L, B, H, "L·B·H");
+}
+
 // lstmSequence(gates, wHh, bias | null, h0 | null, c0 | null, L, B, H, reverse, hs, cs): gates
 // [L, B, 4H] holds every step's x·W_ihᵀ and receives the activated gates; per step (t from L−1 down
 // when reverse) hw = h·W_hhᵀ and the lstmCell step, h' and c' written to hs[t], cs[t].
@@ -173,12 +182,8 @@ napi_value LstmSequence(Args& a) {
   PG_CHECK(L >= 0 && B >= 0 && H >= 0, "L, B and H must not be negative");
   const int64_t G = 4 * H, n = B * H;
   checkSequence("gates", gates.length, L, B, G, "L·B·4H");
-  checkLength("wHh", wHh.length, G * H, "4H·H");
+  checkSequenceState(wHh, h0, c0, hs, cs, L, B, H);
   if (bias.data) checkLength("bias", bias.length, G, "4H");
-  if (h0.data) checkLength("h0", h0.length, n, "B·H");
-  if (c0.data) checkLength("c0", c0.length, n, "B·H");
-  checkSequence("hs", hs.length, L, B, H, "L·B·H");
-  checkSequence("cs", cs.length, L, B, H, "L·B·H");
   // W_hhᵀ once, so that every step's product reads contiguous rows of it; hw rows belong to their block.
   // In 16×16 tiles: a column of wT walks 4H floats a step, and a whole one would evict itself from L1.
   std::vector<float> wT(static_cast<size_t>(H * G)), hw(static_cast<size_t>(B * G));
@@ -215,11 +220,7 @@ napi_value LstmSequenceBackward(Args& a) {
   PG_CHECK(L >= 0 && B >= 0 && H >= 0, "L, B and H must not be negative");
   const int64_t G = 4 * H, n = B * H;
   checkSequence("gates", gates.length, L, B, G, "L·B·4H");
-  checkLength("wHh", wHh.length, G * H, "4H·H");
-  if (h0.data) checkLength("h0", h0.length, n, "B·H");
-  if (c0.data) checkLength("c0", c0.length, n, "B·H");
-  checkSequence("hs", hs.length, L, B, H, "L·B·H");
-  checkSequence("cs", cs.length, L, B, H, "L·B·H");
+  checkSequenceState(wHh, h0, c0, hs, cs, L, B, H);
   checkSequence("gHs", gHs.length, L, B, H, "L·B·H");
   checkSequence("gCs", gCs.length, L, B, H, "L·B·H");
   checkSequence("dPre", dPre.length, L, B, G, "L·B·4H");
