@@ -461,9 +461,25 @@ WeightTile weight_tile(int mr, int nv) {
   throw Error("no weight-gradient tile of " + std::to_string(mr) + " taps × " + std::to_string(nv) + " vectors");
 }
 
+// Kernel rows of 5 (LeNet's 5×5), AVX-512 only: 4 runs of 5 taps where 24 single taps would not
+// keep their pointers in registers.
+template <>
+WeightTile weight_tile<5>(int mr, int nv) {
+  switch (nv * 100 + mr) {
+    case 120: return &weight_tile_avx512<20, 1, 5>;
+    case 110: return &weight_tile_avx512<10, 1, 5>;
+    case 105: return &weight_tile_avx512<5, 1, 5>;
+    case 210: return &weight_tile_avx512<10, 2, 5>;
+    case 205: return &weight_tile_avx512<5, 2, 5>;
+    case 405: return &weight_tile_avx512<5, 4, 5>;
+  }
+  throw Error("no weight-gradient tile of " + std::to_string(mr) + " taps × " + std::to_string(nv) + " vectors in rows of 5");
+}
+
 // Tiles of up to B / NV taps × NV channel vectors (B = 24 accumulators with AVX-512, 12 with AVX2;
 // NV = 4, 2 or 1 as the channels allow); the last taps take the smallest of B / NV, half and a quarter
-// of it (a multiple of 3) that holds them (LeNet's 25 taps: 24 + 6 rows, not 48). The tiles write
+// of it (a multiple of 3) that holds them (LeNet's 25 taps: 24 + 6 rows, not 48). In runs of 5 taps,
+// tiles of 20, 10 or 5 rows, the largest that does not pass K (a multiple of 5). The tiles write
 // disjoint parts of dst, so they split across the pool when the caller is not a task already (a
 // batch smaller than the pool).
 template <int KW>
@@ -477,12 +493,16 @@ void weight_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, co
   const int L = lanes(), budget = L == 16 ? 24 : 12;
   const int64_t vectors = ogp / L;
   for (int64_t o = 0; o < vectors;) {
-    const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1, most = budget / nv;
+    const int nv = vectors - o >= 4 ? 4 : vectors - o >= 2 ? 2 : 1, most = KW == 5 ? budget / nv / 5 * 5 : budget / nv;
     for (int64_t k = 0; k < K;) {
       const int64_t left = K - k;
       int mr = most;
-      if (left <= most / 2 && most / 2 % 3 == 0) mr = most / 2;
-      if (left <= most / 4 && most / 4 % 3 == 0) mr = most / 4;
+      if (KW == 5) {
+        while (mr > left && mr % 10 == 0) mr /= 2;
+      } else {
+        if (left <= most / 2 && most / 2 % 3 == 0) mr = most / 2;
+        if (left <= most / 4 && most / 4 % 3 == 0) mr = most / 4;
+      }
       tiles.push_back({o, k, mr, nv});
       k += mr;
     }
@@ -879,6 +899,7 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
           }
           transpose_into(gs, s.og, s.P, ogp, gT);
           if (direct && g.kW == 3 && g.dilationW == 1) weight_tiles<3>(xp, off.data(), s.K, Wp, gT, ogp, g.outH, g.outW, d);
+          else if (direct && g.kW == 5 && g.dilationW == 1 && isa() == Isa::Avx512) weight_tiles<5>(xp, off.data(), s.K, Wp, gT, ogp, g.outH, g.outW, d);
           else weight_tiles<1>(xp, off.data(), s.K, Wp, gT, ogp, g.outH, g.outW, d);
           continue;
         }

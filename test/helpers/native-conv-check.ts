@@ -37,6 +37,9 @@ const CONV_CASES: [string, ConvGeometry][] = [
   // Weight-gradient tiles of 4, then 1 vector of output channels; a 1×5 kernel leaves a tail of 3 taps.
   ['80 output channels', convGeometry(2, 8, 6, 7, 80, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['1x5 kernel, 20 output channels', convGeometry(3, 3, 5, 9, 20, 1, 5, [1, 1], [0, 2], [1, 1], 1)],
+  // Weight-gradient tiles in kernel rows of 5: 20, 10 and 5 taps × 2 then 1 vector (75 taps: 3 × 20 + 10 + 5), and 5 taps × 4 vectors.
+  ['5x5 pad 2, 33 output channels', convGeometry(2, 3, 9, 11, 33, 5, 5, [1, 1], [2, 2], [1, 1], 1)],
+  ['1x5 kernel, 19 to 64 channels, batch 1', convGeometry(1, 19, 4, 12, 64, 1, 5, [1, 1], [0, 2], [1, 1], 1)],
   ['5x5 stride 3 pad 2', convGeometry(2, 3, 17, 16, 8, 5, 5, [3, 3], [2, 2], [1, 1], 1)],
   ['3x3 stride 2, groups 2, dilation 2', convGeometry(1, 4, 15, 15, 4, 3, 3, [2, 2], [2, 2], [2, 2], 2)],
   // The transposed convolution 2×2 stride 2 (U-Net's up-convolution) is conv2dBackwardInput of this.
