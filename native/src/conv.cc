@@ -643,6 +643,7 @@ PG_TARGET_AVX2 void interleave_rows_avx2(const float* gs, int64_t og, int64_t oH
 // (interleave_rows_*).
 void pixel_tiles(const float* xp, const int32_t* off, int64_t K, int64_t Wp, const float* gp, int64_t og, int64_t oH, int64_t oW,
                  float* dst) {
+  if (oH == 0 || oW == 0) return;  // no pixels (a row's last vector would be read past its end)
   const int L = lanes(), most = pixel_channels();
   const int64_t rowVectors = (oW + L - 1) / L;
   const int lastLanes = static_cast<int>(oW - (rowVectors - 1) * L);

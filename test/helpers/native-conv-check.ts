@@ -51,6 +51,7 @@ const CONV_CASES: [string, ConvGeometry][] = [
   // Long rows: the column matrix of one row exceeds a block, so each row is its own block.
   ['3x3 same, 64 channels, 240 wide', convGeometry(2, 64, 3, 240, 4, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['empty batch', convGeometry(0, 3, 5, 5, 2, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
+  ['a kernel wider than the input: no output columns', { ...convGeometry(2, 2, 6, 3, 4, 3, 5, [1, 1], [0, 0], [1, 1], 1), outW: 0 }],
 ];
 
 /**
