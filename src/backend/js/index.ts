@@ -10,12 +10,12 @@ import { channelMix, channelSums } from './channel.js';
 import { conv2dFused, linear } from './fused.js';
 import { lstmCell, lstmCellBackward, lstmSequenceKernels } from './recurrent.js';
 import { adamStep, sgdStep } from './optim.js';
-import { logSoftmax, logSoftmaxBackward } from './softmax.js';
+import { logSoftmaxKernels } from './softmax.js';
 
 export const jsKernels: Kernels = {
   unary, binary, where, reduce, argReduce, matmul, copyStrided, take, takeAdd, concat, gather, scatterAdd,
   conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   conv2dFused, linear, channelSums, channelMix, lstmCell, lstmCellBackward, sgdStep, adamStep,
-  logSoftmax, logSoftmaxBackward,
+  ...logSoftmaxKernels({ unary, binary, reduce }),
   ...lstmSequenceKernels({ matmul, lstmCell, lstmCellBackward }),
 };

@@ -1,44 +1,41 @@
 /**
- * Reference log-softmax kernels over x viewed as [outer, axisLength, inner] (contiguous), the axis
- * strided by `inner`. Sums accumulate in float64 whatever the storage type. Each block of
- * axisLength × inner values is walked row by row with per-column scratch, so the reads are sequential.
+ * Log-softmax and its gradient over x viewed as [outer, axisLength, inner] (contiguous) by their
+ * definition, as reductions along the axis and element-wise kernels of `k`. The reference runs them
+ * over the reference kernels (sums accumulated in float64); a backend without log-softmax kernels of
+ * its own (wasm) runs them over its own.
  */
 import type { TypedArray } from '../../dtype.js';
+import type { Kernels } from '../backend.js';
+
+const like = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
 
 /**
- * out = x − m − log Σ exp(x − m) along the axis, m the largest value. An infinite m is taken as 0
- * (as logsumexp does), so a column of −∞ gives NaN and one holding +∞ gives −∞ for its finite
- * values and NaN for the +∞; a NaN makes its whole column NaN.
+ * logSoftmax: out = x − m − log Σ exp(x − m) along the axis, m the largest value. An infinite m is
+ * taken as 0 (as logsumexp does), so a column of −∞ gives NaN and one holding +∞ gives −∞ for its
+ * finite values and NaN for the +∞; a NaN makes its whole column NaN.
+ * logSoftmaxBackward: gx = g − exp(out)·Σ g along the axis, `out` being logSoftmax's output.
  */
-export function logSoftmax(x: TypedArray, outer: number, axisLength: number, inner: number, out: TypedArray): void {
-  const m = new Float64Array(inner), logSum = new Float64Array(inner);
-  for (let o = 0, base = 0; o < outer; o++, base += axisLength * inner) {
-    m.fill(-Infinity);
-    for (let j = 0, p = base; j < axisLength; j++) {
-      for (let i = 0; i < inner; i++, p++) { const v = x[p]; if (v > m[i] || v !== v) m[i] = v; }
-    }
-    for (let i = 0; i < inner; i++) if (m[i] === Infinity || m[i] === -Infinity) m[i] = 0;
-    logSum.fill(0);
-    for (let j = 0, p = base; j < axisLength; j++) {
-      for (let i = 0; i < inner; i++, p++) logSum[i] += Math.exp(x[p] - m[i]);
-    }
-    for (let i = 0; i < inner; i++) logSum[i] = Math.log(logSum[i]);
-    for (let j = 0, p = base; j < axisLength; j++) {
-      for (let i = 0; i < inner; i++, p++) out[p] = x[p] - m[i] - logSum[i];
-    }
-  }
-}
-
-/** gx = g − exp(out)·Σ g along the axis, `out` being logSoftmax's output. */
-export function logSoftmaxBackward(g: TypedArray, out: TypedArray, outer: number, axisLength: number, inner: number, gx: TypedArray): void {
-  const sum = new Float64Array(inner);
-  for (let o = 0, base = 0; o < outer; o++, base += axisLength * inner) {
-    sum.fill(0);
-    for (let j = 0, p = base; j < axisLength; j++) {
-      for (let i = 0; i < inner; i++, p++) sum[i] += g[p];
-    }
-    for (let j = 0, p = base; j < axisLength; j++) {
-      for (let i = 0; i < inner; i++, p++) gx[p] = g[p] - Math.exp(out[p]) * sum[i];
-    }
-  }
+export function logSoftmaxKernels(k: Pick<Kernels, 'unary' | 'binary' | 'reduce'>): Pick<Kernels, 'logSoftmax' | 'logSoftmaxBackward'> {
+  return {
+    logSoftmax(x, outer, axisLength, inner, out) {
+      const shape = [outer, axisLength, inner], column = [outer, 1, inner];
+      const m = like(x, outer * inner), shift = like(x, outer * inner);
+      k.reduce('max', x, shape, [1], m);
+      for (let q = 0; q < m.length; q++) if (m[q] === Infinity || m[q] === -Infinity) m[q] = 0;
+      k.binary('sub', x, shape, m, column, out, shape);
+      k.unary('exp', out, out, 0, 0);
+      k.reduce('sum', out, shape, [1], shift);
+      k.unary('log', shift, shift, 0, 0);
+      k.binary('add', shift, column, m, column, shift, column);
+      k.binary('sub', x, shape, shift, column, out, shape);
+    },
+    logSoftmaxBackward(g, out, outer, axisLength, inner, gx) {
+      const shape = [outer, axisLength, inner], column = [outer, 1, inner];
+      const sum = like(g, outer * inner);
+      k.reduce('sum', g, shape, [1], sum);
+      k.unary('exp', out, gx, 0, 0);
+      k.binary('mul', gx, shape, sum, column, gx, shape);
+      k.binary('sub', g, shape, gx, shape, gx, shape);
+    },
+  };
 }

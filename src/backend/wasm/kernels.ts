@@ -1,8 +1,8 @@
 /**
  * The wasm backend's kernel table. float32 work goes to the WebAssembly kernels (assembly/);
  * everything else — float64 and int32 data, the index kernels (take, gather, ...), argmax/argmin,
- * log-softmax, erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too
- * small to be worth the copies — runs the JS reference kernels.
+ * erf and gelu, broadcasts that do not collapse to a simple iteration, and arrays too small to be
+ * worth the copies — runs the JS reference kernels.
  */
 import { fmtBytes, type TypedArray } from '../../dtype.js';
 import { MemoryError, fmtShape } from '../../errors.js';
@@ -10,6 +10,7 @@ import { broadcastStrides, collapse, reductionLayout, type Shape } from '../../s
 import type { BinaryOp, ConvGeometry, Kernels, PoolGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { jsKernels as js } from '../js/index.js';
 import { lstmSequenceKernels } from '../js/recurrent.js';
+import { logSoftmaxKernels } from '../js/softmax.js';
 import { ArenaFullError, type Arena } from './runtime.js';
 import { MAX_TASKS, type Task, type ThreadPool } from './threads.js';
 
@@ -393,8 +394,8 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
     lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward, sgdStep: js.sgdStep, adamStep: js.adamStep,
-    logSoftmax: js.logSoftmax, logSoftmaxBackward: js.logSoftmaxBackward,
-    // The sequence by its definition, over this backend's products.
+    // The sequence by its definition, over this backend's products; log-softmax over its reductions and element-wise kernels.
     ...lstmSequenceKernels({ matmul, lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward }),
+    ...logSoftmaxKernels({ unary, binary, reduce }),
   });
 }
