@@ -1,9 +1,10 @@
 // Log-softmax and its gradient over float32 x viewed as [outer, axisLength, inner], contiguous; the
-// semantics of the JS reference (src/backend/js/softmax.ts): m, the axis's largest value, taken as 0
-// when infinite; out = x − m − log Σ exp(x − m); gx = g − exp(out)·Σ g. Sums are float64; exp and
-// log are vecmath.h's float32 ones, which vectorise. With inner = 1 (class scores in rows) each row is
-// one contiguous run; otherwise tiles of columns are walked row by row, each column's values kept per
-// lane. Rows (tiles) are split across threads, each computed by one thread in a fixed order.
+// semantics of the JS reference (src/backend/js/softmax.ts): m, the axis's largest value (an
+// infinite m makes the column NaN, as in PyTorch); out = x − m − log Σ exp(x − m);
+// gx = g − exp(out)·Σ g. Sums are float64; exp and log are vecmath.h's float32 ones, which
+// vectorise. With inner = 1 (class scores in rows) each row is one contiguous run; otherwise tiles of
+// columns are walked row by row, each column's values kept per lane. Rows (tiles) are split across
+// threads, each computed by one thread in a fixed order.
 #include <cmath>
 
 #include "nn.h"
@@ -17,9 +18,8 @@ constexpr int64_t kTile = 256;
 // Rough scalar operations per element (exp's polynomial, the passes), for parallel_ranges.
 constexpr int64_t kWorkPerElement = 16;
 
-// The shift: the largest value, 0 when infinite. The maximum skips NaN (a plain select, which
-// vectorises): a NaN makes the sum, hence its whole row (column), NaN all the same.
-PG_INLINE float shift_of(float m) { return m == INFINITY || m == -INFINITY ? 0.0f : m; }
+// The maximum skips NaN (a plain select, which vectorises): a NaN makes the sum, hence its whole row
+// (column), NaN all the same.
 
 // The largest value of p[0..n) other than NaN (−∞ when none), in 16 interleaved partial maxima.
 PG_INLINE float row_max(const float* p, int64_t n) {
@@ -38,7 +38,7 @@ PG_INLINE float row_max(const float* p, int64_t n) {
 // exp(x − m) goes through `out` first, so that each pass is a plain vectorised loop.
 PG_INLINE void rows_forward_body(const float* x, float* out, int64_t rows, int64_t L) {
   for (int64_t r = 0; r < rows; r++, x += L, out += L) {
-    const float m = shift_of(row_max(x, L));
+    const float m = row_max(x, L);
     for (int64_t j = 0; j < L; j++) out[j] = expF(x[j] - m);
     const float ls = logF(static_cast<float>(sum_floats(out, L)));
     for (int64_t j = 0; j < L; j++) out[j] = (x[j] - m) - ls;
@@ -55,10 +55,7 @@ PG_INLINE void tile_forward_body(const float* x, float* out, int64_t L, int64_t 
     const float* row = x + j * inner;
     for (int64_t i = 0; i < n; i++) m[i] = row[i] > m[i] ? row[i] : m[i];
   }
-  for (int64_t i = 0; i < n; i++) {
-    m[i] = shift_of(m[i]);
-    s[i] = 0;
-  }
+  for (int64_t i = 0; i < n; i++) s[i] = 0;
   for (int64_t j = 0; j < L; j++) {
     const float* row = x + j * inner;
     for (int64_t i = 0; i < n; i++) s[i] += expF(row[i] - m[i]);

@@ -157,7 +157,7 @@ export interface Kernels {
   adamStep(x: FloatArray, g: TypedArray, m: FloatArray, v: FloatArray, vMax: FloatArray | null, o: AdamStepParams): void;
   /**
    * out = x − m − log Σ exp(x − m) along the axis of x viewed as [outer, axisLength, inner], m the
-   * axis's largest value, taken as 0 when infinite (src/backend/js/softmax.ts has the special values).
+   * axis's largest value, as PyTorch computes it (an infinite m makes the column NaN; src/backend/js/softmax.ts).
    */
   logSoftmax(x: TypedArray, outer: number, axisLength: number, inner: number, out: TypedArray): void;
   /** gx = g − exp(out)·Σ_axis g: logSoftmax's gradient from its output `out` (same view as logSoftmax). */

@@ -10,9 +10,9 @@ import type { Kernels } from '../backend.js';
 const like = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
 
 /**
- * logSoftmax: out = x − m − log Σ exp(x − m) along the axis, m the largest value. An infinite m is
- * taken as 0 (as logsumexp does), so a column of −∞ gives NaN and one holding +∞ gives −∞ for its
- * finite values and NaN for the +∞; a NaN makes its whole column NaN.
+ * logSoftmax: out = x − m − log Σ exp(x − m) along the axis, m the largest value, as PyTorch
+ * computes it: a column of −∞, or one holding +∞ (x − m is then NaN at the +∞), is NaN throughout,
+ * and a NaN makes its whole column NaN.
  * logSoftmaxBackward: gx = g − exp(out)·Σ g along the axis, `out` being logSoftmax's output.
  */
 export function logSoftmaxKernels(k: Pick<Kernels, 'unary' | 'binary' | 'reduce'>): Pick<Kernels, 'logSoftmax' | 'logSoftmaxBackward'> {
@@ -21,7 +21,6 @@ export function logSoftmaxKernels(k: Pick<Kernels, 'unary' | 'binary' | 'reduce'
       const shape = [outer, axisLength, inner], column = [outer, 1, inner];
       const m = like(x, outer * inner), shift = like(x, outer * inner);
       k.reduce('max', x, shape, [1], m);
-      for (let q = 0; q < m.length; q++) if (m[q] === Infinity || m[q] === -Infinity) m[q] = 0;
       k.binary('sub', x, shape, m, column, out, shape);
       k.unary('exp', out, out, 0, 0);
       k.reduce('sum', out, shape, [1], shift);
