@@ -161,6 +161,9 @@ function uninitializedArray(dtype: DType, size: number, bytes: number): TypedArr
   return array;
 }
 
+/** A zero-filled array of `n` elements of x's type, for kernels' scratch. */
+export const arrayLike = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
+
 /** The dtype of a tensor's array; anything but Float32Array, Float64Array and Int32Array is an error naming `op`. */
 export function dtypeOf(data: unknown, op = 'Tensor'): DType {
   if (data instanceof Float32Array) return 'float32';

@@ -18,10 +18,8 @@ constexpr int64_t kTile = 256;
 // Rough scalar operations per element (exp's polynomial, the passes), for parallel_ranges.
 constexpr int64_t kWorkPerElement = 16;
 
-// The maximum skips NaN (a plain select, which vectorises): a NaN makes the sum, hence its whole row
-// (column), NaN all the same.
-
-// The largest value of p[0..n) other than NaN (−∞ when none), in 16 interleaved partial maxima.
+// The largest value of p[0..n) other than NaN (−∞ when none), in 16 interleaved partial maxima. It
+// skips NaN (a plain select, which vectorises): a NaN makes the sum, hence its whole row, NaN anyway.
 PG_INLINE float row_max(const float* p, int64_t n) {
   constexpr int kLanes = 16;
   float part[kLanes];

@@ -1,8 +1,8 @@
 // A fork-join pool of persistent threads. parallel_for publishes a job (a task count and a function),
 // every thread — the caller included — takes task indices from a shared counter until none are
-// left, and the caller returns once the workers that joined the job have left it. Idle workers spin briefly (the
-// next op usually follows within microseconds), yielding the core after a while, and then sleep on a
-// condition variable.
+// left, and the caller returns once the workers that joined the job have left it. Idle workers spin
+// briefly (the next op usually follows within microseconds), yielding the core after a while, and then
+// sleep on a condition variable.
 #include "threadpool.h"
 
 #include <algorithm>
@@ -70,7 +70,7 @@ class Pool {
     error_ = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      uint64_t generation = (state_.load(std::memory_order_relaxed) & ~kCountMask) + kGeneration;
+      uint64_t generation = generationOf(state_.load(std::memory_order_relaxed)) + kGeneration;
       state_.store(generation | kOpen, std::memory_order_release);
     }
     wake_.notify_all();
@@ -90,6 +90,7 @@ class Pool {
   static constexpr uint64_t kGeneration = uint64_t{1} << 32;
   static constexpr uint64_t kOpen = uint64_t{1} << 31;
   static constexpr uint64_t kCountMask = kOpen - 1;
+  static uint64_t generationOf(uint64_t s) { return s & ~kCountMask & ~kOpen; }
 
   // Runs tasks of the current job until none are left.
   void drain() {
@@ -108,7 +109,7 @@ class Pool {
   // Joins the job of generation `generation` if it is still open.
   bool join(uint64_t generation) {
     uint64_t s = state_.load(std::memory_order_acquire);
-    while ((s & ~kCountMask & ~kOpen) == generation && (s & kOpen) != 0) {
+    while (generationOf(s) == generation && (s & kOpen) != 0) {
       if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
     }
     return false;
@@ -117,7 +118,6 @@ class Pool {
   void work() {
     inTask = true;
     uint64_t seen = 0;
-    auto generationOf = [](uint64_t s) { return s & ~kCountMask & ~kOpen; };
     for (;;) {
       auto until = std::chrono::steady_clock::now() + kSpin;
       int spins = 0;

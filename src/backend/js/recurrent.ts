@@ -3,7 +3,7 @@
  * the bias, the four activations and the cell and hidden updates in one pass each way, instead of
  * a dozen element-wise ops that each allocate their output.
  */
-import type { TypedArray } from '../../dtype.js';
+import { arrayLike, type TypedArray } from '../../dtype.js';
 import type { Kernels } from '../backend.js';
 import { unaryFns } from './elementwise.js';
 
@@ -47,7 +47,6 @@ export function lstmCellBackward(gates: TypedArray, c: TypedArray | null, hOut: 
 /** The kernels a whole sequence is made of. */
 export type SequenceParts = Pick<Kernels, 'matmul' | 'lstmCell' | 'lstmCellBackward'>;
 
-const like = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
 const at = (a: TypedArray, t: number, size: number): TypedArray => a.subarray(t * size, (t + 1) * size);
 
 /**
@@ -59,13 +58,13 @@ export function lstmSequenceKernels(k: SequenceParts): Pick<Kernels, 'lstmSequen
   return {
     lstmSequence(gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs) {
       const G = 4 * H, n = B * H;
-      const wT = like(wHh, H * G);
+      const wT = arrayLike(wHh, H * G);
       for (let j = 0; j < G; j++) for (let i = 0; i < H; i++) wT[i * G + j] = wHh[j * H + i];
-      const hw = like(gates, B * G);
+      const hw = arrayLike(gates, B * G);
       let h = h0, c = c0;
       for (let s = 0; s < L; s++) {
         const t = reverse ? L - 1 - s : s, g = at(gates, t, B * G), hOut = at(hs, t, n), cOut = at(cs, t, n);
-        if (h) { hw.fill(0); k.matmul(h, [B, H], wT, [H, G], hw, [B, G]); }
+        if (h) k.matmul(h, [B, H], wT, [H, G], hw, [B, G]);
         k.lstmCell(g, h ? hw : null, bias, c, B, H, g, hOut, cOut);
         h = hOut; c = cOut;
       }
@@ -74,7 +73,7 @@ export function lstmSequenceKernels(k: SequenceParts): Pick<Kernels, 'lstmSequen
       const G = 4 * H, n = B * H;
       const timeOf = (s: number) => (reverse ? L - 1 - s : s);
       // What each step carries back to the previous one (dh, dc), and its sum with that step's own gradients.
-      const dh = like(gHs, n), dc = like(gHs, n), gH = like(gHs, n), gC = like(gHs, n);
+      const dh = arrayLike(gHs, n), dc = arrayLike(gHs, n), gH = arrayLike(gHs, n), gC = arrayLike(gHs, n);
       for (let s = L - 1; s >= 0; s--) {
         const t = timeOf(s), prev = s > 0 ? timeOf(s - 1) : -1;
         let gHt = at(gHs, t, n), gCt = at(gCs, t, n);
@@ -85,16 +84,16 @@ export function lstmSequenceKernels(k: SequenceParts): Pick<Kernels, 'lstmSequen
         const d = at(dPre, t, B * G);
         k.lstmCellBackward(at(gates, t, B * G), prev >= 0 ? at(cs, prev, n) : c0, at(hs, t, n), gHt, gCt, B, H, d, prev >= 0 ? dc : dc0);
         const dhOut = prev >= 0 ? dh : dh0;
-        if (dhOut) { dhOut.fill(0); k.matmul(d, [B, G], wHh, [G, H], dhOut, [B, H]); }
+        if (dhOut) k.matmul(d, [B, G], wHh, [G, H], dhOut, [B, H]);
       }
       if (!dWhh) return;
       // dW_hhᵀ = Pᵀ·dPre, P [L·B, H] the h each step read (zero rows for a zero h0): the smaller operand transposed.
-      const LB = L * B, pT = like(hs, H * LB);
+      const LB = L * B, pT = arrayLike(hs, H * LB);
       for (let s = 0; s < L; s++) {
         const t = timeOf(s), src = s > 0 ? at(hs, timeOf(s - 1), n) : h0;
         if (src) for (let r = 0; r < B; r++) for (let i = 0; i < H; i++) pT[i * LB + t * B + r] = src[r * H + i];
       }
-      const dWT = like(dWhh, H * G);
+      const dWT = arrayLike(dWhh, H * G);
       k.matmul(pT, [H, LB], dPre, [LB, G], dWT, [H, G]);
       for (let j = 0; j < G; j++) for (let i = 0; i < H; i++) dWhh[j * H + i] = dWT[i * G + j];
     },

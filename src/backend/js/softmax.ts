@@ -4,10 +4,8 @@
  * over the reference kernels (sums accumulated in float64); a backend without log-softmax kernels of
  * its own (wasm) runs them over its own.
  */
-import type { TypedArray } from '../../dtype.js';
+import { arrayLike, type TypedArray } from '../../dtype.js';
 import type { Kernels } from '../backend.js';
-
-const like = (x: TypedArray, n: number): TypedArray => new (x.constructor as new (n: number) => TypedArray)(n);
 
 /**
  * logSoftmax: out = x − m − log Σ exp(x − m) along the axis, m the largest value, as PyTorch
@@ -19,7 +17,7 @@ export function logSoftmaxKernels(k: Pick<Kernels, 'unary' | 'binary' | 'reduce'
   return {
     logSoftmax(x, outer, axisLength, inner, out) {
       const shape = [outer, axisLength, inner], column = [outer, 1, inner];
-      const m = like(x, outer * inner), shift = like(x, outer * inner);
+      const m = arrayLike(x, outer * inner), shift = arrayLike(x, outer * inner);
       k.reduce('max', x, shape, [1], m);
       k.binary('sub', x, shape, m, column, out, shape);
       k.unary('exp', out, out, 0, 0);
@@ -30,7 +28,7 @@ export function logSoftmaxKernels(k: Pick<Kernels, 'unary' | 'binary' | 'reduce'
     },
     logSoftmaxBackward(g, out, outer, axisLength, inner, gx) {
       const shape = [outer, axisLength, inner], column = [outer, 1, inner];
-      const sum = like(g, outer * inner);
+      const sum = arrayLike(g, outer * inner);
       k.reduce('sum', g, shape, [1], sum);
       k.unary('exp', out, gx, 0, 0);
       k.binary('mul', gx, shape, sum, column, gx, shape);
