@@ -141,7 +141,14 @@ const MIN_UNCLEARED_BYTES = 4096;
  * as int32), so that a kernel that leaves part of its output unwritten fails the tests (they run
  * with it) instead of leaking stale memory now and then.
  */
-const poisonUninitialized = typeof process === 'object' && process.env?.PIXELGRAD_FILL_UNINITIALIZED === 'nan';
+let poisonUninitialized: boolean | undefined;
+/** Reads PIXELGRAD_FILL_UNINITIALIZED at the first such allocation (an error there, not at import). */
+function readFillSetting(): boolean {
+  const v = typeof process === 'object' ? process.env?.PIXELGRAD_FILL_UNINITIALIZED : undefined;
+  if (v === undefined || v === '') return false;
+  if (v !== 'nan') throw new ArgumentError('PIXELGRAD_FILL_UNINITIALIZED', `must be 'nan' or unset, got '${v}'`);
+  return true;
+}
 
 /**
  * An array whose contents are unspecified: under Node, large ones come from malloc without being
@@ -157,7 +164,7 @@ function uninitializedArray(dtype: DType, size: number, bytes: number): TypedArr
   } else {
     array = arrayFor(dtype, size);
   }
-  if (poisonUninitialized) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0xff);
+  if ((poisonUninitialized ??= readFillSetting())) new Uint8Array(array.buffer, array.byteOffset, array.byteLength).fill(0xff);
   return array;
 }
 

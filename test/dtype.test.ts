@@ -222,6 +222,10 @@ test('arrays allocated without clearing: own memory of the right type and length
     assert.deepEqual(head, dtype === 'int32' ? [-1, -1] : [null, null], `${dtype} ${n}: all-ones bytes (NaN prints as null)`);
   }
   for (const [dtype, n, ctor, length, misalign, fits] of run(undefined)) assert.deepEqual([ctor, length, misalign, fits], [names[dtype], n, 0, true], `${dtype} ${n}`);
+  // Any other value is refused at the first such allocation, naming the variable.
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, PIXELGRAD_FILL_UNINITIALIZED: 'zero' }, encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /ArgumentError: PIXELGRAD_FILL_UNINITIALIZED: must be 'nan' or unset, got 'zero'/);
   // Two large outputs in a row do not share memory.
   const x = tensor(Array.from({ length: 3000 }, (_, i) => i));
   const a = x.neg(), b = x.mul(2);
