@@ -59,11 +59,12 @@ function envMaxBytes(): number {
   return n;
 }
 
-let maxTensorBytes = envMaxBytes();
+/** Read from the environment at the first allocation, not at import: a bad value is then an error the command reports in one line. */
+let maxTensorBytes: number | undefined;
 
 /** The limit on one tensor's memory in bytes (default 4 GiB, or the PIXELGRAD_MAX_TENSOR_BYTES environment variable). */
 export function getMaxTensorBytes(): number {
-  return maxTensorBytes;
+  return (maxTensorBytes ??= envMaxBytes());
 }
 
 /**
@@ -111,9 +112,9 @@ export function checkAllocation(op: string, dtype: DType, shape: Shape): { n: nu
   if (n > MAX_ELEMENTS) {
     throw new MemoryError(op, `${describe(dtype, shape)} has ${n} elements (${fmtBytes(bytes)}), more than one tensor may hold (${MAX_ELEMENTS}, 2^31 − 1)`);
   }
-  if (bytes > maxTensorBytes) {
+  if (bytes > getMaxTensorBytes()) {
     const exact = bytes >= 1024 ? ` (${bytes} bytes)` : '';
-    throw new MemoryError(op, `${describe(dtype, shape)} needs ${fmtBytes(bytes)}${exact}, over the limit of ${fmtBytes(maxTensorBytes)} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
+    throw new MemoryError(op, `${describe(dtype, shape)} needs ${fmtBytes(bytes)}${exact}, over the limit of ${fmtBytes(getMaxTensorBytes())} per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)`);
   }
   return { n, bytes };
 }
@@ -142,6 +143,16 @@ const MIN_UNCLEARED_BYTES = 4096;
  * with it) instead of leaking stale memory now and then.
  */
 let poisonUninitialized: boolean | undefined;
+/**
+ * Reads the memory settings from the environment now (PIXELGRAD_MAX_TENSOR_BYTES,
+ * PIXELGRAD_FILL_UNINITIALIZED), so that a command refuses a bad value before it writes anything;
+ * the library otherwise reads them at the first allocation that needs them.
+ */
+export function readMemorySettings(): void {
+  getMaxTensorBytes();
+  poisonUninitialized ??= readFillSetting();
+}
+
 /** Reads PIXELGRAD_FILL_UNINITIALIZED at the first such allocation (an error there, not at import). */
 function readFillSetting(): boolean {
   const v = typeof process === 'object' ? process.env?.PIXELGRAD_FILL_UNINITIALIZED : undefined;

@@ -44,6 +44,15 @@ test('bad input gives a one-line error and a non-zero exit', () => {
   assertOneLineError(run('train', '--resume'), /^pixelgrad: train: --resume needs --out <run folder>$/);
 });
 
+test('a bad memory setting in the environment is a one-line error before the command writes anything', () => {
+  for (const [name, value] of [['PIXELGRAD_MAX_TENSOR_BYTES', '-3'], ['PIXELGRAD_FILL_UNINITIALIZED', 'zero']]) {
+    const out = join(tmp, `bad-env-${name}`);
+    const r = spawnSync(process.execPath, args('train', ...QUICK, '--epochs', '1', '--out', out), { cwd: root, encoding: 'utf8', env: { ...process.env, PIXELGRAD_DEBUG: '', [name]: value } });
+    assertOneLineError(r, new RegExp(`^pixelgrad: ${name}: must be .*, got '${value}'$`));
+    assert.equal(existsSync(out), false, `${name}: no run folder`);
+  }
+});
+
 test('a short run writes checkpoints, metrics, config and pictures; eval and predict use its checkpoint', async () => {
   const out = join(tmp, 'run');
   const r = run('train', ...QUICK, '--epochs', '2', '--out', out);

@@ -197,6 +197,11 @@ test('PIXELGRAD_MAX_TENSOR_BYTES sets the per-tensor limit', () => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, PIXELGRAD_MAX_TENSOR_BYTES: '64' }, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(run.stdout.trim().split('\n'), ['64', 'zeros: a float32 tensor of shape [17] needs 68 bytes, over the limit of 64 bytes per tensor (raise it with setMaxTensorBytes() or PIXELGRAD_MAX_TENSOR_BYTES)']);
+  // A bad value does not break the import; the first allocation refuses it, naming the variable.
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/index.ts').then((pg) => { console.log('imported'); pg.zeros([2]); })"], { env: { ...process.env, PIXELGRAD_MAX_TENSOR_BYTES: '1.5' }, encoding: 'utf8' });
+  assert.notEqual(bad.status, 0);
+  assert.equal(bad.stdout, 'imported\n');
+  assert.match(bad.stderr, /ArgumentError: PIXELGRAD_MAX_TENSOR_BYTES: must be a positive integer number of bytes, got '1\.5'/);
 });
 
 test('arrays allocated without clearing: own memory of the right type and length, all-ones bytes under PIXELGRAD_FILL_UNINITIALIZED=nan, and ops that ask for them still right', () => {

@@ -30,7 +30,7 @@ import { evaluateSegmentation, predictSegmentation } from './segment-task.js';
 import { selectDefaultBackend } from '../backend/select.js';
 import { packageVersion } from './version.js';
 import { floatOption, intOption } from './options.js';
-import { fmtBytes } from '../dtype.js';
+import { fmtBytes, readMemorySettings } from '../dtype.js';
 
 const version = packageVersion();
 
@@ -161,9 +161,13 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerExportCommand(program, modelFromCheckpoint);
 
-  // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js keeps the reference).
+  // Commands that compute use the fastest backend, as the package entry does (PIXELGRAD_BACKEND=js
+  // keeps the reference); every command checks the memory settings before it writes anything.
   for (const cmd of program.commands) {
-    if (cmd.name() !== 'summary') cmd.hook('preAction', async () => { await selectDefaultBackend(); });
+    cmd.hook('preAction', async () => {
+      readMemorySettings();
+      if (cmd.name() !== 'summary') await selectDefaultBackend();
+    });
   }
 
   program.command('summary')
