@@ -1,7 +1,8 @@
 /** Autograd semantics: accumulation, noGrad, detach, retainGraph, hooks, deep graphs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enableGrad, getBackend, isGradEnabled, listBackends, noGrad, ones, setBackend, tensor, zeros } from '../src/index.js';
+import { Tensor, enableGrad, getBackend, grad, isGradEnabled, empty, listBackends, manualSeed, nn, noGrad, ones, rand, relu, setBackend, tensor, withGradientRules, zeros } from '../src/index.js';
+import { releaseSpareBuffers, spareBufferBytes } from '../src/dtype.js';
 import { assertTensor } from './helpers/assert.js';
 
 test('a tensor used twice gets both contributions', () => {
@@ -167,4 +168,40 @@ test('relu passes the gradient where x > 0 or x is NaN, as PyTorch (values from 
   } finally {
     setBackend(previous);
   }
+});
+
+test('gradients made in a backward pass are reused once dead; those a hook, a gradient rule or grad() can still reach are not', () => {
+  // Gradients of 2·4·16·16 float32 = 8 KiB, over the size that is recycled.
+  manualSeed(3);
+  const conv1 = new nn.Conv2d(4, 4, 3, { padding: 1 }), conv2 = new nn.Conv2d(4, 4, 3, { padding: 1 });
+  const x = rand([2, 4, 16, 16]);
+  const forward = () => conv2.forward(relu(conv1.forward(x))).square().sum();
+  // Plain passes: dead gradients go to the spare buffers, and the next forward pass takes them.
+  releaseSpareBuffers();
+  forward().backward();
+  const spare = spareBufferBytes();
+  assert.ok(spare >= 8192, `spare bytes after a backward pass: ${spare}`);
+  forward();
+  assert.ok(spareBufferBytes() < spare, 'the forward pass reuses them');
+  // Gradients seen by a tensor hook, a module's full backward hook, a gradient rule's result and
+  // grad()'s result keep the values they had when handed out (kept beside each) through later
+  // passes and after every spare buffer has been written over.
+  const kept: [Tensor, number[]][] = [];
+  const keep = (t: Tensor) => { kept.push([t, Array.from(t.data)]); };
+  const h = relu(conv1.forward(x));
+  h.registerHook((gh) => { keep(gh); });
+  conv2.forward(h).square().sum().backward();
+  const removeHook = conv2.registerFullBackwardHook((_m, gi, go) => { keep(gi[0]!); keep(go[0]!); });
+  forward().backward();
+  removeHook();
+  withGradientRules({ relu: (gr, c) => { const r = c.vjp(gr, c.needsGrad); keep(r[0]!); return r; } }, () => forward().backward());
+  const hc = conv1.forward(x);
+  keep(grad(conv2.forward(relu(hc)).square().sum(), [hc])[0]!);
+  for (let i = 0; i < 3; i++) forward().backward();
+  // Take every spare buffer of that size and write over it.
+  const taken = Array.from({ length: spareBufferBytes() / 8192 }, () => empty([2, 4, 16, 16]));
+  taken.forEach((t) => t.data.fill(7));
+  assert.equal(spareBufferBytes(), 0);
+  kept.forEach(([t, values], i) => assert.deepEqual(Array.from(t.data), values, `kept gradient ${i}`));
+  assert.ok(kept.every(([, v]) => v.length === 2048 && v.some((e) => e !== 0)), 'the kept gradients are the large, non-zero ones');
 });

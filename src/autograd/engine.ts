@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { add, cast, sumTo } from '../ops/index.js';
 import { onesLike } from '../creation.js';
+import { logAllocations, ownsBuffer, recycleBuffer } from '../dtype.js';
 
 /** Given the gradient of the output, the gradients of the inputs (null where not needed). */
 export type VJP = (grad: Tensor, needsGrad: readonly boolean[]) => readonly (Tensor | null)[];
@@ -57,8 +58,22 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], vjp: 
     out.requiresGrad = true;
     const rule = gradientRules?.get(op);
     out.gradFn = new Node(op, inputs, rule ? (g, needsGrad) => rule(g, { inputs, output: out, needsGrad, vjp }) : vjp, attrs);
+    if (!rule) ownVjps.add(out.gradFn);
   }
   return out;
+}
+
+/**
+ * Nodes whose VJP is one of pixelgrad's own (recorded by `record`, not replaced by a gradient
+ * rule): it keeps no reference to the gradient it is given, and what it returns is new or that
+ * gradient (or views of it). Other VJPs (user nodes, gradient rules, module hooks) may keep either.
+ */
+const ownVjps = new WeakSet<Node>();
+
+/** Marks `t`'s node as one whose VJP keeps the gradient it is given (module backward hooks); returns `t`. */
+export function keepsGrad(t: Tensor): Tensor {
+  if (t.gradFn) ownVjps.delete(t.gradFn);
+  return t;
 }
 
 /** What a replacement gradient rule sees: the op's inputs and output, and its own VJP to call or ignore. */
@@ -169,6 +184,20 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
   const createGraph = options.createGraph ?? false;
   const retain = options.retainGraph ?? createGraph;
   const captured = new Map<Tensor, Tensor>();
+  // Gradients made during this pass whose buffers may be reused once their tensor's VJP has run
+  // (see `recycle` below); a recorded pass (createGraph) keeps every gradient.
+  const made = createGraph ? null : new WeakSet<ArrayBuffer>();
+  const outerLog = logAllocations(made);
+  try {
+    propagateGraph(root, seed, createGraph, retain, capture, captured, made);
+  } finally {
+    logAllocations(outerLog);
+  }
+  return captured;
+}
+
+function propagateGraph(root: Tensor, seed: Tensor | undefined, createGraph: boolean, retain: boolean, capture: Set<Tensor> | null,
+  captured: Map<Tensor, Tensor>, made: WeakSet<ArrayBuffer> | null): void {
   withGradMode(createGraph, () => {
     const grads = new Map<Tensor, Tensor>();
     // Sums made here for tensors used more than once, referenced nowhere else until their tensor's
@@ -212,9 +241,27 @@ function propagate(op: string, root: Tensor, seed: Tensor | undefined, options: 
         grads.set(input, prev ? accumulate(prev, gi) : gi);
       });
       if (!retain) node.release();
+      if (made) {
+        if (ownVjps.has(node) && t.hooks.length === 0) recycle(g, made, grads, captured);
+        // What another VJP returns may be kept by it: never reused.
+        else for (const gi of inputGrads) if (gi) made.delete(gi.data.buffer as ArrayBuffer);
+      }
     }
   });
-  return captured;
+}
+
+/**
+ * Gives g's buffer back for reuse (dtype.ts `recycleBuffer`) when nothing can reach it: it was
+ * made during this pass (not the seed, not a tensor from the forward pass), it is the whole of its
+ * buffer, its tensor's hooks did not see it and its own VJP (which keeps nothing) has run, and no
+ * gradient still waiting for its VJP, nor one returned by grad(), is it or a view of it.
+ */
+function recycle(g: Tensor, made: WeakSet<ArrayBuffer>, pending: Map<Tensor, Tensor>, captured: Map<Tensor, Tensor>): void {
+  const buffer = g.data.buffer as ArrayBuffer;
+  if (!made.has(buffer) || !ownsBuffer(g.data)) return;
+  for (const held of [pending, captured]) for (const other of held.values()) if (other.data.buffer === buffer) return;
+  made.delete(buffer);
+  recycleBuffer(buffer);
 }
 
 /** A gradient in its tensor's dtype: as in PyTorch, a float32 tensor used with float64 ones gets a float32 gradient. */

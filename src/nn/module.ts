@@ -4,7 +4,7 @@
  * and `stateDict()`. Training/eval mode is per module and `train()`/`eval()` recurse.
  */
 import { noGrad } from '../autograd/grad-mode.js';
-import { record } from '../autograd/engine.js';
+import { keepsGrad, record } from '../autograd/engine.js';
 import { ArgumentError, NotSupportedError, ShapeError, describeValue, fmtShape, fmtText } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { sameShape } from '../shape.js';
@@ -367,7 +367,8 @@ export class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
       }
       return gradInput;
     };
-    const alias = (t: Tensor, name: string, onGrad: (g: Tensor) => Tensor | null) => record(new Tensor(t.data, t.shape), name, [t], (g) => [onGrad(g)]);
+    // The hooks see (and may keep) the gradients that pass through these nodes.
+    const alias = (t: Tensor, name: string, onGrad: (g: Tensor) => Tensor | null) => keepsGrad(record(new Tensor(t.data, t.shape), name, [t], (g) => [onGrad(g)]));
     const tapped = [...inputs] as Args;
     if (x.requiresGrad) tapped[k] = alias(x, 'backwardHookInput', (g) => runHooks(g)[k]);
     return {
