@@ -214,8 +214,43 @@ function microRows(kc: i32, r0: usize, r1: usize, r2: usize, r3: usize, pb: usiz
   storeTile(c00, c01, c10, c11, c20, c21, c30, c31, c, ldc, h, w, add, tile);
 }
 
+/** Floats of B[K, N] packed whole by packBWhole: K × N rounded up to whole panels. */
+export function packedBFloats(K: i32, N: i32): i32 {
+  return K * ((N + NR - 1) / NR) * NR;
+}
+
+/** Where packBWhole puts the KC×NC block of B at (pc, jc) that is nc columns wide, in floats. */
+@inline function packedBlock(K: i32, jc: i32, pc: i32, nc: i32): i32 {
+  return jc * K + pc * ((nc + NR - 1) / NR) * NR;
+}
+
+/**
+ * Packs B[K, N] (element (k, j) at b + 4·(k·brs + j·bcs)) once, block by block as gemm would, for
+ * products that share it (gemmPacked): a recurrent weight is the right-hand side of every step.
+ */
+export function packBWhole(b: usize, brs: i32, bcs: i32, K: i32, N: i32, dst: usize): void {
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = imin(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      packB(b + (<usize>(pc * brs + jc * bcs) << 2), brs, bcs, imin(KC, K - pc), nc, dst + (<usize>packedBlock(K, jc, pc, nc) << 2));
+    }
+  }
+}
+
 /** C[M, N] = A·B, or C += A·B when `accumulate`. See the file comment for the operand layout. */
 export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32,
+  c: usize, ldc: i32, accumulate: bool, work: usize): void {
+  product(M, N, K, a, ars, acs, b, brs, bcs, 0, c, ldc, accumulate, work);
+}
+
+/** gemm with B packed beforehand by packBWhole: the same bits, without packing B again. */
+export function gemmPacked(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, packed: usize,
+  c: usize, ldc: i32, accumulate: bool, work: usize): void {
+  product(M, N, K, a, ars, acs, 0, 0, 0, packed, c, ldc, accumulate, work);
+}
+
+/** gemm, reading B's blocks from `packed` when it is not 0 instead of packing them from b. */
+@inline function product(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32, packed: usize,
   c: usize, ldc: i32, accumulate: bool, work: usize): void {
   if (M <= 0 || N <= 0) return;
   const ldcB = <usize>ldc << 2;
@@ -224,14 +259,15 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: us
     return;
   }
   const pA = (work + 15) & ~<usize>15;
-  const pB = pA + (<usize>(MC * KC) << 2);
-  const tile = pB + (<usize>(KC * NC) << 2);
+  const packs = pA + (<usize>(MC * KC) << 2);
+  const tile = packs + (<usize>(KC * NC) << 2);
   const inPlaceA = acs == 1 && N <= 2 * NR;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = imin(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = imin(KC, K - pc);
-      packB(b + (<usize>(pc * brs + jc * bcs) << 2), brs, bcs, kc, nc, pB);
+      const pB = packed ? packed + (<usize>packedBlock(K, jc, pc, nc) << 2) : packs;
+      if (!packed) packB(b + (<usize>(pc * brs + jc * bcs) << 2), brs, bcs, kc, nc, pB);
       const add = accumulate || pc > 0;
       if (inPlaceA) {
         const lastRow = a + (<usize>((M - 1) * ars + pc) << 2);

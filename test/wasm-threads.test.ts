@@ -16,6 +16,7 @@ import { sharedMemorySupported } from '../src/backend/wasm/threads.js';
 import { ArgumentError, NotSupportedError } from '../src/errors.js';
 import { Generator } from '../src/random.js';
 import { assertClose } from './helpers/assert.js';
+import { runSequence } from './helpers/lstm.js';
 
 const single = (await createWasmBackend({ threads: 1 })).kernels;
 const pools: [number, Kernels][] = [];
@@ -105,6 +106,17 @@ test('threaded convolutions split by images: forward and input gradient bit for 
       // Partial sums over images add in another order: a few float32 roundings of the largest terms.
       const scale = Math.max(...want.gw.map(Math.abs));
       assertClose(got.gw, want.gw, { atol: 1e-5 * scale, rtol: 0, what: `${name}, ${threads} threads: conv2dBackwardWeight` });
+    }
+  }
+});
+
+test('threaded LSTM sequences split by batch rows (uneven blocks), and dW_hh\'s product split by rows, equal the single-threaded ones bit for bit', () => {
+  const [L, B, H] = [12, 70, 40];
+  assert.ok(L * B * 4 * H * H >= MIN_PARALLEL_MACS, 'large enough to be split');
+  for (const reverse of [false, true]) {
+    for (const mask of [63, 0]) {
+      const want = runSequence(single, 80, L, B, H, reverse, mask);
+      for (const [threads, k] of pools) assert.deepEqual(runSequence(k, 80, L, B, H, reverse, mask), want, `${threads} threads${reverse ? ', reverse' : ''}, mask ${mask}`);
     }
   }
 });

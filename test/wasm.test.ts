@@ -13,11 +13,13 @@ import {
 } from '../src/index.js';
 import { jsBackend, type ConvGeometry, type Kernels, type PoolGeometry, type UnaryOp } from '../src/backend/backend.js';
 import { checkConformance } from '../src/backend/conformance.js';
+import { lstmSequenceKernels } from '../src/backend/js/recurrent.js';
 import { createWasmBackend, registerWasmBackend, wasmSimdSupported } from '../src/backend/wasm/index.js';
 import { collapse } from '../src/shape.js';
 import { Generator } from '../src/random.js';
 import type { TypedArray } from '../src/dtype.js';
 import { convGeometry, poolGeometry } from './helpers/geometry.js';
+import { runSequence } from './helpers/lstm.js';
 
 const initial = getBackend().name; // 'wasm' where it is the default at import
 after(() => setBackend(initial));
@@ -284,6 +286,99 @@ test('unary maths on special values (zeros, subnormals, overflow, ±Infinity, Na
     const got = new Float32Array(x.length), want = new Float32Array(x.length);
     wk.unary(op, x, got, p0, p1); js.unary(op, x, want, p0, p1);
     assertConforms(got, want, `unary ${op}(${p0}, ${p1})`);
+  }
+});
+
+test('lstmCell: the reference within the conformance tolerance (float32 σ and tanh), on special values and on rows with and without hw, bias and c, gates in place of xw', () => {
+  const g = new Generator(42);
+  // SPECIAL as every gate's input (c, hw and bias absent): NaN, ±Infinity, saturation, polynomial boundaries.
+  const H = SPECIAL.length, xs = Float32Array.from({ length: 4 * H }, (_, k) => SPECIAL[(k * 7) % H]), cs = Float32Array.from(SPECIAL);
+  for (const c of [cs, null]) {
+    const [ge, gr] = [new Float32Array(4 * H), new Float32Array(4 * H)], [he, hr, ce, cr] = Array.from({ length: 4 }, () => new Float32Array(H));
+    js.lstmCell(xs, null, null, c, 1, H, ge, he, ce); wk.lstmCell(xs, null, null, c, 1, H, gr, hr, cr);
+    for (const [got, want, what] of [[gr, ge, 'gates'], [hr, he, "h'"], [cr, ce, "c'"]] as const) assertConforms(got, want, `special values${c ? '' : ' no c'}: ${what}`);
+  }
+  // Unit counts with 1, 2 and 3 units past the last whole vector, and a vector-sized one.
+  for (const [B, H] of [[3, 5], [2, 6], [4, 7], [64, 128]]) {
+    for (const mask of [0, 1, 2, 3, 4, 5, 6, 7]) {
+      const G = 4 * H, xw = randomF32(g, B * G, 3);
+      const hw = mask & 1 ? randomF32(g, B * G, 3) : null, bias = mask & 2 ? randomF32(g, G) : null, c = mask & 4 ? randomF32(g, B * H, 3) : null;
+      const what = `B=${B} H=${H}${hw ? '' : ' no hw'}${bias ? '' : ' no bias'}${c ? '' : ' no c'}`;
+      const [ge, he, ce] = [new Float32Array(B * G), new Float32Array(B * H), new Float32Array(B * H)];
+      js.lstmCell(xw, hw, bias, c, B, H, ge, he, ce);
+      const gates = Float32Array.from(xw), [h, cn] = [new Float32Array(B * H), new Float32Array(B * H)];
+      wk.lstmCell(gates, hw, bias, c, B, H, gates, h, cn);
+      assertConforms(gates, ge, `${what}: gates`);
+      assertConforms(h, he, `${what}: h'`);
+      assertConforms(cn, ce, `${what}: c'`);
+    }
+  }
+});
+
+test('lstmCell and lstmCellBackward too large for the memory run on halves of the rows, with the same bits', async () => {
+  const g = new Generator(44);
+  const small = (await createWasmBackend({ threads: 1, maxMemory: 2 ** 20 })).kernels; // a step of 64 × 512 units takes 1.6 MiB
+  const B = 64, H = 512, G = 4 * H;
+  const xw = randomF32(g, B * G, 3), hw = randomF32(g, B * G), bias = randomF32(g, G), c = randomF32(g, B * H), gH = randomF32(g, B * H), gC = randomF32(g, B * H);
+  const run = (k: Kernels) => {
+    const gates = new Float32Array(B * G), h = new Float32Array(B * H), cn = new Float32Array(B * H), d = new Float32Array(B * G), dc = new Float32Array(B * H);
+    k.lstmCell(xw, hw, bias, c, B, H, gates, h, cn);
+    k.lstmCellBackward(gates, c, h, gH, gC, B, H, d, dc);
+    return { gates, h, cn, d, dc };
+  };
+  assert.deepEqual(run(small), run(wk));
+});
+
+test("lstmCellBackward: the reference's bits (float64 as the reference), with the output gate 0 or 1, NaN and infinite values, rows with and without c and dc", () => {
+  const g = new Generator(43);
+  const H = 19, G = 4 * H; // 4 whole vectors and 3 units
+  const pick = (xs: number[]) => Float32Array.from({ length: H }, (_, j) => xs[j % xs.length]);
+  const special = new Float32Array(G);
+  [pick([0, 1, 0.5, 0.25, NaN]), pick([1, 0, 0.75, 0.5]), pick([-1, 1, 0, 0.5, -0.3]), pick([0, 0, 1, 0.5, 0, 0.9, NaN])].forEach((v, k) => special.set(v, k * H));
+  const cases: [number, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array][] = [
+    [1, special, pick([0.5, -2, NaN, 3, 0]), pick([0, -0, 0.3, 0.2, NaN, -0.5, 0.1]), pick([1, -1, 0.5, Infinity, 2, 0]), pick([0.3, NaN, -1, 0, 1])],
+  ];
+  for (const [B, h] of [[5, 19], [64, 128]]) {
+    // Gates as the forward step leaves them: σ in (0, 1), tanh in (−1, 1).
+    const gates = Float32Array.from({ length: B * 4 * h }, (_, k) => (Math.floor(k / h) % 4 === 2 ? Math.tanh(2 * g.normal()) : 1 / (1 + Math.exp(-2 * g.normal()))));
+    cases.push([B, gates, randomF32(g, B * h), randomF32(g, B * h, 0.7), randomF32(g, B * h, 3), randomF32(g, B * h, 3)]);
+  }
+  for (const [B, gates, c, hOut, gH, gC] of cases) {
+    const Hc = hOut.length / B;
+    for (const [cc, withDc] of [[c, true], [c, false], [null, true], [null, false]] as const) {
+      const run = (k: Kernels) => {
+        const d = new Float32Array(B * 4 * Hc), dc = withDc ? new Float32Array(B * Hc) : null;
+        k.lstmCellBackward(gates, cc, hOut, gH, gC, B, Hc, d, dc);
+        return [d, dc];
+      };
+      const [want, got] = [run(js), run(wk)];
+      assert.deepEqual(got, want, `B=${B} H=${Hc}${cc ? '' : ' no c'}${withDc ? '' : ' no dc'}`);
+    }
+  }
+});
+
+test('lstmSequence and its backward: the bits of the per-step kernels over this backend\'s own, the reference within tolerance; per step when the memory cannot hold the whole sequence', async () => {
+  const perStep = lstmSequenceKernels(wk);
+  const cases: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [4, 6, 17], [5, 64, 128], [2, 3, 300]];
+  let seed = 50;
+  for (const [L, B, H] of cases) {
+    for (const reverse of [false, true]) {
+      for (const mask of [0, 63, 7, 56, 21, 42]) {
+        const what = `L=${L} B=${B} H=${H}${reverse ? ' reverse' : ''} mask ${mask}`;
+        const want = runSequence(perStep, ++seed, L, B, H, reverse, mask);
+        assert.deepEqual(runSequence(wk, seed, L, B, H, reverse, mask), want, what);
+        const ref = runSequence(js, seed, L, B, H, reverse, mask);
+        for (const [name, w] of Object.entries(ref)) {
+          if (w) assertConforms(want[name as keyof typeof want]!, w, `${what}: ${name}`, 1e-4, 2e-5);
+        }
+      }
+    }
+  }
+  // L = 48, B = 64, H = 128: the sequence kernels need 12.2 MiB forward, 21 backward; the largest
+  // call per step (dW_hh's product, 6.3 MiB of dPre) 10.4 MiB.
+  const small = (await createWasmBackend({ threads: 1, maxMemory: 11.5 * 2 ** 20 })).kernels;
+  for (const reverse of [false, true]) {
+    assert.deepEqual(runSequence(small, 70, 48, 64, 128, reverse, 63), runSequence(perStep, 70, 48, 64, 128, reverse, 63), `11.5 MiB of memory${reverse ? ', reverse' : ''}`);
   }
 });
 

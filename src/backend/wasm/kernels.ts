@@ -26,6 +26,8 @@ export const MIN_PARALLEL_MACS = 5_000_000;
 const TASKS_PER_THREAD = 4;
 /** Fewest rows (columns) of a GEMM task: each task packs the whole other operand once. */
 const MIN_GEMM_SPLIT = 32;
+/** Fewest batch rows of a sequence task (each runs every step's product on its rows). */
+const MIN_SEQUENCE_ROWS = 16;
 /** The GEMM's register tile (assembly/gemm.ts): row splits stay multiples of MR, column splits of NR. */
 const MR = 4, NR = 8;
 
@@ -387,15 +389,123 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
     out.set(rt.f32(po, out.length));
   };
 
+  /** Rows [lo, hi) of an optional [rows, width] array. */
+  const rowsOf = <T extends TypedArray | null>(x: T, lo: number, hi: number, width: number): T => (x && x.subarray(lo * width, hi * width)) as T;
+
+  const lstmCell: Kernels['lstmCell'] = (xw, hw, bias, c, B, H, gates, hOut, cOut) => {
+    if (!allF32(xw, hw, bias, c, gates, hOut, cOut)) return js.lstmCell(xw, hw, bias, c, B, H, gates, hOut, cOut);
+    const G = 4 * H;
+    // Rows are independent: a call that does not fit runs on halves of them (so does the backward step).
+    halvesOnOverflow(B, () => {
+      rt.reset();
+      const [px, ph, pb, pc] = [xw, hw, bias, c].map(putOptional);
+      const pg = rt.alloc(B * G * 4), pho = rt.alloc(B * H * 4), pco = rt.alloc(B * H * 4);
+      ex.lstmCell(px, ph, pb, pc, B, H, pg, pho, pco);
+      gates.set(rt.f32(pg, B * G));
+      hOut.set(rt.f32(pho, B * H));
+      cOut.set(rt.f32(pco, B * H));
+    }, (lo, hi) => lstmCell(rowsOf(xw, lo, hi, G), rowsOf(hw, lo, hi, G), bias, rowsOf(c, lo, hi, H), hi - lo, H,
+      rowsOf(gates, lo, hi, G), rowsOf(hOut, lo, hi, H), rowsOf(cOut, lo, hi, H)));
+  };
+
+  const lstmCellBackward: Kernels['lstmCellBackward'] = (gates, c, hOut, gH, gC, B, H, dPre, dc) => {
+    if (!allF32(gates, c, hOut, gH, gC, dPre, dc)) return js.lstmCellBackward(gates, c, hOut, gH, gC, B, H, dPre, dc);
+    const G = 4 * H;
+    halvesOnOverflow(B, () => {
+      rt.reset();
+      const [pg, pc, ph, pgh, pgc] = [gates, c, hOut, gH, gC].map(putOptional);
+      const pd = rt.alloc(B * G * 4), pdc = dc ? rt.alloc(B * H * 4) : 0;
+      ex.lstmCellBackward(pg, pc, ph, pgh, pgc, B, H, pd, pdc);
+      dPre.set(rt.f32(pd, B * G));
+      if (dc) dc.set(rt.f32(pdc, B * H));
+    }, (lo, hi) => lstmCellBackward(rowsOf(gates, lo, hi, G), rowsOf(c, lo, hi, H), rowsOf(hOut, lo, hi, H), rowsOf(gH, lo, hi, H),
+      rowsOf(gC, lo, hi, H), hi - lo, H, rowsOf(dPre, lo, hi, G), rowsOf(dc, lo, hi, H)));
+  };
+
+  /**
+   * The sequences by their definition, per step, over the kernels above: for other dtypes, and for a
+   * sequence whose arrays do not fit in the memory at once (a step's do). The same bits as the whole
+   * sequence kernels below.
+   */
+  const perStep = lstmSequenceKernels({ matmul, lstmCell, lstmCellBackward });
+  /** Runs `whole`, or `smaller` (the same result in calls needing less memory) when `whole` does not fit. */
+  const smallerOnOverflow = (whole: () => void, smaller: () => void): void => {
+    try {
+      return whole();
+    } catch (err) {
+      if (!(err instanceof ArenaFullError)) throw err;
+    }
+    smaller();
+  };
+  /**
+   * One sequence kernel (assembly/recurrent.ts) over blocks of batch rows, one task each (rows never
+   * exchange anything; W_hh packed once is shared), on the pool when the sequence is large.
+   */
+  const runSequence = (name: 'lstmSequence' | 'lstmSequenceBackward', args: number, L: number, B: number, H: number): void => {
+    const parallel = threads > 1 && L * B * 4 * H * H >= MIN_PARALLEL_MACS;
+    const tasks = splitRange(B, parallel ? taskCount(B, MIN_SEQUENCE_ROWS) : 1, MR).map(([lo, hi]): Task => [name, args, lo, hi]);
+    // Each task's scratch: the product's, then B·4H floats (hw forward; dh, dc, gH, gC backward).
+    runTasks(tasks, gemmWork + 16 * B * H, parallel);
+  };
+
+  const lstmSequence: Kernels['lstmSequence'] = (gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs) => {
+    const args = [gates, wHh, bias, h0, c0, L, B, H, reverse, hs, cs] as const;
+    if (!allF32(gates, wHh, bias, h0, c0, hs, cs) || hs.length === 0) return perStep.lstmSequence(...args);
+    smallerOnOverflow(() => {
+      rt.reset();
+      const G = 4 * H, n = B * H;
+      const pg = rt.putF32(gates), pw = rt.putF32(wHh), wT = rt.alloc(ex.packedBFloats(H, G) * 4);
+      ex.packBWhole(pw, 1, H, H, G, wT); // W_hhᵀ [H, 4H]: element (k, j) is wHh[j·H + k]
+      const phs = rt.alloc(L * n * 4), pcs = rt.alloc(L * n * 4);
+      const meta = rt.putInts([pg, wT, putOptional(bias), putOptional(h0), putOptional(c0), L, B, H, reverse ? 1 : 0, phs, pcs]);
+      runSequence('lstmSequence', meta, L, B, H);
+      gates.set(rt.f32(pg, gates.length));
+      hs.set(rt.f32(phs, L * n));
+      cs.set(rt.f32(pcs, L * n));
+    }, () => perStep.lstmSequence(...args));
+  };
+
+  const lstmSequenceBackward: Kernels['lstmSequenceBackward'] = (gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dWhh, dh0, dc0) => {
+    const args = [gates, wHh, h0, c0, hs, cs, gHs, gCs, L, B, H, reverse, dPre, dWhh, dh0, dc0] as const;
+    if (!allF32(gates, wHh, h0, c0, hs, cs, gHs, gCs, dPre, dWhh, dh0, dc0) || hs.length === 0) return perStep.lstmSequenceBackward(...args);
+    smallerOnOverflow(() => {
+      rt.reset();
+      const G = 4 * H, n = B * H;
+      const pw = rt.putF32(wHh), packed = rt.alloc(ex.packedBFloats(G, H) * 4);
+      ex.packBWhole(pw, H, 1, G, H, packed);
+      // hs with a slot for h0 beside it (before hs; after it in reverse): the h each step read is then
+      // one [L·B, H] matrix in time order, for dW_hh.
+      const states = rt.alloc((L + 1) * n * 4);
+      const phs = reverse ? states : states + n * 4, slot = reverse ? states + L * n * 4 : states;
+      rt.f32(phs, L * n).set(hs);
+      if (h0) rt.f32(slot, n).set(h0);
+      else rt.f32(slot, n).fill(0);
+      const pd = rt.alloc(L * B * G * 4), pdh0 = dh0 ? rt.alloc(n * 4) : 0, pdc0 = dc0 ? rt.alloc(n * 4) : 0;
+      const meta = rt.putInts([rt.putF32(gates), packed, putOptional(c0), phs, rt.putF32(cs), rt.putF32(gHs), rt.putF32(gCs),
+        L, B, H, reverse ? 1 : 0, pd, pdh0, pdc0]);
+      runSequence('lstmSequenceBackward', meta, L, B, H);
+      dPre.set(rt.f32(pd, L * B * G));
+      if (dh0) dh0.set(rt.f32(pdh0, n));
+      if (dc0) dc0.set(rt.f32(pdc0, n));
+      if (!dWhh) return;
+      // dW_hh = dPreᵀ·P, each element summing the steps in time order as the reference's Pᵀ·dPre does.
+      const pdw = rt.alloc(G * H * 4);
+      const product: GemmArgs = [G, H, L * B, pd, 1, G, reverse ? phs + n * 4 : slot, H, 1, pdw, H];
+      const parallel = threads > 1 && G * H * L * B >= MIN_PARALLEL_MACS;
+      runTasks(parallel ? splitGemm(product) : [['gemm', ...product, 0]], gemmWork, parallel);
+      dWhh.set(rt.f32(pdw, G * H));
+    }, () => perStep.lstmSequenceBackward(...args));
+  };
+
   return namingOverflow({
     unary, binary, where, channelSums, channelMix, reduce, copyStrided, matmul,
     conv2d, conv2dFused, linear, conv2dBackwardInput, conv2dBackwardWeight,
     maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
     // Delegated to the JS reference.
     argReduce: js.argReduce, take: js.take, takeAdd: js.takeAdd, concat: js.concat, gather: js.gather, scatterAdd: js.scatterAdd,
-    lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward, sgdStep: js.sgdStep, adamStep: js.adamStep,
-    // The sequence by its definition, over this backend's products; log-softmax over its reductions and element-wise kernels.
-    ...lstmSequenceKernels({ matmul, lstmCell: js.lstmCell, lstmCellBackward: js.lstmCellBackward }),
+    sgdStep: js.sgdStep, adamStep: js.adamStep,
+    lstmCell, lstmCellBackward, lstmSequence, lstmSequenceBackward,
+    // Log-softmax by its definition, over this backend's reductions and element-wise kernels.
     ...logSoftmaxKernels({ unary, binary, reduce }),
   });
 }

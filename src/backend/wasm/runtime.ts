@@ -12,6 +12,8 @@ export interface WasmExports {
   gemmWorkBytes(): number;
   gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, ldc: number, accumulate: number, work: number): void;
+  packedBFloats(K: number, N: number): number;
+  packBWhole(b: number, brs: number, bcs: number, K: number, N: number, dst: number): void;
   convWorkBytes(geo: number): number;
   convFusedWorkBytes(geo: number, pgeo: number): number;
   conv2dFused(x: number, w: number, bias: number, out: number, geo: number, relu: number, pgeo: number, work: number): void;
@@ -24,6 +26,10 @@ export interface WasmExports {
   maxPool2dBackward(gOut: number, argmax: number, gx: number, geo: number): void;
   avgPool2d(x: number, out: number, geo: number, includePad: number, divisor: number): void;
   avgPool2dBackward(gOut: number, gx: number, geo: number, includePad: number, divisor: number): void;
+  lstmCell(xw: number, hw: number, bias: number, c: number, B: number, H: number, gates: number, hOut: number, cOut: number): void;
+  lstmCellBackward(gates: number, c: number, hOut: number, gH: number, gC: number, B: number, H: number, dPre: number, dc: number): void;
+  lstmSequence(args: number, lo: number, hi: number, work: number): void;
+  lstmSequenceBackward(args: number, lo: number, hi: number, work: number): void;
   unary(op: number, x: number, out: number, n: number, p0: number, p1: number): void;
   binary(op: number, a: number, b: number, out: number, nd: number, meta: number): void;
   where(cond: number, condFloat: number, a: number, b: number, out: number, nd: number, meta: number): void;

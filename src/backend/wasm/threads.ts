@@ -20,7 +20,7 @@
  */
 
 /** The kernels a pool can run; a task names one by its index here. Each takes its scratch pointer last. */
-export const POOL_KERNELS = ['gemm', 'conv2dFused', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const;
+export const POOL_KERNELS = ['gemm', 'conv2dFused', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'lstmSequence', 'lstmSequenceBackward'] as const;
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 /** One task: the kernel and its arguments (i32s and pointers), without the scratch pointer. */
 export type Task = readonly [PoolKernel, ...number[]];
