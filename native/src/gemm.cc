@@ -1,8 +1,9 @@
 // Packed, cache-blocked float32 GEMM in the BLIS design. For each NC-wide block of columns and
 // KC-deep slice of K, B is packed into KC×NR panels (shared by all threads), each thread packs its
-// MC×KC blocks of A into MR×KC strips, and a register-blocked micro-kernel computes MR×NR tiles of C
-// from one strip and one panel. Packing reads through the element strides, so transposed operands
-// cost nothing extra. Tiles are aligned to a global MR×NR grid and every tile sums its KC slices in
+// MC×KC blocks of A into MR×KC strips (or reads them in place, see Kernel::inPlaceA), and a
+// register-blocked micro-kernel computes MR×NR tiles of C from one strip and one panel. Packing reads
+// through the element strides (a transposed B by 8×8 register transposes), so transposed operands
+// cost little extra. Tiles are aligned to a global MR×NR grid and every tile sums its KC slices in
 // the same order, so the result does not depend on the thread count or on how work was split.
 #include "gemm.h"
 
@@ -31,6 +32,12 @@ using MicroKernel = void (*)(int64_t kc, const float* Ap, int64_t ars, int64_t a
 struct Kernel {
   int mr, nr;
   MicroKernel fn, fnRowsApart;
+  // Reads A in place as fast as a packed strip, so a strip is never packed when A's rows or columns
+  // are contiguous. True for SIMD tiles of at most 8 rows: even rows a multiple of 4 KiB apart (one
+  // cache set) then fit the 8-way L1 and L2 together; taller tiles' rows would evict each other.
+  // Skipping the copy made the AVX-512 6×64 tile's 1024³ ~5 % and 256³ ~20 % faster on one thread,
+  // AVX2's 6×16 ~4 % and ~15 %; the portable tile runs 2× slower on rows in place.
+  bool inPlaceA;
 };
 
 // A(i, k) for the kernels, after Ap has moved to column k.
@@ -89,7 +96,7 @@ PG_TARGET_AVX2 void kernelAvx2(int64_t kc, const float* Ap, int64_t ars, int64_t
     }
 }
 
-// AVX-512: MR×(16·NV) tiles (14×32 by default), MR·NV zmm accumulators, NV B vectors and a
+// AVX-512: MR×(16·NV) tiles (6×64 by default), MR·NV zmm accumulators, NV B vectors and a
 // broadcast of A per step.
 template <int MR, int NV, bool RowsApart>
 PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, int64_t ars, int64_t acs, const float* Bp, int64_t ldb,
@@ -128,7 +135,9 @@ PG_TARGET_AVX512 void kernelAvx512(int64_t kc, const float* Ap, int64_t ars, int
 #endif
 
 // The micro-kernels of the chosen ISA, the default first. A product takes the one that pads its
-// M×N least (small M: short tiles; small N: narrow ones), which depends on M and N only.
+// M×N least (small M: short tiles; small N: narrow ones), which depends on M and N only. AVX-512's
+// default 6×64 loads 10 values per 24 FMAs where 14×32 loads 16 per 28: ~4 % faster on one thread
+// with both packed, and it reads A in place.
 struct KernelSet {
   Kernel kernels[3];
   int count;
@@ -138,13 +147,14 @@ const KernelSet& kernels() {
   static const KernelSet chosen = []() -> KernelSet {
 #if PG_X86
     if (isa() == Isa::Avx512)
-      return {{{14, 32, kernelAvx512<14, 2, false>, kernelAvx512<14, 2, true>},
-               {6, 64, kernelAvx512<6, 4, false>, kernelAvx512<6, 4, true>},
-               {28, 16, kernelAvx512<28, 1, false>, kernelAvx512<28, 1, true>}}, 3};
+      return {{{6, 64, kernelAvx512<6, 4, false>, kernelAvx512<6, 4, true>, true},
+               {14, 32, kernelAvx512<14, 2, false>, kernelAvx512<14, 2, true>, false},
+               {28, 16, kernelAvx512<28, 1, false>, kernelAvx512<28, 1, true>, false}}, 3};
     if (isa() == Isa::Avx2)
-      return {{{6, 16, kernelAvx2<6, 2, false>, kernelAvx2<6, 2, true>}, {12, 8, kernelAvx2<12, 1, false>, kernelAvx2<12, 1, true>}}, 2};
+      return {{{6, 16, kernelAvx2<6, 2, false>, kernelAvx2<6, 2, true>, true},
+               {12, 8, kernelAvx2<12, 1, false>, kernelAvx2<12, 1, true>, false}}, 2};
 #endif
-    return {{{kPortableMR, kPortableNR, kernelPortable<false>, kernelPortable<true>}}, 1};
+    return {{{kPortableMR, kPortableNR, kernelPortable<false>, kernelPortable<true>, false}}, 1};
   }();
   return chosen;
 }
@@ -164,8 +174,9 @@ const Kernel& kernelFor(int64_t M, int64_t N) {
   return *best;
 }
 
-// Cache blocking for cores with ≥ 32 KiB L1d and ≥ 512 KiB L2 (Zen 5: 48 KiB, 1 MiB): a KC×NR panel
-// of B stays in L1 while the MC×KC block of A streams from L2.
+// Cache blocking for cores with ≥ 32 KiB L1d and ≥ 512 KiB L2 (Zen 4/5: 32/48 KiB, 1 MiB): a row
+// block's MC×KC slice of A (packed or in place) stays in L2 while the KC×NR panels of B, packed once
+// and shared by the threads, stream through it.
 constexpr int64_t KC = 512;
 constexpr int64_t MC_ROWS = 168;  // rounded down to a multiple of MR per kernel
 constexpr int64_t NC = 3072;
@@ -209,6 +220,40 @@ void packA(const Kernel& kn, const float* A, int64_t ars, int64_t acs, int64_t M
   }
 }
 
+#if PG_X86
+// dst[k·ld + c] = src[c·cs + k] for an 8×8 block: 8 columns, each contiguous along k, to 8 rows.
+PG_TARGET_AVX2 PG_INLINE void transpose8x8(const float* src, int64_t cs, float* dst, int64_t ld) {
+  __m256 r[8], t[8], u[8];
+  for (int c = 0; c < 8; c++) r[c] = _mm256_loadu_ps(src + c * cs);
+  for (int c = 0; c < 8; c += 2) {  // pairs of columns interleaved: k 0, 1 | 4, 5 and k 2, 3 | 6, 7
+    t[c] = _mm256_unpacklo_ps(r[c], r[c + 1]);
+    t[c + 1] = _mm256_unpackhi_ps(r[c], r[c + 1]);
+  }
+  for (int h = 0; h < 8; h += 4) {  // columns h … h+3 of k 0 | 4, 1 | 5, 2 | 6, 3 | 7
+    u[h] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; k++) {
+    _mm256_storeu_ps(dst + k * ld, _mm256_permute2f128_ps(u[k], u[k + 4], 0x20));
+    _mm256_storeu_ps(dst + (k + 4) * ld, _mm256_permute2f128_ps(u[k], u[k + 4], 0x31));
+  }
+}
+
+// dst[k·ld + c] = src[c·cs + k] for c < cols, k < kc (columns of a transposed B to the rows of a
+// panel) in 8×8 blocks, a cache line (16 values) of 8 columns at a time; the edges by element. By
+// element throughout, this copy took ~30 % of the time of linear's x·Wᵀ at batch 64.
+PG_TARGET_AVX2 void transposeAvx2(const float* src, int64_t cs, int64_t cols, int64_t kc, float* dst, int64_t ld) {
+  const int64_t c8 = cols / 8 * 8, k8 = kc / 8 * 8;
+  for (int64_t kb = 0; kb < k8; kb += 16)
+    for (int64_t c = 0; c < c8; c += 8)
+      for (int64_t k = kb; k < std::min(kb + 16, k8); k += 8) transpose8x8(src + c * cs + k, cs, dst + k * ld + c, ld);
+  for (int64_t k = 0; k < kc; k++)
+    for (int64_t c = k < k8 ? c8 : 0; c < cols; c++) dst[k * ld + c] = src[c * cs + k];
+}
+#endif
+
 // Packs NR-column panels [p0, p1) of B's block (k [k0, k0+kc), columns from j0); columns past N are zeros.
 void packB(const Kernel& kn, const float* B, int64_t brs, int64_t bcs, int64_t N, int64_t j0, int64_t k0,
            int64_t kc, int64_t p0, int64_t p1, float* Bp) {
@@ -219,16 +264,20 @@ void packB(const Kernel& kn, const float* B, int64_t brs, int64_t bcs, int64_t N
     int64_t cols = std::min<int64_t>(nr, N - j);
     const float* src = B + k0 * brs + j * bcs;
     if (bcs == 1) {
-      for (int64_t k = 0; k < kc; k++) {
-        std::memcpy(dst + k * nr, src + k * brs, cols * sizeof(float));
-        for (int64_t c = cols; c < nr; c++) dst[k * nr + c] = 0.0f;
-      }
+      for (int64_t k = 0; k < kc; k++) std::memcpy(dst + k * nr, src + k * brs, cols * sizeof(float));
+#if PG_X86
+    } else if (brs == 1 && isa() != Isa::Portable) {
+      transposeAvx2(src, bcs, cols, kc, dst, nr);
+#endif
     } else {
-      for (int64_t c = 0; c < cols; c++)
-        for (int64_t k = 0; k < kc; k++) dst[k * nr + c] = src[c * bcs + k * brs];
-      for (int64_t k = 0; k < kc; k++)
-        for (int64_t c = cols; c < nr; c++) dst[k * nr + c] = 0.0f;
+      // 16 rows of the panel at a time: the panel is larger than L1, and writing it whole column by
+      // column would reload each of its lines once per column.
+      for (int64_t kb = 0; kb < kc; kb += 16)
+        for (int64_t c = 0; c < cols; c++)
+          for (int64_t k = kb; k < std::min(kb + 16, kc); k++) dst[k * nr + c] = src[c * bcs + k * brs];
     }
+    if (cols < nr)
+      for (int64_t k = 0; k < kc; k++) std::fill(dst + k * nr + cols, dst + (k + 1) * nr, 0.0f);
   }
 }
 
@@ -298,8 +347,10 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   // panels). Several tasks per thread let a thread that got more of the CPU take more of the work;
   // on a busy machine an even split would wait for the slowest thread.
   const int64_t threads = M * N * K >= kParallelMacs ? num_threads() : 1;
-  const int64_t tilesPerBlock = std::clamp<int64_t>(ceilDiv(rowTiles, 4 * threads), 1, mcMax / mr);
-  const int64_t rowBlocks = ceilDiv(rowTiles, tilesPerBlock);
+  // Row block b holds row tiles [rowTiles·b/rowBlocks, rowTiles·(b+1)/rowBlocks): blocks differ by
+  // at most one tile, so the threads' shares of a KC slice differ by at most one tile too.
+  const int64_t rowBlocks = ceilDiv(rowTiles, std::clamp<int64_t>(ceilDiv(rowTiles, 4 * threads), 1, mcMax / mr));
+  const int64_t tilesPerBlock = ceilDiv(rowTiles, rowBlocks);
   const int64_t colGroups = rowBlocks >= 2 * threads ? 1 : ceilDiv(4 * threads, rowBlocks);
   // With one or two row tiles a packed copy of B would be read once or twice: cheaper to read B
   // where it is when its rows are contiguous (the last, partial panel is still packed, zero-padded).
@@ -322,11 +373,13 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
           packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
         });
       }
-      // A strip used for one or two panels is read in place when its rows or its columns are contiguous.
-      const bool aInPlace = (acs == 1 || ars == 1) && ceilDiv(panels, groups) <= 2;
+      // A's strips are read in place when its rows or its columns are contiguous and the kernel
+      // reads them as fast as a copy, or a strip serves only one or two panels (a copy would hardly
+      // be reused).
+      const bool aInPlace = (acs == 1 || ars == 1) && (kn.inPlaceA || ceilDiv(panels, groups) <= 2);
       parallel_for(rowBlocks * groups, [&](int64_t t) {
         const int64_t rb = t / groups, g = t % groups;
-        const int64_t i0 = rb * tilesPerBlock * mr, mc = std::min(tilesPerBlock * mr, M - i0);
+        const int64_t i0 = rowTiles * rb / rowBlocks * mr, mc = std::min(rowTiles * (rb + 1) / rowBlocks * mr, M) - i0;
         float* Ap = scratchA.get(static_cast<size_t>(tilesPerBlock * mr * kc));
         if (!aInPlace) packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
         else if (mc % mr != 0) packA(kn, A, ars, acs, M, i0 + mc / mr * mr, mc % mr, pc, kc, Ap);  // the partial strip
