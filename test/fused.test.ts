@@ -8,7 +8,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ArgumentError, Generator, ShapeError, Tensor, enableGrad, getBackend, maxPool2d, models, nn, noGrad, randn, relu, setBackend,
+  ArgumentError, Generator, ShapeError, Tensor, enableGrad, getBackend, listBackends, maxPool2d, models, nn, noGrad, randn, relu, setBackend,
+  withGradientRules, type GradientRuleContext,
 } from '../src/index.js';
 import { registerBackend } from '../src/backend/backend.js';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
@@ -96,21 +97,76 @@ function gradsOf(inputs: Tensor[], f: () => Tensor): Tensor[] {
   return inputs.map((t) => t.grad!);
 }
 
-test('conv2dFused records the composed graph when a gradient is needed: same values, same gradients', () => {
+/** f()'s result and how many times it ran the ReLU kernel on its own (not inside a fused kernel). */
+function countingReluKernels<T>(f: () => T): [T, number] {
+  const k = getBackend().kernels, unary = k.unary;
+  let calls = 0;
+  k.unary = (op, ...rest) => { if (op === 'relu') calls++; return unary(op, ...rest); };
+  try { return [f(), calls]; } finally { k.unary = unary; }
+}
+
+/** The ops from `t` back along each node's first input. */
+function opChain(t: Tensor): string[] {
+  const ops: string[] = [];
+  for (let n = t.gradFn; n; n = n.inputs[0].gradFn) ops.push(n.op);
+  return ops;
+}
+
+test('conv2dFused with a gradient recorded: the convolution and the ReLU in one call, recorded as both ops; same values and gradients', () => {
   const g = new Generator(11);
   const x = randn([3, 2, 9, 9], { generator: g }).setRequiresGrad(), w = randn([4, 2, 3, 3], { generator: g }).setRequiresGrad();
   const b = randn([4], { generator: g }).setRequiresGrad();
   const options: Conv2dFusedOptions = { padding: 1, relu: true, maxPool: { kernelSize: 2 } };
-  for (const backend of BACKENDS) {
+  for (const backend of [...BACKENDS, 'native'].filter((n) => listBackends().includes(n))) {
     setBackend(backend);
     enableGrad(() => {
-      const fused = F.conv2dFused(x, w, b, options);
-      assert.ok(fused.gradFn, `${backend}: a graph is recorded`);
+      const [fused, reluCalls] = countingReluKernels(() => F.conv2dFused(x, w, b, options));
+      assert.equal(reluCalls, 0, `${backend}: the ReLU runs inside the convolution's kernel`);
+      assert.deepEqual(opChain(fused), ['maxPool2d', 'relu', 'conv2d'], `${backend}: the graph`);
       assertIdentical(fused, composedConv(x, w, b, options), `${backend} values`);
       const want = gradsOf([x, w, b], () => composedConv(x, w, b, options)), got = gradsOf([x, w, b], () => F.conv2dFused(x, w, b, options));
       got.forEach((gr, i) => assertIdentical(gr, want[i], `${backend} gradient of input ${i}`));
+      // A gradient rule for relu (guided backpropagation) sees the composed ops: the rule's input is the convolution's output.
+      let ruleInput: Tensor | null = null;
+      const guided = { relu: (gr: Tensor, c: GradientRuleContext) => { ruleInput = c.inputs[0]; return c.vjp(relu(gr), c.needsGrad); } };
+      const wantGuided = withGradientRules(guided, () => gradsOf([x, w, b], () => composedConv(x, w, b, options)));
+      withGradientRules(guided, () => gradsOf([x, w, b], () => F.conv2dFused(x, w, b, options))).forEach((gr, i) => assertIdentical(gr, wantGuided[i], `${backend} guided gradient of input ${i}`));
+      assert.ok(Array.from(ruleInput!.data).some((v) => v < 0), `${backend}: the rule saw the convolution's output, negatives included`);
     });
   }
+});
+
+test('Sequential runs Conv2d + ReLU as one fused op, unless a hook or a subclass must see the layers', () => {
+  const g = new Generator(13);
+  const x = randn([2, 3, 10, 10], { generator: g });
+  const net = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Conv2d(4, 5, 3), new nn.ReLU(), new nn.MaxPool2d(2));
+  const [c1, , c2] = [...net] as nn.Conv2d[];
+  const composed = () => maxPool2d(relu(c2.forward(relu(c1.forward(x)))), 2);
+  for (const backend of [...BACKENDS, 'native'].filter((n) => listBackends().includes(n))) {
+    setBackend(backend);
+    const params = net.parameters();
+    const [out, reluCalls] = countingReluKernels(() => net.forward(x));
+    assert.equal(reluCalls, 0, `${backend}: both ReLUs run inside the convolutions' kernels`);
+    assert.deepEqual(opChain(out), ['maxPool2d', 'relu', 'conv2d', 'relu', 'conv2d'], `${backend}: the graph`);
+    assertIdentical(out, composed(), `${backend} values`);
+    const want = gradsOf(params, composed);
+    gradsOf(params, () => net.forward(x)).forEach((gr, i) => assertIdentical(gr, want[i], `${backend} gradient of parameter ${i}`));
+    noGrad(() => assertIdentical(net.forward(x), composed(), `${backend} inference`));
+  }
+  // A forward hook on a ReLU sees its input and output: the pair runs as its two layers.
+  setBackend('js');
+  const relu1 = net.at(1);
+  let seen: [Tensor, Tensor] | null = null;
+  const remove = relu1.registerForwardHook((_m, [input], output) => { seen = [input, output]; });
+  const [hooked, hookedReluCalls] = countingReluKernels(() => net.forward(x));
+  assertIdentical(hooked, composed(), 'values with a hook');
+  assert.equal(hookedReluCalls, 1, 'the hooked ReLU runs as a layer; the other pair stays fused');
+  remove();
+  assert.ok(Array.from(seen![0].data).some((v) => v < 0) && Array.from(seen![1].data).every((v) => v >= 0), 'the hook saw the convolution output and the ReLU output');
+  // A subclass of Conv2d with its own forward runs it.
+  class Doubled extends nn.Conv2d { override forward(t: Tensor): Tensor { return super.forward(t).mul(2); } }
+  const doubled = new Doubled(3, 4, 3);
+  assertIdentical(new nn.Sequential(doubled, new nn.ReLU()).forward(x), relu(doubled.forward(x)), 'a subclass');
 });
 
 test('linearFused equals relu(linear) bit for bit, with and without bias, on 1-D to 3-D inputs', () => {

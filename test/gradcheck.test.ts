@@ -100,7 +100,10 @@ const CASES: Record<string, Case[]> = {
     ['groups, dilation', (a, w) => ops.convTranspose2d(a, w, null, { groups: 2, dilation: 2 }), () => [x([1, 4, 3, 3]), x([4, 3, 2, 2])]],
   ],
   conv1d: [['', (a, w, b) => ops.conv1d(a, w, b, { stride: 2, padding: 1 }), () => [x([2, 3, 7]), x([2, 3, 3]), x([2])]]],
-  conv2dFused: [['bias, ReLU, 2×2 pooling (composed when recording)', (a, w, b) => ops.conv2dFused(a, w, b, { padding: 1, relu: true, maxPool: { kernelSize: 2 } }), () => [x([2, 2, 4, 6]), x([3, 2, 3, 3]), x([3])]]],
+  conv2dFused: [
+    ['bias, ReLU in place, 2×2 pooling', (a, w, b) => ops.conv2dFused(a, w, b, { padding: 1, relu: true, maxPool: { kernelSize: 2 } }), () => [x([2, 2, 4, 6]), x([3, 2, 3, 3]), x([3])]],
+    ['ReLU in place, double backward', (a, w) => grad(ops.conv2dFused(a, w, null, { padding: 1, relu: true }).square().sum(), [a, w], { createGraph: true }) as Tensor[], () => [x([1, 2, 4, 4]), x([2, 2, 3, 3])]],
+  ],
   maxPool2d: [
     ['overlapping, padded', (a) => ops.maxPool2d(a, 3, { stride: 2, padding: 1 }), () => [x([2, 2, 5, 6])]],
     ['ceil mode, dilation', (a) => ops.maxPool2d(a, 2, { ceilMode: true, dilation: [1, 2] }), () => [x([1, 2, 5, 7])]],

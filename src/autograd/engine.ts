@@ -106,6 +106,9 @@ export function withGradientRules<T>(rules: Readonly<Record<string, GradientRule
   }
 }
 
+/** Whether a gradient rule for `op` is in force (fused paths that skip recording `op` must not be taken then). */
+export const hasGradientRule = (op: string): boolean => gradientRules?.has(op) ?? false;
+
 export interface BackwardOptions {
   /** Keep the saved tensors so that backward can run through this graph again. */
   retainGraph?: boolean;

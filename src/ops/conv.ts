@@ -4,11 +4,11 @@
  * so gradients of any order flow through them.
  */
 import type { ConvGeometry, PoolGeometry } from '../backend/backend.js';
-import { record } from '../autograd/engine.js';
+import { hasGradientRule, record } from '../autograd/engine.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isFloat } from '../dtype.js';
-import type { Tensor } from '../tensor.js';
-import { add, relu } from './elementwise.js';
+import { Tensor } from '../tensor.js';
+import { add, recordRelu, relu } from './elementwise.js';
 import { maxPool2d, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
@@ -47,6 +47,11 @@ function checkFloat(op: string, arg: string, t: Tensor, like?: Tensor): void {
 function convForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   const out = allocUninitialized('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2d(x.data, w.data, bias ? bias.data : null, out.data, g);
+  return recordConv(out, x, w, bias, g);
+}
+
+/** Records `out` as the convolution of x by w (+ bias); its VJP does not read `out`. */
+function recordConv(out: Tensor, x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry): Tensor {
   return record(out, 'conv2d', bias ? [x, w, bias] : [x, w], (gy, needs) => [
     needs[0] ? convInputGrad(gy, w, g) : null,
     needs[1] ? convWeightGrad(x, gy, g) : null,
@@ -141,7 +146,9 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
 /**
  * A CNN block, maxPool2d(relu(conv2d(input, weight, bias))) with the ReLU and the pooling
  * optional: one kernel call when no gradient is recorded (inference: no arrays between the
- * stages), else the composed ops, which give the same values and a graph.
+ * stages). When one is, the convolution and the ReLU are one kernel call recorded as the two ops,
+ * the ReLU in place (see `recordRelu`), then the pooling; with a gradient rule for either op in
+ * force, the composed ops.
  * @example conv2dFused(x, w, b, { padding: 2, relu: true, maxPool: { kernelSize: 2 } })
  */
 export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dFusedOptions = {}): Tensor {
@@ -149,8 +156,9 @@ export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null,
   const { relu: withRelu = false, maxPool, ...convOptions } = options;
   const { kernelSize, ...poolOptions } = maxPool ?? { kernelSize: 1 };
   if (recordsGrad(input, weight, bias)) {
-    const y = conv2d(input, weight, bias, convOptions);
-    const r = withRelu ? relu(y) : y;
+    const inPlace = withRelu && !hasGradientRule('conv2d') && !hasGradientRule('relu');
+    const y = inPlace ? convReluInPlace(input, weight, bias, convOptions) : conv2d(input, weight, bias, convOptions);
+    const r = withRelu && !inPlace ? relu(y) : y;
     return maxPool ? maxPool2d(r, kernelSize, poolOptions) : r;
   }
   const { x, g, unbatched } = convSetup('conv2d', input, weight, convOptions);
@@ -163,6 +171,16 @@ export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null,
   const out = allocUninitialized('conv2dFused', x.dtype, pool ? [g.batch, g.outChannels, pool.outH, pool.outW] : [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, withRelu, pool);
   return unbatched ? squeeze(out, 0) : out;
+}
+
+/** relu(conv2d(...)) in one kernel call, recorded as the convolution and a ReLU in place on its output. */
+function convReluInPlace(input: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: Conv2dOptions): Tensor {
+  const { x, g, unbatched } = convSetup('conv2d', input, weight, options);
+  const b = checkBias('conv2d', bias, x, g.outChannels);
+  const out = allocUninitialized('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
+  kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, true, null);
+  const y = recordRelu(new Tensor(out.data, out.shape), recordConv(out, x, weight, b, g));
+  return unbatched ? squeeze(y, 0) : y;
 }
 
 function convGeometry(op: string, x: Tensor, w: Tensor, p: Pick<ConvGeometry, 'strideH' | 'strideW' | 'padH' | 'padW' | 'dilationH' | 'dilationW' | 'groups'>): ConvGeometry {

@@ -44,8 +44,17 @@ export const sign = (x: Tensor): Tensor => typedUnary('sign', x, (g) => mul(g, 0
 /** The error function; d/dx erf(x) = 2/√π · exp(−x²). */
 export const erf = (x: Tensor): Tensor => floatUnary('erf', x, (g, x) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
 export const square = (x: Tensor): Tensor => mul(x, x);
-/** max(x, 0); the gradient is 0 where x ≤ 0 and passes elsewhere (NaN included), as in PyTorch. */
-export const relu = (x: Tensor): Tensor => typedUnary('relu', x, (g, x) => reluGrad(g, x));
+/**
+ * max(x, 0); the gradient is 0 where x ≤ 0 and passes elsewhere (NaN included), as in PyTorch. The
+ * VJP reads the output, whose signs are x's, so that a fused op may compute the ReLU in place.
+ */
+export const relu = (x: Tensor): Tensor => typedUnary('relu', x, (g, _x, out) => reluGrad(g, out));
+
+/**
+ * Records y = relu(x) for a y that the caller computed, x's array overwritten in place by the ReLU
+ * (as PyTorch's ReLU(inplace=True)): a fused kernel's output. Returns y.
+ */
+export const recordRelu = (y: Tensor, x: Tensor): Tensor => record(y, 'relu', [x], (g) => [reluGrad(g, y)]);
 
 /** 0 where x ≤ 0, else g: relu's VJP as one kernel (a mask and a product would be two passes). */
 function reluGrad(g: Tensor, x: Tensor): Tensor {

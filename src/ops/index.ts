@@ -1,5 +1,9 @@
 /** Every op, as free functions (Tensor methods call these). */
-export * from './elementwise.js';
+// recordRelu, for fused ops, stays inside the package.
+export {
+  neg, exp, log, sqrt, abs, sign, erf, square, relu, sigmoid, tanh, leakyRelu, elu, gelu, softplus, clamp,
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where,
+} from './elementwise.js';
 export * from './reduce.js';
 export * from './matmul.js';
 export * from './shape.js';

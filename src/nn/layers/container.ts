@@ -2,6 +2,8 @@
 import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { Module } from '../module.js';
+import { ReLU } from './activation.js';
+import { Conv2d } from './conv.js';
 
 /**
  * Runs its children in order, each on the previous one's output. Children are named 0, 1, 2, ...
@@ -38,8 +40,21 @@ export class Sequential extends Module {
 
   [Symbol.iterator](): Iterator<Module<[Tensor], Tensor>> { return this.layers[Symbol.iterator](); }
 
+  /**
+   * Each layer on the previous one's output; a Conv2d followed by a ReLU (both as the library
+   * defines them, without hooks: those replace `forward`) runs as one fused op (Conv2d.forwardFused).
+   */
   override forward(x: Tensor): Tensor {
-    for (const m of this.layers) x = m.forward(x);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const m = layers[i], next = layers[i + 1];
+      if (m instanceof Conv2d && m.forward === Conv2d.prototype.forward && next?.forward === ReLU.prototype.forward) {
+        x = m.forwardFused(x, { relu: true });
+        i++;
+      } else {
+        x = m.forward(x);
+      }
+    }
     return x;
   }
 }
