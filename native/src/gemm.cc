@@ -343,9 +343,22 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   const int64_t mcMax = MC_ROWS / mr * mr;
   const int64_t rowTiles = ceilDiv(M, mr);
 
-  // Tasks form a grid of row blocks (MR-tile multiples, at most MC rows) by column groups (of NR
-  // panels). Several tasks per thread let a thread that got more of the CPU take more of the work;
-  // on a busy machine an even split would wait for the slowest thread.
+  // C rows [i0, i0+mc) × panels [p0, p1) (columns from j0) of the KC slice at pc; A's strips packed
+  // into this thread's scratch unless read in place.
+  auto rowBlock = [&](int64_t i0, int64_t mc, int64_t j0, int64_t p0, int64_t p1, int64_t pc, int64_t kc,
+                      const PanelSource& src, bool aInPlace, bool acc) {
+    float* Ap = scratchA.get(static_cast<size_t>(ceilDiv(mc, mr) * mr * kc));
+    if (!aInPlace) packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
+    else if (mc % mr != 0) packA(kn, A, ars, acs, M, i0 + mc / mr * mr, mc % mr, pc, kc, Ap);  // the partial strip
+    const StripSource strips{Ap, aInPlace ? A + i0 * ars + pc * acs : nullptr, ars, acs};
+    macroKernel(kn, M, N, i0, mc, j0, p0, p1, kc, strips, src, C, ldc, acc);
+  };
+  // A's strips are read in place when its rows or its columns are contiguous and the kernel reads
+  // them as fast as a copy, or a strip serves only one or two panels (a copy would hardly be reused).
+  const auto readAInPlace = [&](int64_t panelsPerTask) { return (acs == 1 || ars == 1) && (kn.inPlaceA || panelsPerTask <= 2); };
+
+  // Several tasks per thread let a thread that got more of the CPU take more of the work; on a busy
+  // machine an even split would wait for the slowest thread.
   const int64_t threads = M * N * K >= kParallelMacs ? num_threads() : 1;
   // Row block b holds row tiles [rowTiles·b/rowBlocks, rowTiles·(b+1)/rowBlocks): blocks differ by
   // at most one tile, and their count is a multiple of the thread count where there are enough
@@ -353,7 +366,6 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   // ~6 % longer on 13 blocks of a 2048-row product than on 14).
   const int64_t fewestBlocks = ceilDiv(rowTiles, std::clamp<int64_t>(ceilDiv(rowTiles, 4 * threads), 1, mcMax / mr));
   const int64_t rowBlocks = std::min(rowTiles, ceilDiv(fewestBlocks, threads) * threads);
-  const int64_t tilesPerBlock = ceilDiv(rowTiles, rowBlocks);
   const int64_t colGroups = rowBlocks >= 2 * threads ? 1 : ceilDiv(4 * threads, rowBlocks);
   // With one or two row tiles a packed copy of B would be read once or twice: cheaper to read B
   // where it is when its rows are contiguous (the last, partial panel is still packed, zero-padded).
@@ -362,10 +374,30 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     const int64_t panels = ceilDiv(nc, nr);
+    if (threads > 1 && panels >= 2 * threads) {
+      // Tasks are groups of panels over all rows, each packing its own panels of B: a panel packed
+      // by one core and read by another moves between their caches, which cost products of few
+      // rows and many columns up to a third of their time on 2 threads (64×128·128×1024: 128 →
+      // 156–173 GFLOP/s, 64×128·128×512: 139 → 168; square ones unchanged).
+      const int64_t groups = std::min(panels, 4 * threads);
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = std::min(KC, K - pc);
+        parallel_for(groups, [&](int64_t g) {
+          const int64_t p0 = panels * g / groups, np = panels * (g + 1) / groups - p0, j0 = jc + p0 * nr;
+          float* Bp = scratchB.get(static_cast<size_t>(np * nr * kc));
+          if (!bInPlace) packB(kn, B, brs, bcs, N, j0, pc, kc, 0, np, Bp);
+          else if (p0 + np == panels && nc % nr != 0) packB(kn, B, brs, bcs, N, j0, pc, kc, np - 1, np, Bp);
+          const PanelSource src{Bp, bInPlace ? B + pc * brs + j0 * bcs : nullptr, brs};
+          for (int64_t i0 = 0; i0 < M; i0 += mcMax)
+            rowBlock(i0, std::min(mcMax, M - i0), j0, 0, np, pc, kc, src, readAInPlace(np), accumulate || pc > 0);
+        });
+      }
+      continue;
+    }
+    // Otherwise tasks form a grid of row blocks by column groups over one packed copy of B, shared.
     const int64_t groups = std::min(colGroups, panels);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      const bool acc = accumulate || pc > 0;
       float* Bp = scratchB.get(static_cast<size_t>(panels * nr * kc));
       const PanelSource src{Bp, bInPlace ? B + pc * brs + jc * bcs : nullptr, brs};
       if (bInPlace) {
@@ -377,18 +409,11 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
           packB(kn, B, brs, bcs, N, jc, pc, kc, panels * t / packTasks, panels * (t + 1) / packTasks, Bp);
         });
       }
-      // A's strips are read in place when its rows or its columns are contiguous and the kernel
-      // reads them as fast as a copy, or a strip serves only one or two panels (a copy would hardly
-      // be reused).
-      const bool aInPlace = (acs == 1 || ars == 1) && (kn.inPlaceA || ceilDiv(panels, groups) <= 2);
+      const bool aInPlace = readAInPlace(ceilDiv(panels, groups));
       parallel_for(rowBlocks * groups, [&](int64_t t) {
         const int64_t rb = t / groups, g = t % groups;
         const int64_t i0 = rowTiles * rb / rowBlocks * mr, mc = std::min(rowTiles * (rb + 1) / rowBlocks * mr, M) - i0;
-        float* Ap = scratchA.get(static_cast<size_t>(tilesPerBlock * mr * kc));
-        if (!aInPlace) packA(kn, A, ars, acs, M, i0, mc, pc, kc, Ap);
-        else if (mc % mr != 0) packA(kn, A, ars, acs, M, i0 + mc / mr * mr, mc % mr, pc, kc, Ap);  // the partial strip
-        const StripSource strips{Ap, aInPlace ? A + i0 * ars + pc * acs : nullptr, ars, acs};
-        macroKernel(kn, M, N, i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, kc, strips, src, C, ldc, acc);
+        rowBlock(i0, mc, jc, panels * g / groups, panels * (g + 1) / groups, pc, kc, src, aInPlace, accumulate || pc > 0);
       });
     }
   }
