@@ -1,10 +1,11 @@
 // Packed, cache-blocked float32 GEMM in the BLIS design. For each NC-wide block of columns and
-// KC-deep slice of K, B is packed into KC×NR panels (shared by all threads), each thread packs its
-// MC×KC blocks of A into MR×KC strips (or reads them in place, see Kernel::inPlaceA), and a
-// register-blocked micro-kernel computes MR×NR tiles of C from one strip and one panel. Packing reads
-// through the element strides (a transposed B by 8×8 register transposes), so transposed operands
-// cost little extra. Tiles are aligned to a global MR×NR grid and every tile sums its KC slices in
-// the same order, so the result does not depend on the thread count or on how work was split.
+// KC-deep slice of K, B is packed into KC×NR panels (one copy shared by the threads, or, on several
+// threads with enough panels, by each task the panels it alone uses), MC×KC blocks of A are packed
+// into MR×KC strips (or read in place, see Kernel::inPlaceA), and a register-blocked micro-kernel
+// computes MR×NR tiles of C from one strip and one panel. Packing reads through the element strides
+// (a transposed B by 8×8 register transposes), so transposed operands cost little extra. Tiles are
+// aligned to a global MR×NR grid and every tile sums its KC slices in the same order, so the result
+// does not depend on the thread count or on how work was split.
 #include "gemm.h"
 
 #include <algorithm>
@@ -175,8 +176,8 @@ const Kernel& kernelFor(int64_t M, int64_t N) {
 }
 
 // Cache blocking for cores with ≥ 32 KiB L1d and ≥ 512 KiB L2 (Zen 4/5: 32/48 KiB, 1 MiB): a row
-// block's MC×KC slice of A (packed or in place) stays in L2 while the KC×NR panels of B, packed once
-// and shared by the threads, stream through it.
+// block's MC×KC slice of A (packed or in place) stays in L2 while the KC×NR panels of B stream
+// through it.
 constexpr int64_t KC = 512;
 constexpr int64_t MC_ROWS = 168;  // rounded down to a multiple of MR per kernel
 constexpr int64_t NC = 3072;
@@ -355,7 +356,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   };
   // A's strips are read in place when its rows or its columns are contiguous and the kernel reads
   // them as fast as a copy, or a strip serves only one or two panels (a copy would hardly be reused).
-  const auto readAInPlace = [&](int64_t panelsPerTask) { return (acs == 1 || ars == 1) && (kn.inPlaceA || panelsPerTask <= 2); };
+  const auto readAInPlace = [&](int64_t panelsPerTask) {
+    return (acs == 1 || ars == 1) && (kn.inPlaceA || panelsPerTask <= 2);
+  };
 
   // Several tasks per thread let a thread that got more of the CPU take more of the work; on a busy
   // machine an even split would wait for the slowest thread.
