@@ -201,26 +201,6 @@ struct Scratch {
 };
 thread_local Scratch scratchA, scratchB;
 
-// Packs rows [i0, i0+mc) × k [k0, k0+kc) of A into MR-row strips (rows past M are zeros).
-void packA(const Kernel& kn, const float* A, int64_t ars, int64_t acs, int64_t M, int64_t i0, int64_t mc,
-           int64_t k0, int64_t kc, float* Ap) {
-  const int mr = kn.mr;
-  for (int64_t s = 0; s < mc; s += mr, Ap += mr * kc) {
-    int64_t rows = std::min<int64_t>(mr, M - (i0 + s));
-    const float* src = A + (i0 + s) * ars + k0 * acs;
-    if (acs == 1) {  // rows contiguous in k: read along k
-      for (int64_t i = 0; i < rows; i++)
-        for (int64_t k = 0; k < kc; k++) Ap[k * mr + i] = src[i * ars + k];
-    } else {
-      for (int64_t k = 0; k < kc; k++)
-        for (int64_t i = 0; i < rows; i++) Ap[k * mr + i] = src[i * ars + k * acs];
-    }
-    if (rows < mr)
-      for (int64_t k = 0; k < kc; k++)
-        for (int64_t i = rows; i < mr; i++) Ap[k * mr + i] = 0.0f;
-  }
-}
-
 #if PG_X86
 // dst[k·ld + c] = src[c·cs + k] for an 8×8 block: 8 columns, each contiguous along k, to 8 rows.
 PG_TARGET_AVX2 PG_INLINE void transpose8x8(const float* src, int64_t cs, float* dst, int64_t ld) {
@@ -242,18 +222,47 @@ PG_TARGET_AVX2 PG_INLINE void transpose8x8(const float* src, int64_t cs, float* 
   }
 }
 
-// dst[k·ld + c] = src[c·cs + k] for c < cols, k < kc (columns of a transposed B to the rows of a
-// panel) in 8×8 blocks, a cache line (16 values) of 8 columns at a time; the edges by element. By
-// element throughout, this copy took ~30 % of the time of linear's x·Wᵀ at batch 64.
+// dst[k·ld + c] = src[c·cs + k] for c < cols, k < kc: vectors contiguous along k (a transposed B's
+// columns, a row-major A's rows) to the rows of a panel or strip, in 8×8 blocks, a cache line (16
+// values) of 8 vectors at a time; the last block overlaps the one before when 8 does not divide
+// cols, and the k tail (or all, under 8 vectors) goes by element. By element throughout, this copy
+// took ~30 % of the time of linear's x·Wᵀ at batch 64, and packing A's 28-row strips ~45 % of
+// 2048×512·512×48.
 PG_TARGET_AVX2 void transposeAvx2(const float* src, int64_t cs, int64_t cols, int64_t kc, float* dst, int64_t ld) {
-  const int64_t c8 = cols / 8 * 8, k8 = kc / 8 * 8;
+  const int64_t k8 = cols >= 8 ? kc / 8 * 8 : 0;
   for (int64_t kb = 0; kb < k8; kb += 16)
-    for (int64_t c = 0; c < c8; c += 8)
-      for (int64_t k = kb; k < std::min(kb + 16, k8); k += 8) transpose8x8(src + c * cs + k, cs, dst + k * ld + c, ld);
-  for (int64_t k = 0; k < kc; k++)
-    for (int64_t c = k < k8 ? c8 : 0; c < cols; c++) dst[k * ld + c] = src[c * cs + k];
+    for (int64_t c = 0; c < cols; c += 8) {
+      const int64_t c0 = std::min(c, cols - 8);
+      for (int64_t k = kb; k < std::min(kb + 16, k8); k += 8) transpose8x8(src + c0 * cs + k, cs, dst + k * ld + c0, ld);
+    }
+  for (int64_t k = k8; k < kc; k++)
+    for (int64_t c = 0; c < cols; c++) dst[k * ld + c] = src[c * cs + k];
 }
 #endif
+
+// Packs rows [i0, i0+mc) × k [k0, k0+kc) of A into MR-row strips (rows past M are zeros).
+void packA(const Kernel& kn, const float* A, int64_t ars, int64_t acs, int64_t M, int64_t i0, int64_t mc,
+           int64_t k0, int64_t kc, float* Ap) {
+  const int mr = kn.mr;
+  for (int64_t s = 0; s < mc; s += mr, Ap += mr * kc) {
+    int64_t rows = std::min<int64_t>(mr, M - (i0 + s));
+    const float* src = A + (i0 + s) * ars + k0 * acs;
+    if (acs != 1) {
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t i = 0; i < rows; i++) Ap[k * mr + i] = src[i * ars + k * acs];
+#if PG_X86
+    } else if (isa() != Isa::Portable) {
+      transposeAvx2(src, ars, rows, kc, Ap, mr);
+#endif
+    } else {  // rows contiguous in k: read along k
+      for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < kc; k++) Ap[k * mr + i] = src[i * ars + k];
+    }
+    if (rows < mr)
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t i = rows; i < mr; i++) Ap[k * mr + i] = 0.0f;
+  }
+}
 
 // Packs NR-column panels [p0, p1) of B's block (k [k0, k0+kc), columns from j0); columns past N are zeros.
 void packB(const Kernel& kn, const float* B, int64_t brs, int64_t bcs, int64_t N, int64_t j0, int64_t k0,
