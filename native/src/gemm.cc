@@ -386,11 +386,13 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     const int64_t panels = ceilDiv(nc, nr);
-    if (threads > 1 && panels >= 2 * threads) {
-      // Tasks are groups of panels over all rows, each packing its own panels of B: a panel packed
-      // by one core and read by another moves between their caches, which cost products of few
-      // rows and many columns up to a third of their time on 2 threads (64×128·128×1024: 128 →
-      // 156–173 GFLOP/s, 64×128·128×512: 139 → 168; square ones unchanged).
+    if (threads > 1 && panels >= 2 * threads && M < 64 * rowBlocks) {
+      // Row blocks under 64 rows would read each panel of a shared packed B for only a few tiles:
+      // instead, tasks are groups of panels over all rows, each packing its own panels. A panel
+      // packed by one core and read by another moves between their caches, which cost such
+      // products up to a third of their time on 2 threads (64×128·128×1024: 128 → 156–173 GFLOP/s,
+      // 64×128·128×512: 139 → 168, 256³: 180 → 190). With taller blocks the shared copy measured as
+      // fast with AVX-512, and with AVX2's 6×16 tile at 1024³ the groups were up to ~8 % slower.
       const int64_t groups = std::min(panels, 4 * threads);
       for (int64_t pc = 0; pc < K; pc += KC) {
         const int64_t kc = std::min(KC, K - pc);

@@ -50,15 +50,16 @@ function checkSgemm(sgemm: Sgemm, g: Generator, M: number, N: number, K: number,
  * Sizes around every register tile (portable 4×16; AVX2 6×16 and, for narrow products, 12×8;
  * AVX-512 6×64, 14×32 and 28×16 for narrower ones) and the KC = 512 block, some big enough to run on
  * the pool: 100×300×530 runs on 2 threads as column groups that pack their own panels (the last
- * partial) over two K slices, A read in place or packed per ISA; 77×150×520 (3 panels) splits 13 row
- * tiles into 8 row blocks (7 rounded up to a multiple of 2 threads), some of one tile; 100×96×530
+ * partial) over two K slices, A read in place or packed per ISA, 600×260×40 as row blocks of 75 rows
+ * over one shared packed B; 77×150×520 (3 panels) splits 13 row tiles into 8 row blocks (7 rounded
+ * up to a multiple of 2 threads), some of one tile; 100×96×530
  * and 100×48×530 pack A's 14- and 28-row strips (8×8 transposes, the last overlapping, a short last
  * strip, a K tail) for their three panels.
  */
 const GEMM_SIZES: [number, number, number][] = [
   [0, 5, 3], [4, 0, 3], [3, 4, 0], [1, 1, 1], [1, 37, 19], [29, 1, 7], [5, 7, 1],
   [13, 15, 17], [14, 32, 33], [15, 33, 31], [6, 16, 512], [7, 17, 513], [45, 70, 600], [150, 97, 130],
-  [6, 130, 40], [5, 64, 513], [3, 200, 10], [100, 16, 77], [57, 9, 520], [40, 8, 30], [1000, 16, 120], [6, 3000, 100], [100, 300, 530], [77, 150, 520], [100, 96, 530], [100, 48, 530],
+  [6, 130, 40], [5, 64, 513], [3, 200, 10], [100, 16, 77], [57, 9, 520], [40, 8, 30], [1000, 16, 120], [6, 3000, 100], [100, 300, 530], [600, 260, 40], [77, 150, 520], [100, 96, 530], [100, 48, 530],
 ];
 
 const native = await createNativeBackend();
