@@ -10,7 +10,7 @@ export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './po
 export { unary, binary, where, copyStrided } from './elementwise';
 export { reduce } from './reduce';
 export { channelSums, channelMix } from './channel';
-export { conv2dFused, convFusedWorkBytes, rowBiasRelu } from './fused';
+export { conv2dFused, convFusedWorkBytes, rowBiasRelu, channelBiasRelu } from './fused';
 export { lstmCell, lstmCellBackward, lstmSequence, lstmSequenceBackward } from './recurrent';
 
 /** Where the host's arena may begin. */

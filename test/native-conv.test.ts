@@ -54,7 +54,7 @@ test('the kernel table runs float32 convolutions, pooling and batch norm on the 
   assert.throws(() => k.maxPool2dBackward(floats(g, argmax.length), argmax, new Float32Array(2 * 3 * 4 * 6), pool),
     /pixelgrad native maxPool2dBackward: 'argmax' holds 24 at 0, outside the input plane \[H=4, W=6\]/);
   const sumA = new Float64Array(3), sumAB = new Float64Array(3);
-  assert.throws(() => k.channelSums(floats(g, 2 * 3 * 5), null, null, null, 2, 3, 4, sumA, sumAB), /pixelgrad native channelSums: 'a' has 30 elements/);
+  assert.throws(() => k.channelSums(floats(g, 2 * 3 * 5), null, null, null, 2, 3, 4, sumA, sumAB, null), /pixelgrad native channelSums: 'a' has 30 elements/);
 });
 
 test('bad arguments are refused with the op, the argument and the shapes', () => {
@@ -93,11 +93,14 @@ test('bad arguments are refused with the op, the argument and the shapes', () =>
   assert.throws(() => a.avgPool2d!(floats(g, 143), new Float32Array(36), pool, true, 0), /avgPool2d: 'x' has 143 elements, but the input \[N=2, C=3, H=4, W=6\] needs 144/);
   assert.throws(() => a.avgPool2dBackward!(floats(g, 36), new Float32Array(144), { ...pool, kW: 0 }, true, 0), /avgPool2dBackward: kernel, stride and dilation must be at least 1/);
   const s = () => new Float64Array(3);
-  assert.throws(() => a.channelSums!(floats(g, 24), floats(g, 2), null, null, 2, 3, 4, s(), s()), /channelSums: 'aCenter' has 2 elements, but \[C=3\] needs 3/);
-  assert.throws(() => a.channelSums!(floats(g, 24), null, null, null, 2, 3, 4, s(), new Float64Array(2)), /channelSums: 'sumAB' has 2 elements/);
-  assert.throws(() => a.channelSums!(floats(g, 24), null, null, null, 2, -3, -4, s(), s()), /channelSums: N, C and P must not be negative/);
-  assert.throws(() => a.channelMix!(floats(g, 24), null, new Float32Array(3) as unknown as Float64Array, null, null, null, s(), 2, 3, 4, new Float32Array(24)),
+  assert.throws(() => a.channelSums!(floats(g, 24), floats(g, 2), null, null, 2, 3, 4, s(), s(), null), /channelSums: 'aCenter' has 2 elements, but \[C=3\] needs 3/);
+  assert.throws(() => a.channelSums!(floats(g, 24), null, null, null, 2, 3, 4, s(), new Float64Array(2), null), /channelSums: 'sumAB' has 2 elements/);
+  assert.throws(() => a.channelSums!(floats(g, 24), null, null, null, 2, -3, -4, s(), s(), null), /channelSums: N, C and P must not be negative/);
+  assert.throws(() => a.channelSums!(floats(g, 24), null, null, null, 2, 3, 4, s(), s(), floats(g, 12)), /channelSums: 'aMask' has 12 elements, but the data \[N=2, C=3, P=4\] needs 24/);
+  assert.throws(() => a.channelMix!(floats(g, 24), null, new Float32Array(3) as unknown as Float64Array, null, null, null, s(), 2, 3, 4, new Float32Array(24), null, false),
     /channelMix: argument 'aScale' must be a Float64Array/);
-  assert.throws(() => a.channelMix!(floats(g, 24), null, s(), floats(g, 23), null, s(), s(), 2, 3, 4, new Float32Array(24)),
+  assert.throws(() => a.channelMix!(floats(g, 24), null, s(), floats(g, 23), null, s(), s(), 2, 3, 4, new Float32Array(24), null, false),
     /channelMix: 'b' has 23 elements, but the data \[N=2, C=3, P=4\] needs 24/);
+  assert.throws(() => a.channelMix!(floats(g, 24), null, s(), null, null, null, s(), 2, 3, 4, new Float32Array(24), floats(g, 25), true),
+    /channelMix: 'aMask' has 25 elements, but the data \[N=2, C=3, P=4\] needs 24/);
 });

@@ -35,12 +35,13 @@ void max_pool2d_backward(const float* gOut, const int32_t* argmax, float* gx, co
 void avg_pool2d(const float* x, float* out, const PoolGeo& g, bool countIncludePad, double divisor);
 void avg_pool2d_backward(const float* gOut, float* gx, const PoolGeo& g, bool countIncludePad, double divisor);
 
-// Null centres are 0; a null b means b = a with a's centre.
+// Null centres are 0; a null b means b = a with a's centre; a non-null aMask zeroes a where it is ≤ 0.
 void channel_sums(const float* a, const float* aCenter, const float* b, const float* bCenter,
-                  int64_t N, int64_t C, int64_t P, double* sumA, double* sumAB);
-// A null b drops the second term (bCenter and bScale are then unused).
+                  int64_t N, int64_t C, int64_t P, double* sumA, double* sumAB, const float* aMask);
+// A null b drops the second term (bCenter and bScale are then unused); aMask as in channel_sums;
+// relu applies the ReLU to out.
 void channel_mix(const float* a, const float* aCenter, const double* aScale, const float* b, const float* bCenter,
-                 const double* bScale, const double* shift, int64_t N, int64_t C, int64_t P, float* out);
+                 const double* bScale, const double* shift, int64_t N, int64_t C, int64_t P, float* out, const float* aMask, bool relu);
 
 // The float64 sum of p[0..n) (elementwise.cc: 16 interleaved partials, vectorised, a fixed order).
 double sum_floats(const float* p, int64_t n);

@@ -88,16 +88,18 @@ export interface Kernels {
    * Per-channel sums over a and b viewed as [N, C, P], accumulated in float64, of values centred
    * per channel (null centres are 0; b and its centre default to a's): sumA[c] = Σ (a − aCenter[c])
    * and sumAB[c] = Σ (a − aCenter[c])·(b − bCenter[c]). Batch-norm statistics and gradients;
-   * centring near the mean keeps float32 sums free of cancellation.
+   * centring near the mean keeps float32 sums free of cancellation. With `aMask` (a ReLU's output),
+   * a counts as 0 where the mask is ≤ 0: the gradient through the ReLU, as reluGrad gives it.
    */
   channelSums(a: TypedArray, aCenter: TypedArray | null, b: TypedArray | null, bCenter: TypedArray | null,
-    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
+    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array, aMask: TypedArray | null): void;
   /**
    * out = (a − aCenter[c])·aScale[c] (+ (b − bCenter[c])·bScale[c]) + shift[c] over [N, C, P]:
    * batch norm's forward and input gradient in one pass each. Centres share the data's dtype.
+   * `aMask` masks a as in channelSums; `relu` applies the ReLU to out (batch norm + ReLU).
    */
   channelMix(a: TypedArray, aCenter: TypedArray | null, aScale: Float64Array, b: TypedArray | null, bCenter: TypedArray | null,
-    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: TypedArray): void;
+    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: TypedArray, aMask: TypedArray | null, relu: boolean): void;
   /** Max over each window; `argmax` gets the winner's index within its H×W plane. */
   maxPool2d(x: TypedArray, out: TypedArray, argmax: Int32Array, g: PoolGeometry): void;
   maxPool2dBackward(gOut: TypedArray, argmax: Int32Array, gx: TypedArray, g: PoolGeometry): void;

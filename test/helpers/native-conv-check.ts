@@ -209,24 +209,32 @@ function runChecks(native: Kernels): { failures: string[]; digest: string } {
     const a = randomF32(g, n, 1, 100), b = randomF32(g, n), ca = randomF32(g, C, 1, 100), cb = randomF32(g, C, 0.1);
     const variants: [string, Float32Array | null, Float32Array | null, Float32Array | null][] =
       [['a, b, centres', ca, b, cb], ['a alone, centred', ca, null, null], ['no centres', null, b, null]];
+    // A ReLU's output as the mask: negative, zero (both signs), positive and NaN values.
+    const mask = Float32Array.from({ length: n }, (_, i) => [-1, 0, -0, 2, NaN, 0.5][i % 6]);
     for (const [what, aC, bb, bC] of variants) {
-      const s1 = new Float64Array(C), s2 = new Float64Array(C), r1 = new Float64Array(C), r2 = new Float64Array(C);
-      native.channelSums(a, aC, bb, bC, N, C, P, s1, s2); js.channelSums(a, aC, bb, bC, N, C, P, r1, r2);
-      // float64 sums of N·P terms of size ~|a − centre|·|b − centre|, in another order.
-      const m1 = new Float64Array(C), m2 = new Float64Array(C);
-      js.channelSums(abs64(a.map((v, i) => v - (aC ? aC[Math.floor(i / P) % C] : 0))), null,
-        abs64((bb ?? a).map((v, i) => v - ((bb ? bC : aC)?.[Math.floor(i / P) % C] ?? 0))), null, N, C, P, m1, m2);
-      withinBound(s1, r1, m1, N * P, `${name} ${what}: channelSums sumA`, U64);
-      withinBound(s2, r2, m2, N * P, `${name} ${what}: channelSums sumAB`, U64);
-      [s1, s2].forEach(record);
+      for (const m of [null, mask]) {
+        const s1 = new Float64Array(C), s2 = new Float64Array(C), r1 = new Float64Array(C), r2 = new Float64Array(C);
+        native.channelSums(a, aC, bb, bC, N, C, P, s1, s2, m); js.channelSums(a, aC, bb, bC, N, C, P, r1, r2, m);
+        // float64 sums of N·P terms of size ~|a − centre|·|b − centre|, in another order.
+        const m1 = new Float64Array(C), m2 = new Float64Array(C);
+        js.channelSums(abs64(a.map((v, i) => v - (aC ? aC[Math.floor(i / P) % C] : 0))), null,
+          abs64((bb ?? a).map((v, i) => v - ((bb ? bC : aC)?.[Math.floor(i / P) % C] ?? 0))), null, N, C, P, m1, m2, null);
+        const masked = m ? ' masked' : '';
+        withinBound(s1, r1, m1, N * P, `${name} ${what}${masked}: channelSums sumA`, U64);
+        withinBound(s2, r2, m2, N * P, `${name} ${what}${masked}: channelSums sumAB`, U64);
+        [s1, s2].forEach(record);
+      }
     }
     const sa = Float64Array.from(randomF32(g, C)), sb = Float64Array.from(randomF32(g, C)), t = Float64Array.from(randomF32(g, C));
     for (const [what, bb] of [['two inputs', b], ['one input', null]] as const) {
-      const o1 = new Float32Array(n), o2 = new Float32Array(n);
-      native.channelMix(a, ca, sa, bb, cb, bb ? sb : null, t, N, C, P, o1); js.channelMix(a, ca, sa, bb, cb, bb ? sb : null, t, N, C, P, o2);
-      // Both compute in float64 and round once; a fused multiply-add may move the float64 value by an ulp.
-      close(o1, o2, 2 ** -23, `${name} ${what}: channelMix`);
-      record(o1);
+      for (const [m, relu] of [[null, false], [mask, false], [null, true], [mask, true]] as const) {
+        const o1 = new Float32Array(n), o2 = new Float32Array(n);
+        native.channelMix(a, ca, sa, bb, cb, bb ? sb : null, t, N, C, P, o1, m, relu); js.channelMix(a, ca, sa, bb, cb, bb ? sb : null, t, N, C, P, o2, m, relu);
+        // Both compute in float64 and round once; a fused multiply-add may move the float64 value by an ulp.
+        close(o1, o2, 2 ** -23, `${name} ${what}${m ? ' masked' : ''}${relu ? ' relu' : ''}: channelMix`);
+        if (relu && o1.some((v) => v < 0)) failures.push(`${name} ${what}: channelMix relu left a negative value`);
+        record(o1);
+      }
     }
   }
   return { failures, digest: hash.digest('hex') };

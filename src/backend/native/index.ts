@@ -63,9 +63,9 @@ interface Addon {
   avgPool2dBackward(gOut: Float32Array, gx: Float32Array, g: PoolGeometry, countIncludePad: boolean, divisor: number): void;
   conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, relu: boolean, pool: PoolGeometry | null): void;
   channelSums(a: Float32Array, aCenter: Float32Array | null, b: Float32Array | null, bCenter: Float32Array | null,
-    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array): void;
+    N: number, C: number, P: number, sumA: Float64Array, sumAB: Float64Array, aMask: Float32Array | null): void;
   channelMix(a: Float32Array, aCenter: Float32Array | null, aScale: Float64Array, b: Float32Array | null, bCenter: Float32Array | null,
-    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: Float32Array): void;
+    bScale: Float64Array | null, shift: Float64Array, N: number, C: number, P: number, out: Float32Array, aMask: Float32Array | null, relu: boolean): void;
   logSoftmax(x: Float32Array, outer: number, axisLength: number, inner: number, out: Float32Array): void;
   logSoftmaxBackward(g: Float32Array, out: Float32Array, outer: number, axisLength: number, inner: number, gx: Float32Array): void;
 }
@@ -351,12 +351,12 @@ function nativeKernels(addon: Addon): Kernels {
     avgPool2d: (x, out, g, inc, div) => (isF32(x) && isF32(out) ? avgPool2d(x, out, g, inc, div) : js.avgPool2d(x, out, g, inc, div)),
     avgPool2dBackward: (gOut, gx, g, inc, div) => (isF32(gOut) && isF32(gx)
       ? avgPool2dBackward(gOut, gx, g, inc, div) : js.avgPool2dBackward(gOut, gx, g, inc, div)),
-    channelSums: (a, aC, b, bC, N, C, P, sumA, sumAB) => (isF32(a) && allF32OrNull(aC, b, bC)
-      ? channelSums(a, aC as Float32Array | null, b as Float32Array | null, bC as Float32Array | null, N, C, P, sumA, sumAB)
-      : js.channelSums(a, aC, b, bC, N, C, P, sumA, sumAB)),
-    channelMix: (a, aC, aS, b, bC, bS, shift, N, C, P, out) => (isF32(a) && allF32OrNull(aC, b, bC) && isF32(out)
-      ? channelMix(a, aC as Float32Array | null, aS, b as Float32Array | null, bC as Float32Array | null, bS, shift, N, C, P, out)
-      : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out)),
+    channelSums: (a, aC, b, bC, N, C, P, sumA, sumAB, mask) => (isF32(a) && allF32OrNull(aC, b, bC, mask)
+      ? channelSums(a, aC as Float32Array | null, b as Float32Array | null, bC as Float32Array | null, N, C, P, sumA, sumAB, mask as Float32Array | null)
+      : js.channelSums(a, aC, b, bC, N, C, P, sumA, sumAB, mask)),
+    channelMix: (a, aC, aS, b, bC, bS, shift, N, C, P, out, mask, relu) => (isF32(a) && allF32OrNull(aC, b, bC, mask) && isF32(out)
+      ? channelMix(a, aC as Float32Array | null, aS, b as Float32Array | null, bC as Float32Array | null, bS, shift, N, C, P, out, mask as Float32Array | null, relu)
+      : js.channelMix(a, aC, aS, b, bC, bS, shift, N, C, P, out, mask, relu)),
     logSoftmax: (x, outer, L, inner, out) => (isF32(x) && isF32(out)
       ? addon.logSoftmax(x, outer, L, inner, out) : js.logSoftmax(x, outer, L, inner, out)),
     logSoftmaxBackward: (g, out, outer, L, inner, gx) => (isF32(g) && isF32(out) && isF32(gx)

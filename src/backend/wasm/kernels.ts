@@ -371,21 +371,22 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
   const putOptional = (x: TypedArray | null): number => (x ? rt.putF32(x) : 0);
   const allF32 = (...xs: (TypedArray | null)[]): boolean => xs.every((x) => !x || isF32(x));
 
-  const channelSums: Kernels['channelSums'] = (a, aCenter, b, bCenter, N, C, P, sumA, sumAB) => {
-    if (!allF32(a, aCenter, b, bCenter) || a.length < MIN_ELEMENTS) return js.channelSums(a, aCenter, b, bCenter, N, C, P, sumA, sumAB);
+  const channelSums: Kernels['channelSums'] = (a, aCenter, b, bCenter, N, C, P, sumA, sumAB, aMask) => {
+    if (!allF32(a, aCenter, b, bCenter, aMask) || a.length < MIN_ELEMENTS) return js.channelSums(a, aCenter, b, bCenter, N, C, P, sumA, sumAB, aMask);
     rt.reset();
-    const args = [a, aCenter, b, bCenter].map(putOptional), ps = rt.alloc(C * 8), ps2 = rt.alloc(C * 8);
-    ex.channelSums(args[0], args[1], args[2], args[3], N, C, P, ps, ps2);
+    const args = [a, aCenter, b, bCenter, aMask].map(putOptional), ps = rt.alloc(C * 8), ps2 = rt.alloc(C * 8);
+    ex.channelSums(args[0], args[1], args[2], args[3], N, C, P, ps, ps2, args[4]);
     sumA.set(new Float64Array(rt.memory.buffer, ps, C));
     sumAB.set(new Float64Array(rt.memory.buffer, ps2, C));
   };
 
-  const channelMix: Kernels['channelMix'] = (a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out) => {
-    if (!allF32(a, aCenter, b, bCenter, out) || a.length < MIN_ELEMENTS) return js.channelMix(a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out);
+  const channelMix: Kernels['channelMix'] = (a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out, aMask, relu) => {
+    if (!allF32(a, aCenter, b, bCenter, out, aMask) || a.length < MIN_ELEMENTS) return js.channelMix(a, aCenter, aScale, b, bCenter, bScale, shift, N, C, P, out, aMask, relu);
     rt.reset();
-    const [pa, pca, psa, pb, pcb, psb, pt] = [a, aCenter, aScale, b, bCenter, bScale, shift].map(putOptional);
+    const [pa, pca, psa, pb, pcb, psb, pt, pm] = [a, aCenter, aScale, b, bCenter, bScale, shift, aMask].map(putOptional);
     const po = rt.alloc(out.length * 4);
-    ex.channelMix(pa, pca, psa, pb, pcb, psb, pt, N, C, P, po);
+    ex.channelMix(pa, pca, psa, pb, pcb, psb, pt, N, C, P, po, pm);
+    if (relu) ex.channelBiasRelu(po, 0, N, C, P, 1);
     out.set(rt.f32(po, out.length));
   };
 

@@ -20,8 +20,9 @@ export interface WasmExports {
   conv2dBackwardInput(gOut: number, w: number, gx: number, geo: number, work: number): void;
   conv2dBackwardWeight(x: number, gOut: number, gw: number, geo: number, work: number): void;
   rowBiasRelu(out: number, bias: number, M: number, N: number, relu: number): void;
-  channelSums(a: number, aCenter: number, b: number, bCenter: number, N: number, C: number, P: number, sumA: number, sumAB: number): void;
-  channelMix(a: number, aCenter: number, aScale: number, b: number, bCenter: number, bScale: number, shift: number, N: number, C: number, P: number, out: number): void;
+  channelBiasRelu(p: number, bias: number, N: number, C: number, P: number, relu: number): void;
+  channelSums(a: number, aCenter: number, b: number, bCenter: number, N: number, C: number, P: number, sumA: number, sumAB: number, aMask: number): void;
+  channelMix(a: number, aCenter: number, aScale: number, b: number, bCenter: number, bScale: number, shift: number, N: number, C: number, P: number, out: number, aMask: number): void;
   maxPool2d(x: number, out: number, argmax: number, geo: number): void;
   maxPool2dBackward(gOut: number, argmax: number, gx: number, geo: number): void;
   avgPool2d(x: number, out: number, geo: number, includePad: number, divisor: number): void;

@@ -3,11 +3,11 @@
  * batch norm in training, the hot one, which is one op on two per-channel kernels (see
  * batchNormTraining).
  */
-import { grad, record } from '../../autograd/engine.js';
+import { grad, hasGradientRule, record } from '../../autograd/engine.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { alloc, allocUninitialized, kernels } from '../../ops/util.js';
 import { ArgumentError, ShapeError, fmtShape } from '../../errors.js';
-import { add, mul, sqrt, sub, div } from '../../ops/elementwise.js';
+import { add, mul, relu, sqrt, sub, div } from '../../ops/elementwise.js';
 import { mean, variance } from '../../ops/reduce.js';
 import { reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -20,6 +20,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** Batches seen so far (for momentum null), counting this one. */
   batchesTracked?: number;
+  /**
+   * A ReLU after it, fused: in training one op ('batchNormRelu') whose kernels apply the ReLU and
+   * its gradient on the fly; composed ops when a gradient rule for relu or batchNorm is in force.
+   */
+  relu?: boolean;
 }
 
 /** Shape [1, C, 1, ...] to broadcast per-channel vectors over an input of `ndim` dims. */
@@ -32,7 +37,7 @@ const channelShape = (c: number, ndim: number) => [1, c, ...Array(ndim - 2).fill
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, options: BatchNormOptions = {}): Tensor {
   const op = 'batchNorm';
-  const training = options.training ?? false, eps = options.eps ?? 1e-5;
+  const training = options.training ?? false, eps = options.eps ?? 1e-5, withRelu = options.relu ?? false;
   if (x.ndim < 2) throw new ShapeError(op, `input must have at least 2 dims [N, C, ...], got ${fmtShape(x.shape)}`);
   const c = x.shape[1];
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
@@ -41,7 +46,9 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (training) {
     const n = x.size / c;
     if (n <= 1) throw new ShapeError(op, `expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
-    const { y, mean: mu, variance: v } = batchNormTraining(x, weight, bias, eps);
+    const fused = withRelu && !hasGradientRule('relu') && !hasGradientRule('batchNorm');
+    const { y: normalized, mean: mu, variance: v } = batchNormTraining(x, weight, bias, eps, fused);
+    const y = withRelu && !fused ? relu(normalized) : normalized;
     if (runningMean && runningVar) {
       const m = options.momentum === undefined ? 0.1 : options.momentum === null ? 1 / (options.batchesTracked ?? 1) : options.momentum;
       const unbiased = n / (n - 1);
@@ -54,7 +61,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   }
   if (!runningMean || !runningVar) throw new ArgumentError(op, 'running statistics are required when not training');
   const shape = channelShape(c, x.ndim);
-  return normalize(x, reshape(runningMean, shape), reshape(runningVar, shape), weight, bias, eps);
+  const y = normalize(x, reshape(runningMean, shape), reshape(runningVar, shape), weight, bias, eps);
+  return withRelu ? relu(y) : y;
 }
 
 /** (x − μ)/√(σ² + eps)·γ + β with μ and σ² broadcastable to x, composed from ops. */
@@ -77,17 +85,18 @@ function batchNormComposed(x: Tensor, weight: Tensor | null, bias: Tensor | null
  * pass for y = (x − μ)·γs + β with s = 1/√(σ² + eps); its gradient is again one pass for the sums
  * Σg, Σg·(x − μ) and one for dx = γs·(g − mean(g) − x̂·mean(g·x̂)). The sums are taken of values
  * centred per channel (on one of its values, then on the mean), so a mean large against the spread
- * cancels nothing. When the backward pass is itself recorded (createGraph), the gradient comes
+ * cancels nothing. With `withRelu`, y is relu(y) and g is masked by it in both gradient passes
+ * (op 'batchNormRelu'). When the backward pass is itself recorded (createGraph), the gradient comes
  * from the composed definition instead, so that it can be differentiated again. Returns the
  * batch's mean and biased variance for the running statistics.
  */
-function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): { y: Tensor; mean: Float64Array; variance: Float64Array } {
+function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, withRelu: boolean): { y: Tensor; mean: Float64Array; variance: Float64Array } {
   const [N, C] = x.shape, P = x.size / (N * C), n = N * P;
   // First centre: each channel's first value; second: the mean, in x's dtype (the value the kernels use).
   const first = alloc('batchNorm', x.dtype, [C]).data, center = alloc('batchNorm', x.dtype, [C]).data;
   for (let c = 0; c < C; c++) first[c] = x.data[c * P];
   const mu = new Float64Array(C), v = new Float64Array(C), s = new Float64Array(C);
-  kernels().channelSums(x.data, first, null, null, N, C, P, mu, v);
+  kernels().channelSums(x.data, first, null, null, N, C, P, mu, v, null);
   const scale = new Float64Array(C), shift = new Float64Array(C);
   for (let c = 0; c < C; c++) {
     const d = mu[c] / n;
@@ -99,16 +108,19 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     shift[c] = (bias ? bias.data[c] : 0) - (mu[c] - center[c]) * scale[c];
   }
   const y = allocUninitialized('batchNorm', x.dtype, x.shape);
-  kernels().channelMix(x.data, center, scale, null, null, null, shift, N, C, P, y.data);
+  kernels().channelMix(x.data, center, scale, null, null, null, shift, N, C, P, y.data, null, withRelu);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
-  const out = record(y, 'batchNorm', inputs, (g, needs) => {
+  // The ReLU's output masks the gradient (where it is ≤ 0 the gradient is 0, as reluGrad gives it).
+  const mask = withRelu ? y.data : null;
+  const out = record(y, withRelu ? 'batchNormRelu' : 'batchNorm', inputs, (g, needs) => {
     if (isGradEnabled()) {
       const wanted = inputs.filter((t, i) => needs[i] && t.requiresGrad);
-      const grads = grad(batchNormComposed(x, weight, bias, eps), wanted, { gradOutput: g, createGraph: true, allowUnused: true });
+      const composed = batchNormComposed(x, weight, bias, eps);
+      const grads = grad(withRelu ? relu(composed) : composed, wanted, { gradOutput: g, createGraph: true, allowUnused: true });
       return inputs.map((t) => (wanted.includes(t) ? grads[wanted.indexOf(t)] : null));
     }
     const sumG = new Float64Array(C), sumGXc = new Float64Array(C);
-    kernels().channelSums(g.data, null, x.data, center, N, C, P, sumG, sumGXc);
+    kernels().channelSums(g.data, null, x.data, center, N, C, P, sumG, sumGXc, mask);
     // With m the centre: Σ g·x̂ = s·(Σ g·(x − m) − (μ − m)·Σ g), and dx = g·a + (x − m)·b + d per channel.
     const a = new Float64Array(C), b = new Float64Array(C), d = new Float64Array(C), sumGXhat = new Float64Array(C);
     for (let c = 0; c < C; c++) {
@@ -121,7 +133,7 @@ function batchNormTraining(x: Tensor, weight: Tensor | null, bias: Tensor | null
     const grads: (Tensor | null)[] = [];
     if (needs[0]) {
       const dx = allocUninitialized('batchNorm', g.dtype, x.shape);
-      kernels().channelMix(g.data, null, a, x.data, center, b, d, N, C, P, dx.data);
+      kernels().channelMix(g.data, null, a, x.data, center, b, d, N, C, P, dx.data, mask, false);
       grads.push(dx);
     } else grads.push(null);
     if (weight) grads.push(needs[grads.length] ? vector(sumGXhat, weight) : null);

@@ -4,6 +4,7 @@ import type { Tensor } from '../../tensor.js';
 import { Module } from '../module.js';
 import { ReLU } from './activation.js';
 import { Conv2d } from './conv.js';
+import { BatchNorm } from './norm.js';
 
 /**
  * Runs its children in order, each on the previous one's output. Children are named 0, 1, 2, ...
@@ -41,14 +42,15 @@ export class Sequential extends Module {
   [Symbol.iterator](): Iterator<Module<[Tensor], Tensor>> { return this.layers[Symbol.iterator](); }
 
   /**
-   * Each layer on the previous one's output; a Conv2d followed by a ReLU (both as the library
-   * defines them, without hooks: those replace `forward`) runs as one fused op (Conv2d.forwardFused).
+   * Each layer on the previous one's output; a Conv2d or a batch norm followed by a ReLU (both as
+   * the library defines them, without hooks: those replace `forward`) runs as one fused op
+   * (their `forwardFused`).
    */
   override forward(x: Tensor): Tensor {
     const layers = this.layers;
     for (let i = 0; i < layers.length; i++) {
-      const m = layers[i], next = layers[i + 1];
-      if (m instanceof Conv2d && m.forward === Conv2d.prototype.forward && next?.forward === ReLU.prototype.forward) {
+      const m = layers[i];
+      if (layers[i + 1]?.forward === ReLU.prototype.forward && fusesRelu(m)) {
         x = m.forwardFused(x, { relu: true });
         i++;
       } else {
@@ -58,6 +60,10 @@ export class Sequential extends Module {
     return x;
   }
 }
+
+/** Whether m is a layer whose own forward (not a subclass's, nor a hook's) can take a following ReLU fused. */
+const fusesRelu = (m: Module<[Tensor], Tensor>): m is Conv2d | BatchNorm =>
+  (m instanceof Conv2d && m.forward === Conv2d.prototype.forward) || (m instanceof BatchNorm && m.forward === BatchNorm.prototype.forward);
 
 /** A list of modules whose parameters are registered (named 0, 1, ...); it has no forward. */
 export class ModuleList<M extends Module<any, any> = Module<any, any>> extends Module<any, any> {

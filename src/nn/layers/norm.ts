@@ -2,6 +2,7 @@ import { ArgumentError } from '../../errors.js';
 import { ones, zeros } from '../../creation.js';
 import type { Tensor } from '../../tensor.js';
 import { batchNorm, groupNorm, layerNorm } from '../functional/norm.js';
+import { relu } from '../../ops/elementwise.js';
 import { Module } from '../module.js';
 import { positiveInt } from './linear.js';
 import { checkKeys } from '../../options.js';
@@ -21,7 +22,7 @@ export interface BatchNormLayerOptions {
  * Batch normalisation (Ioffe & Szegedy) with PyTorch's semantics: batch statistics in training
  * (running mean/variance updated with the unbiased variance), running statistics in eval mode.
  */
-class BatchNorm extends Module {
+export class BatchNorm extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
   readonly runningMean: Tensor | null;
@@ -55,6 +56,22 @@ class BatchNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /**
+   * relu(forward(x)) as one fused op (batchNorm's `relu` option); the two steps when hooks must see
+   * this layer's output.
+   * @example bn.forwardFused(x, { relu: true })
+   */
+  forwardFused(x: Tensor, options: { relu?: boolean } = {}): Tensor {
+    checkKeys(`${this.layer}.forwardFused`, options, ['relu']);
+    const withRelu = options.relu ?? false;
+    if (this.hasHooks()) return withRelu ? relu(this.forward(x)) : this.forward(x);
+    return this.normalize(x, withRelu);
+  }
+
+  private normalize(x: Tensor, withRelu: boolean): Tensor {
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new ShapeError(this.layer, `expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${fmtShape(x.shape)}`);
     }
@@ -62,7 +79,7 @@ class BatchNorm extends Module {
     if (this.training && this.numBatchesTracked) this.numBatchesTracked.data[0] += 1;
     return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: useBatchStats, momentum: this.momentum, eps: this.eps,
-      batchesTracked: this.numBatchesTracked ? this.numBatchesTracked.data[0] : 1,
+      batchesTracked: this.numBatchesTracked ? this.numBatchesTracked.data[0] : 1, relu: withRelu,
     });
   }
 
