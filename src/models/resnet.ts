@@ -37,7 +37,7 @@ export class BasicBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(relu(this.bn1.forward(this.conv1.forward(x)))));
+    const out = this.bn2.forward(this.conv2.forward(this.bn1.forwardFused(this.conv1.forward(x), { relu: true })));
     return relu(add(out, this.skip(x)));
   }
 
@@ -93,7 +93,7 @@ export class ResNet extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    x = relu(this.bn1.forward(this.conv1.forward(x)));
+    x = this.bn1.forwardFused(this.conv1.forward(x), { relu: true });
     x = this.layer3.forward(this.layer2.forward(this.layer1.forward(x)));
     return this.fc.forward(flatten(adaptiveAvgPool2d(x, 1), 1));
   }
