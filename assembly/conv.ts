@@ -106,8 +106,10 @@ function col2im(col: usize, cg: i32, geo: usize, x: usize): void {
   }
 }
 
+/** A plain product: 1×1, stride 1, no padding, and an output not cut short by output padding. */
 @inline function isPointwise(geo: usize): bool {
-  return g(geo, 5) == 1 && g(geo, 6) == 1 && g(geo, 7) == 1 && g(geo, 8) == 1 && g(geo, 9) == 0 && g(geo, 10) == 0;
+  return g(geo, 5) == 1 && g(geo, 6) == 1 && g(geo, 7) == 1 && g(geo, 8) == 1 && g(geo, 9) == 0 && g(geo, 10) == 0
+    && g(geo, 14) == g(geo, 2) && g(geo, 15) == g(geo, 3);
 }
 
 @inline function colBytes(geo: usize): usize {

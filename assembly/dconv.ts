@@ -318,6 +318,8 @@ export function directInputOk(geo: usize): bool {
   const C = g(geo, 1), H = g(geo, 2), W = g(geo, 3), O = g(geo, 4), kH = g(geo, 5), kW = g(geo, 6), pH = g(geo, 9), pW = g(geo, 10);
   const dH = g(geo, 11), dW = g(geo, 12), groups = g(geo, 13), oH = g(geo, 14), oW = g(geo, 15);
   if (g(geo, 7) != 1 || g(geo, 8) != 1 || pH > dH * (kH - 1) || pW > dW * (kW - 1)) return false;
+  // It reads the output gradient whole: one cut short by a transposed convolution's output padding takes im2col.
+  if (oH + dH * (kH - 1) != H + 2 * pH || oW + dW * (kW - 1) != W + 2 * pW) return false;
   const cg = C / groups, og = O / groups, K = cg * kH * kW, P = oH * oW, qH = dH * (kH - 1) - pH;
   let rowTaps = 0;
   for (let y = 0; y < H; y++) rowTaps += max<i32>(0, kyLast(y, qH + oH, kH, dH) - kyFirst(y, qH, dH) + 1);

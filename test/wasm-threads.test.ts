@@ -84,6 +84,8 @@ test('threaded convolutions split by images: forward and input gradient bit for 
     ['LeNet conv2, batch 23 (uneven)', geometry(23, 6, 14, 14, 16, 5, 1, 0, 1)],
     ['3x3 stride 2, groups 2, batch 165', geometry(165, 8, 17, 15, 12, 3, 2, 1, 2)],
     ['1x1 pointwise, batch 26', geometry(26, 32, 16, 16, 24, 1, 1, 0, 1)],
+    // Stride past the kernel: input pixels no window reads, written as 0 by every task.
+    ['2x2 stride 3, groups 2, batch 96', geometry(96, 16, 23, 23, 32, 2, 3, 0, 2)],
   ];
   for (const [name, c] of cases) {
     const macs = c.batch * c.outChannels * c.outH * c.outW * (c.inChannels / c.groups) * c.kH * c.kW;
@@ -92,13 +94,15 @@ test('threaded convolutions split by images: forward and input gradient bit for 
     const w = randomF32(g, c.outChannels * (c.inChannels / c.groups) * c.kH * c.kW);
     const gy = randomF32(g, c.batch * c.outChannels * c.outH * c.outW), b = randomF32(g, c.outChannels);
     const run = (k: Kernels) => {
-      const y = new Float32Array(gy.length), gx = new Float32Array(x.length), gw = new Float32Array(w.length);
+      // The gradients' outputs arrive uninitialised (NaN here, so an element left unwritten shows).
+      const y = new Float32Array(gy.length), gx = new Float32Array(x.length).fill(NaN), gw = new Float32Array(w.length).fill(NaN);
       k.conv2d(x, w, b, y, c);
       k.conv2dBackwardInput(gy, w, gx, c);
       k.conv2dBackwardWeight(x, gy, gw, c);
       return { y, gx, gw };
     };
     const want = run(single);
+    assert.ok(!want.gx.some(Number.isNaN) && !want.gw.some(Number.isNaN), `${name}: every gradient element written`);
     for (const [threads, k] of pools) {
       const got = run(k);
       assert.deepEqual(got.y, want.y, `${name}, ${threads} threads: conv2d`);

@@ -56,6 +56,8 @@ const assertSame = (got: TypedArray, want: TypedArray, what: string): void => as
 
 const randomF32 = (g: Generator, n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => scale * g.normal());
 const abs64 = (x: ArrayLike<number>): Float64Array => Float64Array.from(x, Math.abs);
+/** An output as the ops give it to the kernels that write every element: uninitialised, here NaN, so an element left unwritten shows. */
+const unset = (n: number): Float32Array => new Float32Array(n).fill(NaN);
 
 test('without WebAssembly SIMD, registration fails with NotSupportedError and js stays', async () => {
   // The scenario starts on js; wasm may already be registered (when it is the default at import).
@@ -192,6 +194,12 @@ const CONV_CASES: [string, ConvGeometry][] = [
   ['Winograd, 3x3 same, odd width', convGeometry(2, 32, 10, 9, 32, 3, 3, [1, 1], [1, 1], [1, 1], 1)],
   ['Winograd, 3x3 valid, odd channels', convGeometry(1, 40, 7, 12, 33, 3, 3, [1, 1], [0, 0], [1, 1], 1)],
   ['3x3 stride 2, groups 2, dilation 2', convGeometry(1, 4, 15, 15, 4, 3, 3, [2, 2], [2, 2], [2, 2], 2)],
+  // Strides past the kernel: input pixels that no window reads, whose input gradient must still be written (as 0).
+  ['2x2 stride 3, groups 2', convGeometry(3, 4, 11, 10, 6, 2, 2, [3, 3], [0, 0], [1, 1], 2)],
+  ['3x3 stride 4, dilation 2, pad 1', convGeometry(1, 2, 13, 11, 3, 3, 3, [4, 4], [1, 1], [2, 2], 1)],
+  // Outputs cut short by a transposed convolution's output padding: neither a plain product (1×1) nor a direct input gradient.
+  ['1x1 dilation 2, output cut short', { ...convGeometry(2, 3, 5, 6, 4, 1, 1, [1, 1], [0, 0], [2, 2], 1), outH: 4, outW: 5 }],
+  ['2x2 dilation 3, output cut short', { ...convGeometry(2, 3, 7, 8, 4, 2, 2, [1, 1], [2, 2], [3, 3], 1), outH: 6, outW: 7 }],
 ];
 
 test('conv2d and its two gradients match the float64 reference within float32 error', () => {
@@ -213,11 +221,11 @@ test('conv2d and its two gradients match the float64 reference within float32 er
     wk.conv2d(x, w, null, y0, c); js.conv2d(x64, w64, null, y64, c); js.conv2d(ax, aw, null, ym, c);
     assertWithinF32Bound(y0, y64, ym, cg * c.kH * c.kW, `${name}: conv2d`);
 
-    const gx = new Float32Array(x.length), gx64 = new Float64Array(x.length), gxm = new Float64Array(x.length);
+    const gx = unset(x.length), gx64 = new Float64Array(x.length), gxm = new Float64Array(x.length);
     wk.conv2dBackwardInput(gy, w, gx, c); js.conv2dBackwardInput(gy64, w64, gx64, c); js.conv2dBackwardInput(agy, aw, gxm, c);
     assertWithinF32Bound(gx, gx64, gxm, og * c.kH * c.kW, `${name}: conv2dBackwardInput`);
 
-    const gw = new Float32Array(w.length), gw64 = new Float64Array(w.length), gwm = new Float64Array(w.length);
+    const gw = unset(w.length), gw64 = new Float64Array(w.length), gwm = new Float64Array(w.length);
     wk.conv2dBackwardWeight(x, gy, gw, c); js.conv2dBackwardWeight(x64, gy64, gw64, c); js.conv2dBackwardWeight(ax, agy, gwm, c);
     assertWithinF32Bound(gw, gw64, gwm, c.batch * c.outH * c.outW, `${name}: conv2dBackwardWeight`);
   }
@@ -232,6 +240,9 @@ const POOL_CASES: [string, PoolGeometry][] = [
   ['3x3/1 pad 1 dilation 2', poolGeometry(1, 2, 8, 8, 3, 3, [1, 1], [1, 1], [2, 2])],
   ['2x3 stride (1,2) ceil', poolGeometry(1, 2, 7, 10, 2, 3, [1, 2], [1, 1], [1, 1], true)],
   ['2x2/2 dilation 2', poolGeometry(1, 2, 12, 12, 2, 2, [2, 2], [0, 0], [2, 2])],
+  // Strides past the window: inputs in no window, whose gradient must still be written (as 0).
+  ['2x2/3', poolGeometry(2, 3, 11, 10, 2, 2, [3, 3], [0, 0], [1, 1])],
+  ['2x2/3 pad 1 ceil', poolGeometry(2, 2, 10, 8, 2, 2, [3, 3], [1, 1], [1, 1], true)],
 ];
 
 test('max and average pooling and their gradients equal the reference, NaN, ties and -Infinity included', () => {
@@ -249,7 +260,7 @@ test('max and average pooling and their gradients equal the reference, NaN, ties
     wk.maxPool2d(x, o1, a1, p); js.maxPool2d(x, o2, a2, p);
     assertSame(o1, o2, `${name}: maxPool2d values`);
     assert.deepEqual(a1, a2, `${name}: maxPool2d argmax`);
-    const [gx1, gx2] = [new Float32Array(nIn), new Float32Array(nIn)];
+    const [gx1, gx2] = [unset(nIn), new Float32Array(nIn)];
     wk.maxPool2dBackward(gy, a2, gx1, p); js.maxPool2dBackward(gy, a2, gx2, p);
     assertSame(gx1, gx2, `${name}: maxPool2dBackward`);
 
@@ -259,7 +270,7 @@ test('max and average pooling and their gradients equal the reference, NaN, ties
       const [v1, v2] = [new Float32Array(nOut), new Float32Array(nOut)];
       wk.avgPool2d(xf, v1, p, includePad, divisor); js.avgPool2d(xf, v2, p, includePad, divisor);
       assertSame(v1, v2, `${name}: avgPool2d ${includePad} ${divisor}`);
-      const [b1, b2] = [new Float32Array(nIn), new Float32Array(nIn)];
+      const [b1, b2] = [unset(nIn), new Float32Array(nIn)];
       wk.avgPool2dBackward(gy, b1, p, includePad, divisor); js.avgPool2dBackward(gy, b2, p, includePad, divisor);
       assertSame(b1, b2, `${name}: avgPool2dBackward ${includePad} ${divisor}`);
     }

@@ -48,8 +48,10 @@ struct Sizes {
       : cg(g.inC / g.groups), og(g.outC / g.groups), K(cg * g.kH * g.kW), P(g.outH * g.outW), inPlane(g.inH * g.inW) {}
 };
 
+// A 1×1 convolution whose planes are the image's, so that it is a plain product: not one whose output
+// a transposed convolution's output padding cut short (1×1 with dilation 2 and output padding 1).
 bool pointwise(const ConvGeo& g) {
-  return g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0;
+  return g.kH == 1 && g.kW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0 && g.outH == g.inH && g.outW == g.inW;
 }
 
 // Output rows per column block.
@@ -774,7 +776,11 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
       g.batch, plans, copy.floats(s.og), nullptr,
       [&](int64_t n, int64_t grp, float* gp) { copy.fill(gOut + (n * g.outC + grp * s.og) * s.P, s.og, g.outH, g.outW, 0, 0, gp); },
       [&](int64_t, int64_t) { return scratch(s.K * s.P, 1); },
-      [&](int64_t n, int64_t grp, float* col) { col2im(col, s.cg, g, 0, g.outH, gx + (n * g.inC + grp * s.cg) * s.inPlane); });
+      [&](int64_t n, int64_t grp, float* col) {
+        float* xs = gx + (n * g.inC + grp * s.cg) * s.inPlane;
+        std::fill(xs, xs + s.cg * s.inPlane, 0.0f);  // gx arrives uninitialised; col2im adds
+        col2im(col, s.cg, g, 0, g.outH, xs);
+      });
 }
 
 }  // namespace
@@ -845,6 +851,8 @@ void conv2d_backward_input(const float* gOut, const float* w, float* gx, const C
         sgemm(s.K, s.P, s.og, wg, 1, s.K, gs, s.P, 1, xs, s.P, false);
         continue;
       }
+      // gx arrives uninitialised; col2im adds, and skips pixels no window reads (stride > kernel).
+      std::fill(xs, xs + s.cg * s.inPlane, 0.0f);
       for (int64_t oy0 = 0; oy0 < g.outH; oy0 += rows) {
         const int64_t oy1 = std::min(g.outH, oy0 + rows), np = (oy1 - oy0) * g.outW;
         sgemm(s.K, np, s.og, wg, 1, s.K, gs + oy0 * g.outW, s.P, 1, col, np, false);
@@ -930,10 +938,11 @@ void conv2d_backward_weight(const float* x, const float* gOut, float* gw, const 
   };
   if (slices >= num_threads()) parallel_for(slices, slice);
   else for (int64_t t = 0; t < slices; t++) slice(t);
-  // gw (zero-filled by the caller) += the slices' sums in slice order, transposed back per group.
+  // gw = the slices' sums in slice order, transposed back per group (gw arrives uninitialised).
   for (int64_t grp = 0; grp < g.groups; grp++) {
     for (int64_t o = 0; o < s.og; o++) {
       float* dst = gw + (grp * s.og + o) * s.K;
+      std::fill(dst, dst + s.K, 0.0f);
       for (int64_t t = 0; t < slices; t++) {
         const float* src = partials + t * size + grp * Kp * ogp + o;
         for (int64_t k = 0; k < s.K; k++) dst[k] += src[k * ogp];

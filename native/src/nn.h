@@ -1,7 +1,7 @@
 // The native convolution, pooling and batch-norm kernels (conv.cc, pool.cc, channel.cc): their
 // geometries, entry points and the helpers they share. Semantics are those of the JS reference
-// kernels (src/backend/js/conv.ts, pool.ts, channel.ts); outputs arrive zero-filled and the backward
-// kernels accumulate into them.
+// kernels (src/backend/js/conv.ts, pool.ts, channel.ts); the outputs listed above `Kernels` in
+// src/backend/backend.ts arrive uninitialised and are written whole, the others arrive zero-filled.
 #pragma once
 #include <algorithm>
 #include <cstdint>

@@ -248,10 +248,11 @@ void max_pool2d(const float* x, float* out, int32_t* argmax, const PoolGeo& g) {
 
 void max_pool2d_backward(const float* gOut, const int32_t* argmax, float* gx, const PoolGeo& g) {
   const int64_t inPlane = g.inH * g.inW, outPlane = g.outH * g.outW;
-  each_plane(g, outPlane, [&](int64_t p) {
+  each_plane(g, inPlane + outPlane, [&](int64_t p) {
     float* dst = gx + p * inPlane;
     const float* src = gOut + p * outPlane;
     const int32_t* am = argmax + p * outPlane;
+    std::fill(dst, dst + inPlane, 0.0f);  // gx arrives uninitialised; inputs that win no window get 0
     for (int64_t o = 0; o < outPlane; o++) dst[am[o]] += src[o];
   });
 }
@@ -266,6 +267,7 @@ void avg_pool(const float* from, float* to, const PoolGeo& g, bool countIncludeP
   each_plane(g, oH * oW * g.kH * g.kW, [&](int64_t p) {
     const float* src = from + p * (Backward ? oH * oW : H * W);
     float* dst = to + p * (Backward ? H * W : oH * oW);
+    if (Backward) std::fill(dst, dst + H * W, 0.0f);  // gx arrives uninitialised; windows add into it
     for (int64_t oy = 0; oy < oH; oy++) {
       const int64_t ys = oy * g.strideH - g.padH, yeP = std::min(ys + g.kH, H + g.padH);
       const int64_t y0 = std::max<int64_t>(ys, 0), y1 = std::min(ys + g.kH, H);

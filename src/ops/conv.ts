@@ -12,7 +12,7 @@ import { add, recordRelu, relu } from './elementwise.js';
 import { maxPool2d, poolGeometry, type MaxPool2dOptions } from './pool.js';
 import { sum } from './reduce.js';
 import { pad, reshape, squeeze, unsqueeze } from './shape.js';
-import { alloc, allocUninitialized, expectTensor, kernels, pair, recordsGrad, type Pair } from './util.js';
+import { allocUninitialized, expectTensor, kernels, pair, recordsGrad, type Pair } from './util.js';
 import { checkKeys } from '../options.js';
 
 export type Padding = Pair | 'same' | 'valid';
@@ -61,7 +61,7 @@ function recordConv(out: Tensor, x: Tensor, w: Tensor, bias: Tensor | null, g: C
 
 /** dL/dx of the convolution for dL/dy = gy; as a forward op, the transposed convolution. */
 function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
-  const out = alloc('convTranspose2d', gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
+  const out = allocUninitialized('convTranspose2d', gy.dtype, [g.batch, g.inChannels, g.inH, g.inW]);
   kernels().conv2dBackwardInput(gy.data, w.data, out.data, g);
   return record(out, 'convTranspose2d', [gy, w], (gx, needs) => [
     needs[0] ? convForward(gx, w, null, g) : null,
@@ -71,7 +71,7 @@ function convInputGrad(gy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
 
 /** dL/dw of the convolution of x for dL/dy = gy. */
 function convWeightGrad(x: Tensor, gy: Tensor, g: ConvGeometry): Tensor {
-  const out = alloc('conv2dWeightGrad', x.dtype, [g.outChannels, g.inChannels / g.groups, g.kH, g.kW]);
+  const out = allocUninitialized('conv2dWeightGrad', x.dtype, [g.outChannels, g.inChannels / g.groups, g.kH, g.kW]);
   kernels().conv2dBackwardWeight(x.data, gy.data, out.data, g);
   return record(out, 'conv2dWeightGrad', [x, gy], (gw, needs) => [
     needs[0] ? convInputGrad(gy, gw, g) : null,

@@ -98,7 +98,7 @@ export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, options: M
 
 /** Routes each output gradient to its window's maximum. Its own VJP gathers from the same places. */
 function maxPoolBackward(gy: Tensor, indices: Tensor, g: PoolGeometry): Tensor {
-  const gx = alloc('maxPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
+  const gx = allocUninitialized('maxPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
   kernels().maxPool2dBackward(gy.data, indices.data as Int32Array, gx.data, g);
   const planes = g.batch * g.channels;
   return record(gx, 'maxPool2dBackward', [gy], (ggx) => [
@@ -127,7 +127,7 @@ function avgPoolForward(x: Tensor, g: PoolGeometry, countIncludePad: boolean, di
 }
 
 function avgPoolAdjoint(gy: Tensor, g: PoolGeometry, countIncludePad: boolean, divisor: number): Tensor {
-  const gx = alloc('avgPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
+  const gx = allocUninitialized('avgPool2dBackward', gy.dtype, [g.batch, g.channels, g.inH, g.inW]);
   kernels().avgPool2dBackward(gy.data, gx.data, g, countIncludePad, divisor);
   return record(gx, 'avgPool2dBackward', [gy], (ggx) => [avgPoolForward(ggx, g, countIncludePad, divisor)]);
 }

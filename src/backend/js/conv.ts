@@ -95,6 +95,7 @@ export function addChannelBias(out: TypedArray, bias: TypedArray, N: number, C: 
 
 export function conv2dBackwardInput(gOut: TypedArray, w: TypedArray, gx: TypedArray, g: ConvGeometry): void {
   const { cInG, cOutG, K, pixels } = sizes(g);
+  gx.fill(0); // col2im adds into it, and pixels that no window reads get nothing
   const col = new Float64Array(K * pixels);
   const wT = new Float64Array(K * cOutG);
   for (let grp = 0; grp < g.groups; grp++) {
@@ -110,6 +111,7 @@ export function conv2dBackwardInput(gOut: TypedArray, w: TypedArray, gx: TypedAr
 export function conv2dBackwardWeight(x: TypedArray, gOut: TypedArray, gw: TypedArray, g: ConvGeometry): void {
   const { cInG, cOutG, K, pixels } = sizes(g);
   const colT = colBuffer(K * pixels);
+  gw.fill(0); // the GEMMs add each image's product
   for (let n = 0; n < g.batch; n++) {
     for (let grp = 0; grp < g.groups; grp++) {
       im2col(x, n, grp * cInG, cInG, g, colT, 1, K);

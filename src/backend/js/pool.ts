@@ -46,6 +46,7 @@ export function maxPool2d(x: TypedArray, out: TypedArray, argmax: Int32Array, g:
 
 export function maxPool2dBackward(gOut: TypedArray, argmax: Int32Array, gx: TypedArray, g: PoolGeometry): void {
   const planeOut = g.outH * g.outW, planeIn = g.inH * g.inW;
+  gx.fill(0); // the scatter adds, and inputs that win no window get nothing
   for (let o = 0; o < gOut.length; o++) gx[Math.floor(o / planeOut) * planeIn + argmax[o]] += gOut[o];
 }
 
@@ -61,6 +62,7 @@ export function avgPool2d(x: TypedArray, out: TypedArray, g: PoolGeometry, count
 
 export function avgPool2dBackward(gOut: TypedArray, gx: TypedArray, g: PoolGeometry, countIncludePad: boolean, divisor: number): void {
   const { inH: H, inW: W } = g;
+  gx.fill(0); // windows add into it (overlapping ones into the same pixels), and some pixels lie in none
   forEachWindow(g, (plane, o, y0, y1, x0, x1, padded) => {
     const v = gOut[o] / (divisor || (countIncludePad ? padded : (y1 - y0) * (x1 - x0)));
     for (let y = y0; y < y1; y++) for (let xx = x0; xx < x1; xx++) gx[(plane * H + y) * W + xx] += v;
