@@ -692,7 +692,12 @@ bool direct_backward(const ConvGeo& g) {
          Padded(g.outH, g.outW, qH, qW).floats(g.outC / g.groups) < (int64_t{1} << 31);
 }
 
-void conv2d_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
+// max(v, 0) over n floats, NaN kept (the reference's ReLU): run on an image's output while in cache.
+void relu_in_place(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i++) p[i] = p[i] < 0.0f ? 0.0f : p[i];
+}
+
+void conv2d_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
   const Sizes s(g);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
   std::vector<DirectPlan> plans;
@@ -704,7 +709,8 @@ void conv2d_direct(const float* x, const float* w, const float* bias, float* out
   run_direct(
       g.batch, plans, pad.floats(s.cg), bias,
       [&](int64_t n, int64_t grp, float* xp) { pad.fill(x + (n * g.inC + grp * s.cg) * s.inPlane, s.cg, g.inH, g.inW, g.padH, g.padW, xp); },
-      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; }, [](int64_t, int64_t, float*) {});
+      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; },
+      [&](int64_t, int64_t, float* o) { if (relu) relu_in_place(o, s.og * s.P); });
 }
 
 // gx[c, y, x] = Σ W[o, c, kH−1−ky, kW−1−kx] · gp[o, y + ky·dH, x + kx·dW] over the output gradient gp
@@ -749,7 +755,7 @@ void column_planes(const float* xs, const Sizes& s, const ConvGeo& g, float* col
   std::fill(col + s.K * s.P, col + s.K * s.P + 2 * kLanes, 0.0f);
 }
 
-void conv2d_column_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
+void conv2d_column_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
   const Sizes s(g);
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
@@ -760,7 +766,8 @@ void conv2d_column_direct(const float* x, const float* w, const float* bias, flo
   run_direct(
       g.batch, plans, s.K * s.P + 2 * kLanes, bias,
       [&](int64_t n, int64_t grp, float* col) { column_planes(x + (n * g.inC + grp * s.cg) * s.inPlane, s, g, col); },
-      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; }, [](int64_t, int64_t, float*) {});
+      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; },
+      [&](int64_t, int64_t, float* o) { if (relu) relu_in_place(o, s.og * s.P); });
 }
 
 void conv2d_backward_input_column_direct(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
@@ -785,9 +792,9 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
 
 }  // namespace
 
-void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g) {
-  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g);
-  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g);
+void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
+  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g, relu);
+  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g, relu);
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -813,26 +820,25 @@ void conv2d(const float* x, const float* w, const float* bias, float* out, const
         for (int64_t i = 0; i < s.P; i++) p[i] += b;
       }
     }
+    if (relu) relu_in_place(out + n * g.outC * s.P, g.outC * s.P);
   });
 }
 
 void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool) {
+  // Without pooling: the whole batch at once (the ReLU on each image's output as it is done).
+  if (!pool) return conv2d(x, w, bias, out, g, relu);
   ConvGeo one = g;
   one.batch = 1;
-  PoolGeo onePool = pool ? *pool : PoolGeo{};
+  PoolGeo onePool = *pool;
   onePool.batch = 1;
-  const int64_t convSize = g.outC * g.outH * g.outW, poolSize = pool ? g.outC * pool->outH * pool->outW : 0;
+  const int64_t convSize = g.outC * g.outH * g.outW, poolSize = g.outC * pool->outH * pool->outW;
   // Image by image, so that the convolution's output is still in cache for the ReLU and the pooling.
   each_image(g.batch, [&](int64_t n) {
-    float* y = pool ? scratch(convSize, 2) : out + n * convSize;
-    conv2d(x + n * g.inC * g.inH * g.inW, w, bias, y, one);
-    if (relu)
-      for (int64_t i = 0; i < convSize; i++) y[i] = y[i] < 0 ? 0.0f : y[i];
-    if (pool) {
-      thread_local std::vector<int32_t> argmax;
-      if (static_cast<int64_t>(argmax.size()) < poolSize) argmax.resize(poolSize);
-      max_pool2d(y, out + n * poolSize, argmax.data(), onePool);
-    }
+    float* y = scratch(convSize, 2);
+    conv2d(x + n * g.inC * g.inH * g.inW, w, bias, y, one, relu);
+    thread_local std::vector<int32_t> argmax;
+    if (static_cast<int64_t>(argmax.size()) < poolSize) argmax.resize(poolSize);
+    max_pool2d(y, out + n * poolSize, argmax.data(), onePool);
   });
 }
 

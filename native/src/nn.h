@@ -23,7 +23,7 @@ struct PoolGeo {
   int64_t batch, channels, inH, inW, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW;
 };
 
-void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g);
+void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu = false);
 // out = maxPool(relu(conv2d(x, w) + bias)): the ReLU when `relu`, the pooling (over the convolution's
 // output, argmax not kept) when `pool` is not null.
 void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool);
