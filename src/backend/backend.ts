@@ -49,13 +49,14 @@ export interface PoolGeometry {
 }
 
 /**
- * Output arrays arrive zero-filled, and kernels that accumulate (`takeAdd`, backward kernels) rely
- * on it — except the outputs of unary, binary, where, copyStrided, matmul, linear, take, concat,
- * gather, conv2d, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d (both), maxPool2dBackward,
- * avgPool2d, avgPool2dBackward, channelMix, lstmSequence (hs, cs) and
- * lstmSequenceBackward (dPre, dWhh), logSoftmax and logSoftmaxBackward, which arrive with
- * unspecified contents: these kernels must write every element (the tests run with
- * PIXELGRAD_FILL_UNINITIALIZED=nan to catch one that does not).
+ * Output arrays arrive zero-filled, and kernels that accumulate into them (`takeAdd`, for one) rely
+ * on it — except the outputs of unary, binary, where, copyStrided, matmul,
+ * linear, take, concat, gather, conv2d, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight,
+ * maxPool2d (both), maxPool2dBackward, avgPool2d, avgPool2dBackward, channelMix, lstmSequence (hs,
+ * cs) and lstmSequenceBackward (dPre, dWhh), logSoftmax and logSoftmaxBackward, which arrive with
+ * unspecified contents: these kernels must write every element (clearing their own region first
+ * where they add into it; the tests run with PIXELGRAD_FILL_UNINITIALIZED=nan to catch one that
+ * does not).
  */
 export interface Kernels {
   unary(op: UnaryOp, x: TypedArray, out: TypedArray, p0: number, p1: number): void;
