@@ -154,32 +154,32 @@ export interface Conv2dFusedOptions extends Conv2dOptions {
 export function conv2dFused(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dFusedOptions = {}): Tensor {
   checkKeys('conv2dFused', options, ['stride', 'padding', 'dilation', 'groups', 'relu', 'maxPool']);
   const { relu: withRelu = false, maxPool, ...convOptions } = options;
-  const { kernelSize, ...poolOptions } = maxPool ?? { kernelSize: 1 };
-  if (recordsGrad(input, weight, bias)) {
-    const inPlace = withRelu && !hasGradientRule('conv2d') && !hasGradientRule('relu');
-    const y = inPlace ? convReluInPlace(input, weight, bias, convOptions) : conv2d(input, weight, bias, convOptions);
-    const r = withRelu && !inPlace ? relu(y) : y;
-    return maxPool ? maxPool2d(r, kernelSize, poolOptions) : r;
-  }
+  if (!recordsGrad(input, weight, bias)) return convChain(input, weight, bias, convOptions, withRelu, maxPool, false);
+  const inPlace = withRelu && !hasGradientRule('conv2d') && !hasGradientRule('relu');
+  const y = inPlace ? convChain(input, weight, bias, convOptions, true, undefined, true) : conv2d(input, weight, bias, convOptions);
+  const r = withRelu && !inPlace ? relu(y) : y;
+  if (!maxPool) return r;
+  const { kernelSize, ...poolOptions } = maxPool;
+  return maxPool2d(r, kernelSize, poolOptions);
+}
+
+/**
+ * The conv2dFused kernel call. With `recordOps` (ReLU, no pooling), its output is recorded as the
+ * convolution's and a ReLU's in place on it (see `recordRelu`).
+ */
+function convChain(input: Tensor, weight: Tensor, bias: Tensor | null | undefined, convOptions: Conv2dOptions, withRelu: boolean,
+  maxPool: Conv2dFusedOptions['maxPool'], recordOps: boolean): Tensor {
   const { x, g, unbatched } = convSetup('conv2d', input, weight, convOptions);
   const b = checkBias('conv2d', bias, x, g.outChannels);
   let pool: PoolGeometry | null = null;
   if (maxPool) {
+    const { kernelSize, ...poolOptions } = maxPool;
     checkKeys('maxPool2d', poolOptions, ['stride', 'padding', 'dilation', 'ceilMode']);
     pool = poolGeometry('maxPool2d', [g.batch, g.outChannels, g.outH, g.outW], kernelSize, poolOptions);
   }
   const out = allocUninitialized('conv2dFused', x.dtype, pool ? [g.batch, g.outChannels, pool.outH, pool.outW] : [g.batch, g.outChannels, g.outH, g.outW]);
   kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, withRelu, pool);
-  return unbatched ? squeeze(out, 0) : out;
-}
-
-/** relu(conv2d(...)) in one kernel call, recorded as the convolution and a ReLU in place on its output. */
-function convReluInPlace(input: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: Conv2dOptions): Tensor {
-  const { x, g, unbatched } = convSetup('conv2d', input, weight, options);
-  const b = checkBias('conv2d', bias, x, g.outChannels);
-  const out = allocUninitialized('conv2d', x.dtype, [g.batch, g.outChannels, g.outH, g.outW]);
-  kernels().conv2dFused(x.data, weight.data, b ? b.data : null, out.data, g, true, null);
-  const y = recordRelu(new Tensor(out.data, out.shape), recordConv(out, x, weight, b, g));
+  const y = recordOps ? recordRelu(new Tensor(out.data, out.shape), recordConv(out, x, weight, b, g)) : out;
   return unbatched ? squeeze(y, 0) : y;
 }
 

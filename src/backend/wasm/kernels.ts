@@ -108,13 +108,21 @@ function namingOverflow(kernels: Kernels): Kernels {
  * given, n ≥ 2), runs `part` on the two halves of 0..n instead (each of which may be cut again).
  */
 function halvesOnOverflow(n: number, whole: () => void, part: ((lo: number, hi: number) => void) | null): void {
+  if (!part || n < 2) return whole();
+  smallerOnOverflow(whole, () => {
+    part(0, n >> 1);
+    part(n >> 1, n);
+  });
+}
+
+/** Runs `whole`, or `smaller` (the same result in calls needing less memory) when `whole` does not fit. */
+function smallerOnOverflow(whole: () => void, smaller: () => void): void {
   try {
     return whole();
   } catch (err) {
-    if (!(err instanceof ArenaFullError) || !part || n < 2) throw err;
+    if (!(err instanceof ArenaFullError)) throw err;
   }
-  part(0, n >> 1);
-  part(n >> 1, n);
+  smaller();
 }
 
 export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
@@ -429,15 +437,6 @@ export function wasmKernels(rt: Arena, pool: ThreadPool | null): Kernels {
    * sequence kernels below.
    */
   const perStep = lstmSequenceKernels({ matmul, lstmCell, lstmCellBackward });
-  /** Runs `whole`, or `smaller` (the same result in calls needing less memory) when `whole` does not fit. */
-  const smallerOnOverflow = (whole: () => void, smaller: () => void): void => {
-    try {
-      return whole();
-    } catch (err) {
-      if (!(err instanceof ArenaFullError)) throw err;
-    }
-    smaller();
-  };
   /**
    * One sequence kernel (assembly/recurrent.ts) over blocks of batch rows, one task each (rows never
    * exchange anything; W_hh packed once is shared), on the pool when the sequence is large.
