@@ -50,7 +50,7 @@ export function buildProgram(): Command {
   const program = new Command('pixelgrad').description('Deep learning for image analysis: train, evaluate and inspect models.').version(version);
 
   program.command('train')
-    .description('train a model; with no options, LeNet-5 on the bundled MNIST digits (98.2% test accuracy after its 12 epochs)')
+    .description('train a model; with no options, LeNet-5 on the bundled MNIST digits (about 98% test accuracy after its 12 epochs)')
     .addOption(new Option('--model <name>', 'model').choices([...MODEL_NAMES]).default(DEFAULT_CONFIG.model))
     .option('--dataset <mnist|path>', "'mnist', a folder of IDX files, or an image folder", DEFAULT_CONFIG.dataset)
     .option('--epochs <n>', 'epochs', intOption('--epochs', 1, 100_000), DEFAULT_CONFIG.epochs)
