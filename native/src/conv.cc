@@ -122,7 +122,7 @@ void col2im(const float* col, int64_t cg, const ConvGeo& g, int64_t oy0, int64_t
 
 // The calling thread's buffer number `slot` (0 to 4), at least n floats; reused across calls, so
 // that MB-sized buffers are not mapped and faulted in afresh at each call. Slots 0 and 1 belong to
-// the kernels below, 2 to conv2d_fused (its convolution output), 3 and 4 to the weight gradient's
+// the kernels below, 2 to the pooled convolutions of conv2d_fused (their output before pooling), 3 and 4 to the weight gradient's
 // partials (4: a slice's lane sums, for few output channels).
 // Aligned to 64 bytes: a vector load that straddles two cache lines costs two, and where the
 // allocator put a buffer changed the speed of whole kernels by half.
@@ -697,7 +697,30 @@ void relu_in_place(float* p, int64_t n) {
   for (int64_t i = 0; i < n; i++) p[i] = p[i] < 0.0f ? 0.0f : p[i];
 }
 
-void conv2d_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
+// What runs on an image's output planes of one group while they are in cache: the ReLU, then with
+// `pool` (over those planes: batch 1, the group's channels) max pooling into `pooled`, the
+// convolution's output then living in a per-thread buffer instead of `out`.
+struct Epilogue {
+  bool relu;
+  const PoolGeo* pool;
+  float* pooled;
+};
+
+// Where the convolution writes `count` planes of P floats, from plane `first` (n·C + channel) on.
+float* epilogue_target(const Epilogue& e, float* out, int64_t first, int64_t count, int64_t P) {
+  return e.pool ? scratch(count * P, 2) : out + first * P;
+}
+
+void epilogue_finish(const Epilogue& e, float* o, int64_t first, int64_t count, int64_t P) {
+  if (e.relu) relu_in_place(o, count * P);
+  if (!e.pool) return;
+  const int64_t pooledPlane = e.pool->outH * e.pool->outW;
+  thread_local std::vector<int32_t> argmax;  // not kept: inference
+  if (static_cast<int64_t>(argmax.size()) < count * pooledPlane) argmax.resize(count * pooledPlane);
+  max_pool2d(o, e.pooled + first * pooledPlane, argmax.data(), *e.pool);
+}
+
+void conv2d_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, const Epilogue& e) {
   const Sizes s(g);
   const Padded pad(g.inH, g.inW, g.padH, g.padW);
   std::vector<DirectPlan> plans;
@@ -709,8 +732,8 @@ void conv2d_direct(const float* x, const float* w, const float* bias, float* out
   run_direct(
       g.batch, plans, pad.floats(s.cg), bias,
       [&](int64_t n, int64_t grp, float* xp) { pad.fill(x + (n * g.inC + grp * s.cg) * s.inPlane, s.cg, g.inH, g.inW, g.padH, g.padW, xp); },
-      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; },
-      [&](int64_t, int64_t, float* o) { if (relu) relu_in_place(o, s.og * s.P); });
+      [&](int64_t n, int64_t grp) { return epilogue_target(e, out, n * g.outC + grp * s.og, s.og, s.P); },
+      [&](int64_t n, int64_t grp, float* o) { epilogue_finish(e, o, n * g.outC + grp * s.og, s.og, s.P); });
 }
 
 // gx[c, y, x] = Σ W[o, c, kH−1−ky, kW−1−kx] · gp[o, y + ky·dH, x + kx·dW] over the output gradient gp
@@ -755,7 +778,7 @@ void column_planes(const float* xs, const Sizes& s, const ConvGeo& g, float* col
   std::fill(col + s.K * s.P, col + s.K * s.P + 2 * kLanes, 0.0f);
 }
 
-void conv2d_column_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
+void conv2d_column_direct(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, const Epilogue& e) {
   const Sizes s(g);
   std::vector<DirectPlan> plans;
   for (int64_t grp = 0; grp < g.groups; grp++) {
@@ -766,8 +789,8 @@ void conv2d_column_direct(const float* x, const float* w, const float* bias, flo
   run_direct(
       g.batch, plans, s.K * s.P + 2 * kLanes, bias,
       [&](int64_t n, int64_t grp, float* col) { column_planes(x + (n * g.inC + grp * s.cg) * s.inPlane, s, g, col); },
-      [&](int64_t n, int64_t grp) { return out + (n * g.outC + grp * s.og) * s.P; },
-      [&](int64_t, int64_t, float* o) { if (relu) relu_in_place(o, s.og * s.P); });
+      [&](int64_t n, int64_t grp) { return epilogue_target(e, out, n * g.outC + grp * s.og, s.og, s.P); },
+      [&](int64_t n, int64_t grp, float* o) { epilogue_finish(e, o, n * g.outC + grp * s.og, s.og, s.P); });
 }
 
 void conv2d_backward_input_column_direct(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
@@ -793,8 +816,9 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
 }  // namespace
 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
-  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g, relu);
-  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g, relu);
+  const Epilogue e{relu, nullptr, nullptr};
+  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g, e);
+  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g, e);
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -827,12 +851,21 @@ void conv2d(const float* x, const float* w, const float* bias, float* out, const
 void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool) {
   // Without pooling: the whole batch at once (the ReLU on each image's output as it is done).
   if (!pool) return conv2d(x, w, bias, out, g, relu);
+  // The direct tiles: the whole batch at once, each image's planes pooled as they are done.
+  if (direct_forward(g) || column_direct(g)) {
+    PoolGeo planes = *pool;
+    planes.batch = 1;
+    planes.channels = g.outC / g.groups;
+    const Epilogue e{relu, &planes, out};
+    return direct_forward(g) ? conv2d_direct(x, w, bias, nullptr, g, e) : conv2d_column_direct(x, w, bias, nullptr, g, e);
+  }
+  // Portable builds (im2col + GEMM): image by image, so that the convolution's output is still in
+  // cache for the ReLU and the pooling.
   ConvGeo one = g;
   one.batch = 1;
   PoolGeo onePool = *pool;
   onePool.batch = 1;
   const int64_t convSize = g.outC * g.outH * g.outW, poolSize = g.outC * pool->outH * pool->outW;
-  // Image by image, so that the convolution's output is still in cache for the ReLU and the pooling.
   each_image(g.batch, [&](int64_t n) {
     float* y = scratch(convSize, 2);
     conv2d(x + n * g.inC * g.inH * g.inW, w, bias, y, one, relu);

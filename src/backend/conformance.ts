@@ -254,16 +254,17 @@ export function checkConformance(backend: Backend, options: ConformanceOptions =
       compare('logSoftmaxBackward', `${detail} backward`, ge, grr);
     }
     {
-      // A convolution block (stride, padding, bias, ReLU and a 2×2 pooling each drawn) and a dense layer.
-      const N = dim(), C = g.integer(1, 4), O = dim(), H = g.integer(3, 12), W = g.integer(3, 12), kk = g.integer(1, 4);
+      // A convolution block (groups, stride, padding, bias, ReLU and a 2×2 or 3×3 stride-2 pooling
+      // each drawn) and a dense layer.
+      const N = dim(), groups = g.random() < 0.3 ? 2 : 1, C = groups * g.integer(1, 3), O = groups * dim(), H = g.integer(3, 12), W = g.integer(3, 12), kk = g.integer(1, 4);
       const s = g.integer(1, 3), p = g.integer(0, 2), outH = Math.floor((H + 2 * p - kk) / s) + 1, outW = Math.floor((W + 2 * p - kk) / s) + 1;
-      const conv = { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH: kk, kW: kk, strideH: s, strideW: s, padH: p, padW: p, dilationH: 1, dilationW: 1, groups: 1, outH, outW };
-      const pooled = outH >= 2 && outW >= 2 && g.random() < 0.7;
-      const pool = pooled ? { batch: N, channels: O, inH: outH, inW: outW, kH: 2, kW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: outH >> 1, outW: outW >> 1 } : null;
+      const conv = { batch: N, inChannels: C, inH: H, inW: W, outChannels: O, kH: kk, kW: kk, strideH: s, strideW: s, padH: p, padW: p, dilationH: 1, dilationW: 1, groups, outH, outW };
+      const pk = g.random() < 0.7 ? 2 : 3, pooled = outH >= pk && outW >= pk && g.random() < 0.7;
+      const pool = pooled ? { batch: N, channels: O, inH: outH, inW: outW, kH: pk, kW: pk, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: ((outH - pk) >> 1) + 1, outW: ((outW - pk) >> 1) + 1 } : null;
       const relu = g.random() < 0.5, bias = g.random() < 0.5 ? floats([O]) : null;
-      const x = floats([N, C, H, W]), w = floats([O, C, kk, kk]);
+      const x = floats([N, C, H, W]), w = floats([O, C / groups, kk, kk]);
       const [ce, cr] = both(N * O * (pool ? pool.outH * pool.outW : outH * outW));
-      const detail = `conv2dFused x ${fmt([N, C, H, W])} w ${fmt([O, C, kk, kk])} stride ${s} pad ${p}${bias ? '' : ' no bias'}${relu ? ' relu' : ''}${pool ? ' pool 2' : ''}`;
+      const detail = `conv2dFused x ${fmt([N, C, H, W])} w ${fmt([O, C / groups, kk, kk])} groups ${groups} stride ${s} pad ${p}${bias ? '' : ' no bias'}${relu ? ' relu' : ''}${pool ? ` pool ${pk}` : ''}`;
       ref.conv2dFused(x, w, bias, ce, conv, relu, pool); k.conv2dFused(x, w, bias, cr, conv, relu, pool);
       compare('conv2dFused', detail, ce, cr);
       const M = dim(), K = dim(), F = dim(), a = floats([M, K]), lw = floats([F, K]), lb = g.random() < 0.5 ? floats([F]) : null;
