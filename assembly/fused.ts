@@ -16,19 +16,29 @@ import { maxPool2d } from './pool';
 /** Bytes of convolution output a chunk of images aims at (about half of a typical L2). */
 const CHUNK_BYTES: i32 = 128 * 1024;
 
-/** p = max(p + bias[c], 0 if relu) over [N, C, P] (bias 0: none, relu 0/1), ReLU as the unary kernel's (NaN stays). */
+/**
+ * relu(v + b), bias and ReLU each optional; the ReLU as the unary kernel's, v < 0 ? 0 : v (NaN and
+ * −0 stay), which is pmax(v, 0): one instruction.
+ */
+@inline function act(v: v128, bv: v128, bias: bool, relu: bool): v128 {
+  if (bias) v = f32x4.add(v, bv);
+  if (relu) v = f32x4.pmax(v, f32x4.splat(0));
+  return v;
+}
+@inline function act1(v: f32, b: f32, bias: bool, relu: bool): f32 {
+  if (bias) v += b;
+  return relu && v < 0 ? 0 : v;
+}
+
+/** p = max(p + bias[c], 0 if relu) over [N, C, P] (bias 0: none, relu 0/1). */
 export function channelBiasRelu(p: usize, bias: usize, N: i32, C: i32, P: i32, relu: i32): void {
-  const zero = f32x4.splat(0);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const b: f32 = bias != 0 ? load<f32>(bias + (<usize>c << 2)) : 0, bv = f32x4.splat(b);
       let i = 0;
       for (; i + 4 <= P; i += 4) {
         const q = p + (<usize>i << 2);
-        let v = v128.load(q);
-        if (bias != 0) v = f32x4.add(v, bv);
-        if (relu != 0) v = v128.bitselect(zero, v, f32x4.lt(v, zero));
-        v128.store(q, v);
+        v128.store(q, act(v128.load(q), bv, bias != 0, relu != 0));
       }
       for (; i < P; i++) {
         const q = p + (<usize>i << 2);
@@ -44,16 +54,12 @@ export function channelBiasRelu(p: usize, bias: usize, N: i32, C: i32, P: i32, r
 
 /** out[m, j] = max(out[m, j] + bias[j], 0 if relu) over [M, N] (bias 0: none): a dense layer after its GEMM. */
 export function rowBiasRelu(out: usize, bias: usize, M: i32, N: i32, relu: i32): void {
-  const zero = f32x4.splat(0);
   for (let m = 0; m < M; m++) {
     const row = out + (<usize>(m * N) << 2);
     let j = 0;
     for (; j + 4 <= N; j += 4) {
       const q = row + (<usize>j << 2);
-      let v = v128.load(q);
-      if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>j << 2)));
-      if (relu != 0) v = v128.bitselect(zero, v, f32x4.lt(v, zero));
-      v128.store(q, v);
+      v128.store(q, act(v128.load(q), bias != 0 ? v128.load(bias + (<usize>j << 2)) : f32x4.splat(0), bias != 0, relu != 0));
     }
     for (; j < N; j++) {
       const q = row + (<usize>j << 2);
@@ -65,17 +71,6 @@ export function rowBiasRelu(out: usize, bias: usize, M: i32, N: i32, relu: i32):
   }
 }
 
-/** relu(v + b) as the chunk's epilogue does it (bias and ReLU each optional). */
-@inline function act(v: v128, bv: v128, bias: bool, relu: bool): v128 {
-  if (bias) v = f32x4.add(v, bv);
-  if (relu) v = v128.bitselect(f32x4.splat(0), v, f32x4.lt(v, f32x4.splat(0)));
-  return v;
-}
-@inline function act1(v: f32, b: f32, bias: bool, relu: bool): f32 {
-  if (bias) v += b;
-  return relu && v < 0 ? 0 : v;
-}
-
 /** Whether a pooling is the common one: 2×2 windows of stride 2, no padding or dilation, every window whole. */
 @inline function whole2x2(pgeo: usize): bool {
   return g(pgeo, 4) == 2 && g(pgeo, 5) == 2 && g(pgeo, 6) == 2 && g(pgeo, 7) == 2 && g(pgeo, 8) == 0 && g(pgeo, 9) == 0
@@ -85,7 +80,10 @@ export function rowBiasRelu(out: usize, bias: usize, M: i32, N: i32, relu: i32):
 /**
  * out = maxPool2×2(relu(y + bias)) over [N, C, H, W] in one pass (whole2x2 poolings): four windows
  * at a time, each value through bias and ReLU before the max, as in the composed kernels; a window
- * with a NaN gives NaN and ties keep the first value (which tells 0 from −0), as pool.ts.
+ * with a NaN gives NaN and ties keep the first value (which tells 0 from −0), as pool.ts. Without a
+ * NaN, "the first value, then strictly larger ones" is pmax(pmax(pmax(v00, v01), v10), v11); a row
+ * whose width is no multiple of four ends with four windows that overlap the ones before (the same
+ * values again), so that only rows narrower than four take the scalar loop.
  */
 function biasReluPool2x2(y: usize, bias: usize, relu: bool, N: i32, C: i32, H: i32, W: i32, out: usize): void {
   const oH = H >> 1, oW = W >> 1, withBias = bias != 0;
@@ -96,21 +94,19 @@ function biasReluPool2x2(y: usize, bias: usize, relu: bool, N: i32, C: i32, H: i
     for (let oy = 0; oy < oH; oy++) {
       const r0 = plane + (<usize>(2 * oy * W) << 2), r1 = r0 + (<usize>W << 2);
       let ox = 0;
-      for (; ox + 4 <= oW; ox += 4, o += 16) {
-        const q = <usize>(2 * ox) << 2;
+      for (; oW >= 4 && ox < oW; ox += 4) {
+        const at = min<i32>(ox, oW - 4), q = <usize>(2 * at) << 2;
         const a0 = act(v128.load(r0 + q), bv, withBias, relu), a1 = act(v128.load(r0 + q, 16), bv, withBias, relu);
         const b0 = act(v128.load(r1 + q), bv, withBias, relu), b1 = act(v128.load(r1 + q, 16), bv, withBias, relu);
         const e0 = i32x4.shuffle(a0, a1, 0, 2, 4, 6), o0 = i32x4.shuffle(a0, a1, 1, 3, 5, 7);
         const e1 = i32x4.shuffle(b0, b1, 0, 2, 4, 6), o1 = i32x4.shuffle(b0, b1, 1, 3, 5, 7);
-        const nan = v128.or(v128.or(f32x4.ne(e0, e0), f32x4.ne(o0, o0)), v128.or(f32x4.ne(e1, e1), f32x4.ne(o1, o1)));
-        // NaN anywhere: the four windows one by one, below.
-        if (v128.any_true(nan)) break;
-        let best = e0;
-        best = v128.bitselect(o0, best, f32x4.gt(o0, best));
-        best = v128.bitselect(e1, best, f32x4.gt(e1, best));
-        best = v128.bitselect(o1, best, f32x4.gt(o1, best));
-        v128.store(o, best);
+        // A NaN among the 16 values makes their sum NaN (so may ∞ − ∞): the windows one by one, below.
+        const sum = f32x4.add(f32x4.add(e0, o0), f32x4.add(e1, o1));
+        if (v128.any_true(f32x4.ne(sum, sum))) break;
+        v128.store(o + (<usize>at << 2), f32x4.pmax(f32x4.pmax(f32x4.pmax(e0, o0), e1), o1));
       }
+      ox = min<i32>(ox, oW);
+      o += <usize>ox << 2;
       for (; ox < oW; ox++, o += 4) {
         const q = <usize>(2 * ox) << 2;
         const v00 = act1(load<f32>(r0 + q), b, withBias, relu), v01 = act1(load<f32>(r0 + q, 4), b, withBias, relu);

@@ -1,7 +1,7 @@
 /**
  * The fused inference ops (conv2dFused: convolution + bias + ReLU + max pooling; linearFused: dense
- * layer + ReLU) against their composed definitions, on the js backend and the wasm backend with one
- * and two threads: the same values bit for bit (the stages do the same arithmetic), the same
+ * layer + ReLU) against their composed definitions, on the js backend, the wasm backend with one
+ * and two threads and the native backend: the same values bit for bit (the stages do the same arithmetic), the same
  * gradients when a graph is recorded, hooks still seeing the layers they are on, and LeNet-5's
  * forward unchanged.
  */
@@ -23,7 +23,7 @@ registerBackend({ ...(await createWasmBackend({ threads: 1 })), name: 'fused-was
 registerBackend({ ...(await createWasmBackend({ threads: 2 })), name: 'fused-wasm-2' });
 // A memory of 4 MiB: LeNet's first block on 256 images (about 4.4 MB with the GEMM's scratch) does not fit in one call, so it runs by halves of the batch.
 registerBackend({ ...(await createWasmBackend({ threads: 1, maxMemory: 4 << 20 })), name: 'fused-wasm-small' });
-const BACKENDS = ['js', 'fused-wasm-1', 'fused-wasm-2', 'fused-wasm-small'];
+const BACKENDS = ['js', 'fused-wasm-1', 'fused-wasm-2', 'fused-wasm-small', 'native'].filter((n) => listBackends().includes(n));
 /** Where the composed ops run for the comparison: the same kernels, with memory for the unsplit pooling. */
 const composedOn = (backend: string): string => (backend === 'fused-wasm-small' ? 'fused-wasm-1' : backend);
 /** f() on `backend`, then the backend of the test restored. */
@@ -88,6 +88,19 @@ test('conv2dFused: float64, unbatched input, NaN and infinities pass as in the c
       assertIdentical(F.conv2dFused(x64, w64, b64, options), composedConv(x64, w64, b64, options), `${backend} float64`);
     });
   }
+  // A 1×1 convolution keeps each NaN in its pixel: NaNs at every corner of a 2×2 window (and past
+  // the last whole group of four windows in a row), and ties of 0 and −0.
+  const xp = randn([2, 3, 6, 13], { generator: g }), wp = randn([4, 3, 1, 1], { generator: g });
+  for (const [y, x] of [[0, 1], [2, 4], [3, 7], [5, 11], [1, 10]]) xp.data[(3 * 6 + y) * 13 + x] = NaN;
+  xp.data[2 * 13 + 6] = Infinity; xp.data[4 * 13 + 2] = -Infinity;
+  for (let i = 0; i < 13; i++) xp.data[6 * 13 + i] = i % 3 ? 0 : -0;
+  for (const relu of [true, false]) {
+    const pointwise: Conv2dFusedOptions = { relu, maxPool: { kernelSize: 2 } };
+    for (const backend of BACKENDS) {
+      setBackend(backend);
+      noGrad(() => assertIdentical(F.conv2dFused(xp, wp, null, pointwise), composedConv(xp, wp, null, pointwise), `${backend} 1×1 with NaN${relu ? ', ReLU' : ''}`));
+    }
+  }
 });
 
 /** The gradients of the inputs of f()'s sum of squares, from cleared `.grad`s. */
@@ -117,7 +130,7 @@ test('conv2dFused with a gradient recorded: the convolution and the ReLU in one 
   const x = randn([3, 2, 9, 9], { generator: g }).setRequiresGrad(), w = randn([4, 2, 3, 3], { generator: g }).setRequiresGrad();
   const b = randn([4], { generator: g }).setRequiresGrad();
   const options: Conv2dFusedOptions = { padding: 1, relu: true, maxPool: { kernelSize: 2 } };
-  for (const backend of [...BACKENDS, 'native'].filter((n) => listBackends().includes(n))) {
+  for (const backend of BACKENDS) {
     setBackend(backend);
     enableGrad(() => {
       const [fused, reluCalls] = countingReluKernels(() => F.conv2dFused(x, w, b, options));
@@ -142,7 +155,7 @@ test('Sequential runs Conv2d + ReLU as one fused op, unless a hook or a subclass
   const net = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Conv2d(4, 5, 3), new nn.ReLU(), new nn.MaxPool2d(2));
   const [c1, , c2] = [...net] as nn.Conv2d[];
   const composed = () => maxPool2d(relu(c2.forward(relu(c1.forward(x)))), 2);
-  for (const backend of [...BACKENDS, 'native'].filter((n) => listBackends().includes(n))) {
+  for (const backend of BACKENDS) {
     setBackend(backend);
     const params = net.parameters();
     const [out, reluCalls] = countingReluKernels(() => net.forward(x));
