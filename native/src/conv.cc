@@ -793,6 +793,15 @@ void conv2d_column_direct(const float* x, const float* w, const float* bias, flo
       [&](int64_t n, int64_t grp, float* o) { epilogue_finish(e, o, n * g.outC + grp * s.og, s.og, s.P); });
 }
 
+// The convolution on the direct tiles (stride 1) or over the column matrix, when the build has them;
+// false, having done nothing, on portable builds and for column matrices too large.
+bool conv2d_tiles(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, const Epilogue& e) {
+  if (direct_forward(g)) conv2d_direct(x, w, bias, out, g, e);
+  else if (column_direct(g)) conv2d_column_direct(x, w, bias, out, g, e);
+  else return false;
+  return true;
+}
+
 void conv2d_backward_input_column_direct(const float* gOut, const float* w, float* gx, const ConvGeo& g) {
   const Sizes s(g);
   const Padded copy(g.outH, g.outW, 0, 0);
@@ -816,9 +825,7 @@ void conv2d_backward_input_column_direct(const float* gOut, const float* w, floa
 }  // namespace
 
 void conv2d(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu) {
-  const Epilogue e{relu, nullptr, nullptr};
-  if (direct_forward(g)) return conv2d_direct(x, w, bias, out, g, e);
-  if (column_direct(g)) return conv2d_column_direct(x, w, bias, out, g, e);
+  if (conv2d_tiles(x, w, bias, out, g, Epilogue{relu, nullptr, nullptr})) return;
   const Sizes s(g);
   const int64_t rows = block_rows(g, s.K);
   each_image(g.batch, [&](int64_t n) {
@@ -851,14 +858,11 @@ void conv2d(const float* x, const float* w, const float* bias, float* out, const
 void conv2d_fused(const float* x, const float* w, const float* bias, float* out, const ConvGeo& g, bool relu, const PoolGeo* pool) {
   // Without pooling: the whole batch at once (the ReLU on each image's output as it is done).
   if (!pool) return conv2d(x, w, bias, out, g, relu);
-  // The direct tiles: the whole batch at once, each image's planes pooled as they are done.
-  if (direct_forward(g) || column_direct(g)) {
-    PoolGeo planes = *pool;
-    planes.batch = 1;
-    planes.channels = g.outC / g.groups;
-    const Epilogue e{relu, &planes, out};
-    return direct_forward(g) ? conv2d_direct(x, w, bias, nullptr, g, e) : conv2d_column_direct(x, w, bias, nullptr, g, e);
-  }
+  // The tiles: the whole batch at once, each image's planes of a group pooled as they are done.
+  PoolGeo planes = *pool;
+  planes.batch = 1;
+  planes.channels = g.outC / g.groups;
+  if (conv2d_tiles(x, w, bias, nullptr, g, Epilogue{relu, &planes, out})) return;
   // Portable builds (im2col + GEMM): image by image, so that the convolution's output is still in
   // cache for the ReLU and the pooling.
   ConvGeo one = g;
